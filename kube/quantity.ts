@@ -50,6 +50,7 @@ export function parseQuantity(input: unknown): number {
   if (!Number.isFinite(value)) throw new QuantityError(input, 'out of range');
   // Decimal suffixes like "1.1k" produce float noise (1100.0000000000002); snap to the nearest
   // thousandth, the finest precision Kubernetes keeps for most resources.
+  if (Number.isInteger(value)) return value;
   const snapped = Math.round(value * 1000) / 1000;
   return Math.abs(snapped - value) < 1e-9 * Math.max(1, Math.abs(value)) ? snapped : value;
 }

@@ -44,6 +44,17 @@ export function containerAge(containerId: string): bigint[] | undefined {
   return [BigInt(p.epoch), BigInt(p.clusterTimestamp), BigInt(p.appSeq), BigInt(p.attempt), BigInt(p.containerSeq)];
 }
 
+/** Orders container ids oldest first (negative when `a` is older than `b`); invalid ids sort first. */
+export function compareContainerAge(a: string, b: string): number {
+  const x = containerAge(a);
+  const y = containerAge(b);
+  if (!x || !y) return x ? 1 : y ? -1 : 0;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i]! !== y[i]!) return x[i]! < y[i]! ? -1 : 1;
+  }
+  return 0;
+}
+
 export interface NodeId {
   host: string;
   port: number;

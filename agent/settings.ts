@@ -1,0 +1,93 @@
+/** Every setting of `loom agent` (flag / LOOM_* env / YAML key). Rule names follow koordlet's. */
+import type { SettingSpec, SettingsValues } from '../cli/settings.js';
+
+const VICTIM_KEYS = ['newest', 'oldest', 'largest-memory', 'largest-cpu', 'most-failed-app', 'app-spread'] as const;
+
+export const agentSettingSpecs: readonly SettingSpec[] = [
+  { key: 'nodeName', kind: 'string', description: 'this node (default $NODE_NAME)' },
+  { key: 'nmUrl', kind: 'string', description: 'local NodeManager web address', default: 'http://127.0.0.1:8042' },
+  { key: 'rmUrl', kind: 'string', description: 'ResourceManager web address(es), comma separated, for graceful GRACEFUL_SHUTDOWN signals (default: SIGTERM locally)' },
+  { key: 'rmUser', kind: 'string', description: 'user.name for RM simple auth' },
+  { key: 'cgroupRoot', kind: 'string', description: 'cgroup filesystem root', default: '/sys/fs/cgroup' },
+  { key: 'procRoot', kind: 'string', description: 'proc filesystem root', default: '/proc' },
+  { key: 'yarnCgroupPath', kind: 'string', description: "YARN containers' parent cgroup, relative to each hierarchy", default: 'kubepods/besteffort/hadoop-yarn' },
+  { key: 'socket', kind: 'string', description: 'yarn-copilot compatible unix socket', default: '/var/run/yarn-copilot/yarn-copilot.sock' },
+  { key: 'socketMode', kind: 'string', description: 'unix socket file mode (octal)', default: '0600', check: (v) => (/^0?[0-7]{3}$/.test(String(v)) ? undefined : 'expected an octal mode like 0600') },
+  { key: 'metricsAddr', kind: 'string', description: 'host:port for /metrics and /healthz', default: '0.0.0.0:9465' },
+  { key: 'kubeconfig', kind: 'string', description: 'kubeconfig for posting Events (default: in-cluster when available, else no Events)' },
+  { key: 'dryRun', kind: 'boolean', description: 'decide and log, never write a cgroup or signal a process', default: false },
+  { key: 'tickMillis', kind: 'integer', min: 50, max: 60000, description: 'full collect + rules period', default: 1000 },
+  { key: 'fastWatchMillis', kind: 'integer', min: 10, max: 10000, description: 'fast node-memory watch period', default: 100 },
+  { key: 'memoryEvictThresholdPercent', kind: 'number', min: 1, max: 100, description: 'evict YARN containers when node memory use reaches this', default: 70 },
+  { key: 'memoryEvictLowerPercent', kind: 'number', min: 0, max: 100, description: 'release memory down to this (default threshold − 2)' },
+  { key: 'memoryEmergencyPercent', kind: 'number', min: 1, max: 100, description: 'at or above this, kill at once (SIGKILL / cgroup.kill) ignoring cool-downs', default: 90 },
+  { key: 'memoryEvictCoolTimeSeconds', kind: 'number', min: 0, max: 3600, description: 'pause after a memory eviction', default: 4 },
+  { key: 'cpuSuppressThresholdPercent', kind: 'number', min: 0, max: 100, description: 'YARN CPU limit = capacity × this − non-YARN usage', default: 65 },
+  { key: 'cpuSuppressMinPercent', kind: 'number', min: 0, max: 100, description: 'floor of the YARN CPU limit, percent of capacity' },
+  { key: 'cpuSuppressMaxStepPercent', kind: 'number', min: 0.1, max: 100, description: 'largest rise of the YARN CPU limit per tick, percent of capacity', default: 10 },
+  { key: 'cpuEvictBESatisfactionLowerPercent', kind: 'number', min: 0.1, max: 60, description: 'evict for CPU when YARN satisfaction (limit / requested) falls to this (unset: off)' },
+  { key: 'cpuEvictBESatisfactionUpperPercent', kind: 'number', min: 0.1, max: 99.9, description: 'release CPU until satisfaction reaches this' },
+  { key: 'cpuEvictBEUsageThresholdPercent', kind: 'number', min: 0, max: 100, description: 'YARN counts as busy when usage / limit reaches this', default: 90 },
+  { key: 'cpuEvictTimeWindowSeconds', kind: 'number', min: 1, max: 3600, description: 'CPU satisfaction window', default: 10 },
+  { key: 'cpuEvictCoolTimeSeconds', kind: 'number', min: 0, max: 3600, description: 'pause after a CPU eviction', default: 20 },
+  { key: 'psiEvictThreshold', kind: 'number', min: 0, max: 100, description: 'memory PSI full avg10 (%) of the YARN parent that triggers an eviction (unset: off)' },
+  {
+    key: 'victimOrder', kind: 'string', description: `comma list of victim keys after AMs-last and OPPORTUNISTIC-first (${VICTIM_KEYS.join(', ')})`, default: 'newest',
+    check: (v) => {
+      const bad = String(v).split(',').map((s) => s.trim()).filter((s) => !(VICTIM_KEYS as readonly string[]).includes(s));
+      return bad.length ? `unknown victim key(s): ${bad.join(', ')}` : undefined;
+    },
+  },
+  { key: 'gracePeriodSeconds', kind: 'number', min: 0, max: 3600, description: 'time a graceful eviction gets before SIGKILL', default: 10 },
+  { key: 'maxEvictionsPerMinute', kind: 'integer', min: 1, max: 10000, description: 'eviction rate limit (emergencies excepted)', default: 10 },
+];
+
+export interface AgentSettings {
+  nodeName?: string;
+  nmUrl: string;
+  rmUrls: string[];
+  rmUser?: string;
+  cgroupRoot: string;
+  procRoot: string;
+  yarnCgroupPath: string;
+  socket: string;
+  socketMode: number;
+  metricsAddr: string;
+  kubeconfig?: string;
+  dryRun: boolean;
+  tickMillis: number;
+  fastWatchMillis: number;
+  /** Rule settings keyed exactly like the YAML / koordlet names. */
+  rules: Record<string, number | string | undefined>;
+}
+
+const RULE_KEYS = [
+  'memoryEvictThresholdPercent', 'memoryEvictLowerPercent', 'memoryEmergencyPercent', 'memoryEvictCoolTimeSeconds',
+  'cpuSuppressThresholdPercent', 'cpuSuppressMinPercent', 'cpuSuppressMaxStepPercent',
+  'cpuEvictBESatisfactionLowerPercent', 'cpuEvictBESatisfactionUpperPercent', 'cpuEvictBEUsageThresholdPercent',
+  'cpuEvictTimeWindowSeconds', 'cpuEvictCoolTimeSeconds', 'psiEvictThreshold', 'victimOrder',
+  'gracePeriodSeconds', 'maxEvictionsPerMinute',
+] as const;
+
+export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = process.env): AgentSettings {
+  const nodeName = (v.nodeName as string | undefined) ?? (env.NODE_NAME || undefined);
+  const rules: Record<string, number | string | undefined> = {};
+  for (const k of RULE_KEYS) if (v[k] !== undefined) rules[k] = v[k] as number | string;
+  return {
+    ...(nodeName !== undefined ? { nodeName } : {}),
+    nmUrl: v.nmUrl as string,
+    rmUrls: v.rmUrl ? String(v.rmUrl).split(',').map((s) => s.trim()).filter(Boolean) : [],
+    ...(v.rmUser !== undefined ? { rmUser: v.rmUser as string } : {}),
+    cgroupRoot: v.cgroupRoot as string,
+    procRoot: v.procRoot as string,
+    yarnCgroupPath: v.yarnCgroupPath as string,
+    socket: v.socket as string,
+    socketMode: parseInt(String(v.socketMode), 8),
+    metricsAddr: v.metricsAddr as string,
+    ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig as string } : {}),
+    dryRun: v.dryRun as boolean,
+    tickMillis: v.tickMillis as number,
+    fastWatchMillis: v.fastWatchMillis as number,
+    rules,
+  };
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * `loom`: one command line for the operator, the node agent, the simulators and the demo.
+ * Each subcommand declares its settings once (see cli/settings.ts) and loads its implementation
+ * lazily, so `loom --help` is instant and one part's dependencies never slow another.
+ */
+import { Command, CommanderError } from 'commander';
+import { addSettingOptions, settingsFor, SettingsError, type SettingSpec, type SettingsValues } from './settings.js';
+import { operatorSettingSpecs } from '../operator/settings.js';
+import { agentSettingSpecs } from '../agent/settings.js';
+import { simSettingSpecs, statusSettingSpecs, demoSettingSpecs } from './command-settings.js';
+
+type Handler = (settings: SettingsValues) => Promise<number>;
+
+/** Exit code for bad flags, environment or config file. */
+export const EXIT_USAGE = 2;
+
+interface Subcommand {
+  name: string;
+  summary: string;
+  specs: readonly SettingSpec[];
+  load: () => Promise<Handler>;
+}
+
+const subcommands: Subcommand[] = [
+  {
+    name: 'demo',
+    summary: 'run the embedded demo: a simulated mixed cluster with the real operator and agents (npm start)',
+    specs: demoSettingSpecs,
+    load: async () => (await import('../demo/command.js')).runDemoCommand,
+  },
+  {
+    name: 'operator',
+    summary: 'run the cluster-level operator: the batch-resource ledger between Kubernetes and YARN',
+    specs: operatorSettingSpecs,
+    load: async () => (await import('../operator/command.js')).runOperatorCommand,
+  },
+  {
+    name: 'agent',
+    summary: 'run the node agent: YARN container metrics, CPU suppression and eviction',
+    specs: agentSettingSpecs,
+    load: async () => (await import('../agent/command.js')).runAgentCommand,
+  },
+  {
+    name: 'sim',
+    summary: 'start the simulators alone (Kubernetes API, YARN RM/NMs, nodes) and print one JSON line',
+    specs: simSettingSpecs,
+    load: async () => (await import('../sim/command.js')).runSimCommand,
+  },
+  {
+    name: 'status',
+    summary: 'per-node ledger table from a live cluster',
+    specs: statusSettingSpecs,
+    load: async () => (await import('../operator/status-command.js')).runStatusCommand,
+  },
+];
+
+export function buildProgram(onRun: (sub: Subcommand, opts: Record<string, unknown>) => void): Command {
+  const program = new Command('loom')
+    .description('Loom: hybrid YARN–Kubernetes co-location (operator, node agent, simulators)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const sub of subcommands) {
+    const cmd = program.command(sub.name).description(sub.summary).exitOverride();
+    cmd.option('--config <file>', 'YAML settings file (keys as in docs/configuration.md); env LOOM_CONFIG');
+    addSettingOptions(cmd, sub.specs);
+    cmd.action((opts: Record<string, unknown>) => onRun(sub, opts));
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let chosen: { sub: Subcommand; opts: Record<string, unknown> } | undefined;
+  const program = buildProgram((sub, opts) => { chosen = { sub, opts }; });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (!chosen) {
+    program.outputHelp();
+    return argv.length === 0 ? 0 : EXIT_USAGE;
+  }
+  let settings: SettingsValues;
+  try {
+    settings = settingsFor(chosen.sub.specs, chosen.opts);
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`loom ${chosen.sub.name}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const handler = await chosen.sub.load();
+  return handler(settings);
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const invokedAsBin = process.argv[1] !== undefined && /(^|\/)loom$/.test(process.argv[1]);
+if (invokedDirectly || invokedAsBin) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err: unknown) => {
+      process.stderr.write(`loom: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,3 @@
+import { notImplemented } from '../cli/not-implemented.js';
+
+export const runDemoCommand = notImplemented('demo');

@@ -1,0 +1,277 @@
+/**
+ * Raw document (JSON or XML, see document.ts) → typed model, validated with zod. Pure.
+ *
+ * Tolerance rules (reference §1.2, "Implications" 6): a list wrapper may be an array, a single
+ * object, `null`, `{}`, `""` (empty XML element) or absent; numbers may be numeric strings; every
+ * field is optional except ids. A bad item is skipped and reported; a document of the wrong kind
+ * (other root, not an object) is a YarnDocumentError naming the URL.
+ */
+import { z } from 'zod';
+import { YarnDocumentError, bodyExcerpt, type RemoteException } from './errors.js';
+import { CONTAINER_ID, appIdOf, isApplicationMaster } from './ids.js';
+import { mib, vcores, type YarnResource } from './resource.js';
+import type {
+  ClusterInfo, ClusterMetrics, NmContainer, NmNodeInfo, ParsedList, RejectedItem, ResourceUtilization, RmNode,
+} from './model.js';
+
+// ---------------------------------------------------------------------------------------------
+// Leaf coercions
+
+const NUMERIC = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+
+/** number | numeric string; `""`/null → absent. */
+const num = z.preprocess(
+  (v) => (v === '' || v === null ? undefined : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v.trim()) : v),
+  z.number().finite().optional(),
+);
+
+/** string, or a number an odd serializer wrote unquoted; null → absent. */
+const str = z.preprocess(
+  (v) => (v === null ? undefined : typeof v === 'number' ? String(v) : v),
+  z.string().optional(),
+);
+
+/** boolean | "true"/"false" (XML). */
+const bool = z.preprocess(
+  (v) => (v === '' || v === null ? undefined : v === 'true' ? true : v === 'false' ? false : v),
+  z.boolean().optional(),
+);
+
+/** A list of strings: array, single value, null, `""` or absent. */
+const strList = z.preprocess(
+  (v) => (v === undefined || v === null || v === '' ? [] : Array.isArray(v) ? v : [v]),
+  z.array(z.preprocess((x) => (typeof x === 'number' ? String(x) : x), z.string())),
+);
+
+/** A nested object that XML renders as `""` when empty. */
+function nested<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
+}
+
+const resourceInfoSchema = z.object({ memory: num, vCores: num });
+
+function toResource(r: z.infer<typeof resourceInfoSchema> | undefined): YarnResource | undefined {
+  if (!r || r.memory === undefined || r.vCores === undefined) return undefined;
+  return { memoryMiB: mib(r.memory), vcores: vcores(r.vCores) };
+}
+
+function fromPair(memory: number | undefined, cores: number | undefined): YarnResource | undefined {
+  return memory === undefined || cores === undefined ? undefined : { memoryMiB: mib(memory), vcores: vcores(cores) };
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function reasonOf(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document shape
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(doc: unknown): string {
+  if (isRecord(doc)) return `root keys [${Object.keys(doc).slice(0, 5).join(', ')}]`;
+  return Array.isArray(doc) ? 'an array' : typeof doc;
+}
+
+/** The object under `root` of a single-object document (`{"clusterInfo":{…}}`). */
+export function singleRoot(doc: unknown, root: string, url: string): Record<string, unknown> {
+  if (!isRecord(doc) || !(root in doc)) {
+    throw new YarnDocumentError(url, `expected a "${root}" document, got ${describe(doc)}`, bodyExcerpt(JSON.stringify(doc) ?? ''));
+  }
+  const v = doc[root];
+  if (v === '' || v === null) return {};
+  if (!isRecord(v)) throw new YarnDocumentError(url, `"${root}" is not an object`, bodyExcerpt(JSON.stringify(v) ?? ''));
+  return v;
+}
+
+/**
+ * The items under `{root: {item: […]}}`. A wholly empty document (`{}`) or a null / `{}` / `""`
+ * wrapper is an empty list — that is how Hadoop renders one — but another root is an error.
+ */
+export function listItems(doc: unknown, root: string, item: string, url: string): unknown[] {
+  if (!isRecord(doc)) throw new YarnDocumentError(url, `expected a "${root}" list document, got ${describe(doc)}`, bodyExcerpt(JSON.stringify(doc) ?? ''));
+  const keys = Object.keys(doc);
+  if (keys.length === 0) return [];
+  if (!(root in doc)) throw new YarnDocumentError(url, `expected a "${root}" list document, got ${describe(doc)}`, bodyExcerpt(JSON.stringify(doc) ?? ''));
+  const wrapper = doc[root];
+  if (wrapper === null || wrapper === undefined || wrapper === '') return [];
+  if (Array.isArray(wrapper)) return wrapper; // odd serializer: the list without its item key
+  if (!isRecord(wrapper)) throw new YarnDocumentError(url, `"${root}" is neither a list nor an object`, bodyExcerpt(JSON.stringify(wrapper) ?? ''));
+  const list = wrapper[item];
+  if (list === undefined || list === null || list === '') {
+    const others = Object.keys(wrapper).filter((k) => k !== item);
+    if (others.length > 0) throw new YarnDocumentError(url, `"${root}" holds [${others.join(', ')}] instead of "${item}"`, '');
+    return [];
+  }
+  return Array.isArray(list) ? list : [list];
+}
+
+function parseList<S extends z.ZodType, T>(
+  raw: unknown[],
+  schema: S,
+  build: (v: z.infer<S>) => T | string,
+): ParsedList<T> {
+  const items: T[] = [];
+  const rejected: RejectedItem[] = [];
+  raw.forEach((entry, index) => {
+    const rawId = isRecord(entry) && (typeof entry.id === 'string' || typeof entry.id === 'number') ? String(entry.id) : undefined;
+    const parsed = schema.safeParse(entry);
+    if (!parsed.success) {
+      rejected.push(dropUndefined({ index, id: rawId, reason: reasonOf(parsed.error) }));
+      return;
+    }
+    const built = build(parsed.data);
+    if (typeof built === 'string') rejected.push(dropUndefined({ index, id: rawId, reason: built }));
+    else items.push(built);
+  });
+  return { items, rejected };
+}
+
+// ---------------------------------------------------------------------------------------------
+// RemoteException
+
+const remoteExceptionSchema = z.object({ exception: str, message: str, javaClassName: str });
+
+/** The `RemoteException` of an error body, if it is one (JSON or XML). */
+export function remoteExceptionOf(doc: unknown): RemoteException | undefined {
+  if (!isRecord(doc) || !isRecord(doc.RemoteException)) return undefined;
+  const parsed = remoteExceptionSchema.safeParse(doc.RemoteException);
+  return parsed.success ? dropUndefined({ ...parsed.data }) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RM: cluster info, metrics
+
+const clusterInfoSchema = z.object({
+  id: num, startedOn: num, state: str, haState: str, rmStateStoreName: str,
+  resourceManagerVersion: str, resourceManagerBuildVersion: str, resourceManagerVersionBuiltOn: str,
+  hadoopVersion: str, hadoopBuildVersion: str, hadoopVersionBuiltOn: str, haZooKeeperConnectionState: str,
+});
+
+function parseObject<S extends z.ZodType>(obj: Record<string, unknown>, schema: S, root: string, url: string): z.infer<S> {
+  const parsed = schema.safeParse(obj);
+  if (!parsed.success) throw new YarnDocumentError(url, `invalid "${root}": ${reasonOf(parsed.error)}`, bodyExcerpt(JSON.stringify(obj)));
+  return parsed.data;
+}
+
+export function parseClusterInfo(doc: unknown, url: string): ClusterInfo {
+  const info = parseObject(singleRoot(doc, 'clusterInfo', url), clusterInfoSchema, 'clusterInfo', url);
+  if (info.haState) info.haState = info.haState.toUpperCase();
+  return dropUndefined(info);
+}
+
+const clusterMetricsSchema = z.object({
+  appsSubmitted: num, appsCompleted: num, appsPending: num, appsRunning: num, appsFailed: num, appsKilled: num,
+  reservedMB: num, availableMB: num, allocatedMB: num, pendingMB: num,
+  reservedVirtualCores: num, availableVirtualCores: num, allocatedVirtualCores: num, pendingVirtualCores: num,
+  containersAllocated: num, containersReserved: num, containersPending: num,
+  totalMB: num, totalVirtualCores: num, totalNodes: num, activeNodes: num, lostNodes: num, unhealthyNodes: num,
+  decommissioningNodes: num, decommissionedNodes: num, rebootedNodes: num, shutdownNodes: num,
+});
+
+export function parseClusterMetrics(doc: unknown, url: string): ClusterMetrics {
+  return dropUndefined(parseObject(singleRoot(doc, 'clusterMetrics', url), clusterMetricsSchema, 'clusterMetrics', url));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RM: nodes
+
+const utilizationSchema = z.object({
+  nodePhysicalMemoryMB: num, nodeVirtualMemoryMB: num, nodeCPUUsage: num,
+  aggregatedContainersPhysicalMemoryMB: num, aggregatedContainersVirtualMemoryMB: num, containersCPUUsage: num,
+});
+
+const rmNodeSchema = z.object({
+  id: z.preprocess((v) => (typeof v === 'string' ? v.trim() : v), z.string().min(1, 'node without id')),
+  state: str, rack: str, nodeHostName: str, nodeHTTPAddress: str, lastHealthUpdate: num, version: str,
+  healthReport: str, numContainers: num, usedMemoryMB: num, availMemoryMB: num, usedVirtualCores: num,
+  availableVirtualCores: num, numRunningOpportContainers: num, usedMemoryOpportGB: num,
+  usedVirtualCoresOpport: num, numQueuedContainers: num, nodeLabels: strList,
+  resourceUtilization: nested(utilizationSchema),
+  totalResource: nested(resourceInfoSchema),
+  usedResource: nested(resourceInfoSchema),
+  availableResource: nested(resourceInfoSchema),
+});
+
+function buildRmNode(v: z.infer<typeof rmNodeSchema>): RmNode {
+  const node: RmNode = {
+    ...v,
+    state: v.state?.toUpperCase(),
+    resourceUtilization: v.resourceUtilization ? dropUndefined({ ...v.resourceUtilization }) as ResourceUtilization : undefined,
+    totalResource: toResource(v.totalResource),
+    usedResource: toResource(v.usedResource) ?? fromPair(v.usedMemoryMB, v.usedVirtualCores),
+    availableResource: toResource(v.availableResource) ?? fromPair(v.availMemoryMB, v.availableVirtualCores),
+  };
+  return dropUndefined(node);
+}
+
+export function parseRmNodes(doc: unknown, url: string): ParsedList<RmNode> {
+  return parseList(listItems(doc, 'nodes', 'node', url), rmNodeSchema, buildRmNode);
+}
+
+export function parseRmNode(doc: unknown, url: string): RmNode {
+  const obj = singleRoot(doc, 'node', url);
+  const parsed = rmNodeSchema.safeParse(obj);
+  if (!parsed.success) throw new YarnDocumentError(url, `invalid "node": ${reasonOf(parsed.error)}`, bodyExcerpt(JSON.stringify(obj)));
+  return buildRmNode(parsed.data);
+}
+
+/** Response of `POST /nodes/{id}/resource`: `{"resourceInfo":{memory,vCores}}`. */
+export function parseResourceInfo(doc: unknown, url: string): YarnResource {
+  const r = parseObject(singleRoot(doc, 'resourceInfo', url), resourceInfoSchema, 'resourceInfo', url);
+  const res = toResource(r);
+  if (!res) throw new YarnDocumentError(url, '"resourceInfo" without memory and vCores', bodyExcerpt(JSON.stringify(r)));
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// NM: node info, containers
+
+const nmNodeInfoSchema = z.object({
+  id: str, nodeHostName: str, totalPmemAllocatedContainersMB: num, totalVmemAllocatedContainersMB: num,
+  totalVCoresAllocatedContainers: num, vmemCheckEnabled: bool, pmemCheckEnabled: bool, lastNodeUpdateTime: num,
+  nmStartupTime: num, healthReport: str, nodeHealthy: bool, nodeManagerVersion: str, nodeManagerBuildVersion: str,
+  nodeManagerVersionBuiltOn: str, hadoopVersion: str, hadoopBuildVersion: str, hadoopVersionBuiltOn: str,
+});
+
+export function parseNmNodeInfo(doc: unknown, url: string): NmNodeInfo {
+  return dropUndefined(parseObject(singleRoot(doc, 'nodeInfo', url), nmNodeInfoSchema, 'nodeInfo', url));
+}
+
+const nmContainerSchema = z.object({
+  id: z.preprocess((v) => (typeof v === 'string' ? v.trim() : v), z.string().min(1, 'container without id')),
+  state: str, exitCode: num, diagnostics: str, user: str, totalMemoryNeededMB: num, totalVCoresNeeded: num,
+  executionType: str, containerLogsLink: str, nodeId: str, containerLogFiles: strList,
+});
+
+function buildNmContainer(v: z.infer<typeof nmContainerSchema>): NmContainer | string {
+  // The id later names a cgroup directory: anything but the exact YARN shape is refused here.
+  if (!CONTAINER_ID.test(v.id)) return `malformed container id ${JSON.stringify(v.id)}`;
+  return dropUndefined({
+    ...v,
+    state: v.state?.toUpperCase(),
+    executionType: v.executionType?.toUpperCase(),
+    appId: appIdOf(v.id)!,
+    isAM: isApplicationMaster(v.id),
+  });
+}
+
+export function parseNmContainers(doc: unknown, url: string): ParsedList<NmContainer> {
+  return parseList(listItems(doc, 'containers', 'container', url), nmContainerSchema, buildNmContainer);
+}
+
+export function parseNmContainer(doc: unknown, url: string): NmContainer {
+  const obj = singleRoot(doc, 'container', url);
+  const parsed = nmContainerSchema.safeParse(obj);
+  if (!parsed.success) throw new YarnDocumentError(url, `invalid "container": ${reasonOf(parsed.error)}`, bodyExcerpt(JSON.stringify(obj)));
+  const built = buildNmContainer(parsed.data);
+  if (typeof built === 'string') throw new YarnDocumentError(url, built, '');
+  return built;
+}
