@@ -20,15 +20,15 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'fastWatchMillis', kind: 'integer', min: 10, max: 10000, description: 'fast node-memory watch period', default: 100 },
   { key: 'memoryEvictThresholdPercent', kind: 'number', min: 1, max: 100, description: 'evict YARN containers when node memory use reaches this', default: 70 },
   { key: 'memoryEvictLowerPercent', kind: 'number', min: 0, max: 100, description: 'release memory down to this (default threshold − 2)' },
-  { key: 'memoryEmergencyPercent', kind: 'number', min: 1, max: 100, description: 'at or above this, kill at once (SIGKILL / cgroup.kill) ignoring cool-downs', default: 90 },
+  { key: 'memoryEmergencyPercent', kind: 'number', min: 1, max: 100, description: 'at or above this, kill at once (SIGKILL / cgroup.kill) ignoring cool-downs (default max(90, threshold + 5))' },
   { key: 'memoryEvictCoolTimeSeconds', kind: 'number', min: 0, max: 3600, description: 'pause after a memory eviction', default: 4 },
   { key: 'cpuSuppressThresholdPercent', kind: 'number', min: 0, max: 100, description: 'YARN CPU limit = capacity × this − non-YARN usage', default: 65 },
   { key: 'cpuSuppressMinPercent', kind: 'number', min: 0, max: 100, description: 'floor of the YARN CPU limit, percent of capacity' },
-  { key: 'cpuSuppressMaxStepPercent', kind: 'number', min: 0.1, max: 100, description: 'largest rise of the YARN CPU limit per tick, percent of capacity', default: 10 },
+  { key: 'cpuSuppressMaxStepPercent', kind: 'number', min: 1, max: 100, description: 'largest rise of the YARN CPU limit per tick, percent of capacity', default: 10 },
   { key: 'cpuEvictBESatisfactionLowerPercent', kind: 'number', min: 0.1, max: 60, description: 'evict for CPU when YARN satisfaction (limit / requested) falls to this (unset: off)' },
   { key: 'cpuEvictBESatisfactionUpperPercent', kind: 'number', min: 0.1, max: 99.9, description: 'release CPU until satisfaction reaches this' },
   { key: 'cpuEvictBEUsageThresholdPercent', kind: 'number', min: 0, max: 100, description: 'YARN counts as busy when usage / limit reaches this', default: 90 },
-  { key: 'cpuEvictTimeWindowSeconds', kind: 'number', min: 1, max: 3600, description: 'CPU satisfaction window', default: 10 },
+  { key: 'cpuEvictTimeWindowSeconds', kind: 'number', min: 1, max: 3600, description: 'CPU satisfaction window (default 30)' },
   { key: 'cpuEvictCoolTimeSeconds', kind: 'number', min: 0, max: 3600, description: 'pause after a CPU eviction', default: 20 },
   { key: 'psiEvictThreshold', kind: 'number', min: 0, max: 100, description: 'memory PSI full avg10 (%) of the YARN parent that triggers an eviction (unset: off)' },
   {
@@ -38,6 +38,7 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
       return bad.length ? `unknown victim key(s): ${bad.join(', ')}` : undefined;
     },
   },
+  { key: 'protectApplicationMasters', kind: 'enum', choices: ['always', 'except-emergency', 'never'], description: 'when ApplicationMasters may be evicted (always last)', default: 'except-emergency' },
   { key: 'gracePeriodSeconds', kind: 'number', min: 0, max: 3600, description: 'time a graceful eviction gets before SIGKILL', default: 10 },
   { key: 'maxEvictionsPerMinute', kind: 'integer', min: 1, max: 10000, description: 'eviction rate limit (emergencies excepted)', default: 10 },
 ];
@@ -66,7 +67,7 @@ const RULE_KEYS = [
   'cpuSuppressThresholdPercent', 'cpuSuppressMinPercent', 'cpuSuppressMaxStepPercent',
   'cpuEvictBESatisfactionLowerPercent', 'cpuEvictBESatisfactionUpperPercent', 'cpuEvictBEUsageThresholdPercent',
   'cpuEvictTimeWindowSeconds', 'cpuEvictCoolTimeSeconds', 'psiEvictThreshold', 'victimOrder',
-  'gracePeriodSeconds', 'maxEvictionsPerMinute',
+  'gracePeriodSeconds', 'maxEvictionsPerMinute', 'protectApplicationMasters',
 ] as const;
 
 export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = process.env): AgentSettings {

@@ -1,5 +1,6 @@
 /** Settings of the smaller subcommands (`sim`, `status`, `demo`). */
 import type { SettingSpec } from './settings.js';
+import { operatorSettingSpecs } from '../operator/settings.js';
 
 export const simSettingSpecs: readonly SettingSpec[] = [
   { key: 'nodes', kind: 'integer', min: 1, max: 5000, description: 'number of simulated nodes', default: 3 },
@@ -12,10 +13,9 @@ export const simSettingSpecs: readonly SettingSpec[] = [
   { key: 'dir', kind: 'string', description: 'where to put kubeconfig, Hadoop conf and node trees (default: a new temp dir, removed on exit)' },
 ];
 
+/** `loom status` reads the operator's own settings (to compute drift the same way) plus an output format. */
 export const statusSettingSpecs: readonly SettingSpec[] = [
-  { key: 'kubeconfig', kind: 'string', description: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
-  { key: 'hadoopConfDir', kind: 'string', description: 'directory with yarn-site.xml (default $HADOOP_CONF_DIR)' },
-  { key: 'rmUser', kind: 'string', description: 'user.name for RM simple auth' },
+  ...operatorSettingSpecs.filter((s) => !['once', 'dryRun', 'metricsAddr', 'leaderElection', 'leaseNamespace', 'leaseName', 'leaseDurationSeconds', 'identity', 'rmConcurrency'].includes(s.key)),
   { key: 'output', kind: 'enum', choices: ['table', 'json'], description: 'output format', default: 'table' },
 ];
 

@@ -1,3 +1,140 @@
-import { notImplemented } from '../cli/not-implemented.js';
+/** `loom status`: the per-node ledger from a live cluster (one node list, one pod list, one RM poll per cluster). */
+import { createLogger } from '../log/logger.js';
+import type { SettingsValues } from '../cli/settings.js';
+import { connect, KubeConfigError } from '../kube/connection.js';
+import { KubeApi, paths, type KubeList, type KubeObject } from '../kube/api.js';
+import { discoverYarnClusters } from '../yarn/site.js';
+import { ResourceManagerClient } from '../yarn/rm-client.js';
+import { YarnError } from '../yarn/errors.js';
+import { toOperatorSettings } from './settings.js';
+import { ledgerConfigOf } from './command.js';
+import { projectNode, projectPod, type PodRecord } from './observe.js';
+import { nodeIdKey, snapshotOf, type ClusterView } from './snapshot.js';
+import { decideNode, type LedgerConfig } from './ledger/index.js';
+import { yarnToBatch } from './ledger/units.js';
 
-export const runStatusCommand = notImplemented('status');
+export interface StatusRow {
+  node: string;
+  /** CPU milli-cores / memory bytes; YARN figures converted. */
+  origin?: { cpu: number; memory: number };
+  k8sRequested?: { cpu: number; memory: number };
+  yarnCapacity?: { vcores: number; memoryMiB: number };
+  yarnUsed?: { vcores: number; memoryMiB: number };
+  claim?: { cpu: number; memory: number };
+  lastSync?: string;
+  /** RM total minus the capacity the ledger wants now (0 = in sync). */
+  drift?: { vcores: number; memoryMiB: number };
+  note?: string;
+}
+
+/** Pure: rows from observed objects and RM views. */
+export function statusRows(
+  nodes: KubeObject[], pods: KubeObject[], views: ReadonlyMap<string, ClusterView>, ledger: LedgerConfig,
+  lastEvents: ReadonlyMap<string, string>, now: number,
+): StatusRow[] {
+  const podsByNode = new Map<string, PodRecord[]>();
+  for (const p of pods) {
+    const rec = projectPod(p);
+    if (!rec) continue;
+    const list = podsByNode.get(rec.nodeName) ?? [];
+    list.push(rec);
+    podsByNode.set(rec.nodeName, list);
+  }
+  const rows: StatusRow[] = [];
+  for (const obj of nodes) {
+    const node = projectNode(obj)!;
+    const snap = snapshotOf(node, podsByNode.get(node.name) ?? [], views, {});
+    const row: StatusRow = { node: node.name, ...(lastEvents.get(node.name) ? { lastSync: lastEvents.get(node.name)! } : {}) };
+    if (!snap.ok) {
+      rows.push({ ...row, note: snap.reason });
+      continue;
+    }
+    const s = snap.snapshot;
+    if (s.origin.state === 'ok') row.origin = s.origin.value;
+    row.k8sRequested = s.k8sRequested;
+    if (s.current.claim) row.claim = s.current.claim;
+    if (s.rm.status === 'ok') {
+      row.yarnCapacity = s.rm.node.total;
+      row.yarnUsed = s.rm.node.used;
+    }
+    // The ledger decides from a blank memory here: "what would the operator want right now".
+    const d = decideNode({ ...s, current: { ...s.current } }, { ...ledger, hysteresis: { cpuMilli: 0, memoryBytes: 0, percent: 0 }, growIntervalMs: 0 }, now);
+    if (d.figures && s.rm.status === 'ok') {
+      row.drift = { vcores: s.rm.node.total.vcores - d.figures.desired.vcores, memoryMiB: s.rm.node.total.memoryMiB - d.figures.desired.memoryMiB };
+    }
+    const why = d.report ?? d.skip;
+    if (why) row.note = why.detail ?? why.code;
+    rows.push(row);
+  }
+  return rows.sort((a, b) => a.node.localeCompare(b.node));
+}
+
+const cores = (m?: number) => (m === undefined ? '-' : (m / 1000).toFixed(1));
+const gib = (b?: number) => (b === undefined ? '-' : (b / 2 ** 30).toFixed(1));
+
+export function formatStatusTable(rows: StatusRow[], vcoresPerCore = 1): string {
+  const header = ['NODE', 'ORIGIN cpu/GiB', 'K8S-REQ cpu/GiB', 'YARN-CAP vc/GiB', 'YARN-USED vc/GiB', 'CLAIM cpu/GiB', 'LAST SYNC', 'DRIFT vc/MiB', 'NOTE'];
+  const lines = rows.map((r) => [
+    r.node,
+    `${cores(r.origin?.cpu)}/${gib(r.origin?.memory)}`,
+    `${cores(r.k8sRequested?.cpu)}/${gib(r.k8sRequested?.memory)}`,
+    r.yarnCapacity ? `${r.yarnCapacity.vcores}/${(r.yarnCapacity.memoryMiB / 1024).toFixed(1)}` : '-',
+    r.yarnUsed ? `${r.yarnUsed.vcores}/${(r.yarnUsed.memoryMiB / 1024).toFixed(1)}` : '-',
+    `${cores(r.claim?.cpu)}/${gib(r.claim?.memory)}`,
+    r.lastSync ?? '-',
+    r.drift ? `${r.drift.vcores}/${r.drift.memoryMiB}` : '-',
+    r.note ?? '',
+  ]);
+  void vcoresPerCore;
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export async function runStatusCommand(values: SettingsValues): Promise<number> {
+  const s = toOperatorSettings(values);
+  const log = createLogger('status', { level: process.env.LOOM_LOG_LEVEL ?? 'warn' });
+  try {
+    if (!s.hadoopConfDir) throw new KubeConfigError('no Hadoop configuration: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
+    const conn = await connect(s.kubeconfig);
+    const api = new KubeApi(conn);
+    try {
+      const [nodes, pods, events] = await Promise.all([
+        api.request<KubeList<KubeObject>>('GET', paths.nodes()),
+        api.request<KubeList<KubeObject>>('GET', paths.pods()),
+        api.request<KubeList<KubeObject>>('GET', paths.events(s.eventNamespace)).catch(() => ({ metadata: {}, items: [] as KubeObject[] })),
+      ]);
+      const views = new Map<string, ClusterView>();
+      for (const c of discoverYarnClusters(s.hadoopConfDir)) {
+        const client = new ResourceManagerClient({ rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs, ...(s.rmUser ? { user: s.rmUser } : {}), logger: log });
+        try {
+          const list = await client.listNodes();
+          views.set(c.clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() });
+        } catch (err) {
+          views.set(c.clusterId, { status: 'unavailable', detail: (err as Error).message, at: Date.now() });
+        } finally {
+          await client.close();
+        }
+      }
+      const lastEvents = new Map<string, string>();
+      for (const e of events.items) {
+        const involved = (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject;
+        const when = (e as { lastTimestamp?: string }).lastTimestamp;
+        const source = (e as { reportingComponent?: string }).reportingComponent;
+        if (involved?.kind !== 'Node' || !involved.name || !when || source !== 'loom-operator') continue;
+        if ((lastEvents.get(involved.name) ?? '') < when) lastEvents.set(involved.name, when);
+      }
+      const rows = statusRows(nodes.items, pods.items, views, ledgerConfigOf(s), lastEvents, Date.now());
+      const output = (values.output as string | undefined) ?? 'table';
+      process.stdout.write(output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows, s.vcoresPerCore));
+      return 0;
+    } finally {
+      await conn.close();
+    }
+  } catch (err) {
+    if (err instanceof KubeConfigError || err instanceof YarnError) {
+      process.stderr.write(`loom status: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

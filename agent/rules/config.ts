@@ -63,7 +63,7 @@ export const rulesConfigShape = {
    * Satisfaction window. koordlet defaults to its 1 s collect interval (a single sample can evict);
    * Loom defaults to 30 s. Eviction needs ≥ ceil(window / 3) samples (one per 1 s tick) in it.
    */
-  cpuEvictTimeWindowSeconds: num(z.number().int().min(1)).default(30),
+  cpuEvictTimeWindowSeconds: num(z.number().min(1)).default(30),
   cpuEvictCoolTimeSeconds: num(z.number().min(0)).default(20),
 
   /** Memory PSI `full avg10` (%) of the YARN parent or the node that evicts one victim. Unset = off. */

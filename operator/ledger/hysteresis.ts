@@ -3,6 +3,14 @@
  * its step is at least max(absolute threshold, percent × current) and the node's last growth is
  * at least `growIntervalMs` old. A held growth keeps the current value for that resource only:
  * the other resource may still move (shrink, or grow when it passes).
+ *
+ * One exemption (a decision): when the capacity in force is below what YARN already uses (left
+ * there by an earlier shrink) and the desired capacity is not, the capacity is lifted at once to
+ * YARN's used amount — holding it down would keep YARN over-committed (and, with
+ * overCommitTimeoutMs ≥ 0, kill containers) for units that are free again. Only the part above
+ * YARN's used amount waits for hysteresis and the interval; the lift does not count as a growth
+ * for the interval. This is what makes "capacity ≥ U whenever F ≥ 0" hold for the applied
+ * capacity, not just the desired one.
  */
 import type { YarnResource } from '../../yarn/resource.js';
 import { type Axis, type ResourceName, RESOURCES, makeYarn, yarnOf } from './math.js';
@@ -27,6 +35,7 @@ export function gateGrowth(
   config: Pick<LedgerConfig, 'hysteresis' | 'growIntervalMs'>,
   now: number,
   lastGrowAt: number | undefined,
+  used: YarnResource = makeYarn(0, 0),
 ): GateResult {
   const intervalOk = lastGrowAt === undefined || now - lastGrowAt >= config.growIntervalMs;
   const reasons: LedgerReason[] = [];
@@ -44,12 +53,17 @@ export function gateGrowth(
     } else {
       const step = d - c;
       const threshold = growthThreshold(axis, c, config.hysteresis.percent);
+      // What a held growth still gets: YARN's used amount, when the desired value allows it.
+      const lifted = Math.max(c, Math.min(d, yarnOf(used, name)));
+      const held = (code: 'grow-held-by-hysteresis' | 'grow-held-by-interval', detail: string): void => {
+        out[name] = lifted;
+        if (lifted > c) reasons.push({ code: 'grow-to-used', resource: name, detail: `${c} → ${lifted}` });
+        if (lifted < d) reasons.push({ code, resource: name, detail });
+      };
       if (step < threshold) {
-        out[name] = c;
-        reasons.push({ code: 'grow-held-by-hysteresis', resource: name, detail: `step ${step} < ${threshold}` });
+        held('grow-held-by-hysteresis', `step ${step} < ${threshold}`);
       } else if (!intervalOk) {
-        out[name] = c;
-        reasons.push({ code: 'grow-held-by-interval', resource: name, detail: `last growth ${now - (lastGrowAt ?? now)} ms ago` });
+        held('grow-held-by-interval', `last growth ${now - (lastGrowAt ?? now)} ms ago`);
       } else {
         out[name] = d;
         grew = true;

@@ -130,6 +130,8 @@ export type ReasonCode =
   | 'shrink'
   | 'grow-held-by-hysteresis'
   | 'grow-held-by-interval'
+  /** A held growth still lifted the capacity up to YARN's used amount (see hysteresis.ts). */
+  | 'grow-to-used'
   | 'drift-repair'
   | 'headroom-negative'
   | 'claim-update';

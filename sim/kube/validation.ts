@@ -147,3 +147,28 @@ export function validatePodSpecUpdate(oldObj: KubeObject, newObj: KubeObject): S
     field: 'spec',
   }];
 }
+
+/** metav1.MicroTime: RFC 3339 with exactly six fractional digits (Go's RFC3339Micro layout). */
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+
+const MICRO_TIME_FIELDS: Readonly<Record<string, ReadonlyArray<readonly string[]>>> = {
+  leases: [['spec', 'acquireTime'], ['spec', 'renewTime']],
+  events: [['eventTime'], ['series', 'lastObservedTime']],
+};
+
+/**
+ * MicroTime fields the apiserver cannot decode (it answers 400 before validation). Catches the
+ * classic client bug of sending `Date.toISOString()` (milliseconds) where MicroTime is required.
+ */
+export function microTimeDecodeErrors(resource: string, obj: KubeObject): string[] {
+  const out: string[] = [];
+  for (const path of MICRO_TIME_FIELDS[resource] ?? []) {
+    let v: unknown = obj;
+    for (const p of path) v = isPlainObject(v) ? v[p] : undefined;
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !MICRO_TIME.test(v)) {
+      out.push(`${path.join('.')}: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": MicroTime needs exactly six fractional digits`);
+    }
+  }
+  return out;
+}

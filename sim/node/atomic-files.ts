@@ -21,7 +21,12 @@ export class AtomicFiles {
     if (this.last.get(file) === content) return false;
     const tmp = path.join(this.stagingDir, `w${this.seq++}`);
     fs.writeFileSync(tmp, content);
-    fs.renameSync(tmp, file);
+    try {
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     this.last.set(file, content);
     this.writes++;
     return true;
@@ -31,6 +36,11 @@ export class AtomicFiles {
   forget(dir: string): void {
     const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
     for (const k of this.last.keys()) if (k === dir || k.startsWith(prefix)) this.last.delete(k);
+  }
+
+  /** Records content someone else just put at `file` (e.g. a directory renamed into place). */
+  remember(file: string, content: string): void {
+    this.last.set(file, content);
   }
 
   forgetFile(file: string): void {

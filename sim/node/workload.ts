@@ -175,5 +175,5 @@ export function nodeMemory(m: NodeMemoryInput): { freeBytes: number; availableBy
   const pagecache = m.cacheBytes + m.buffersBytes;
   const available =
     freeBytes - wmarkLow + pagecache - Math.min(pagecache / 2, wmarkLow) + m.slabReclaimableBytes - Math.min(m.slabReclaimableBytes / 2, wmarkLow);
-  return { freeBytes, availableBytes: Math.max(0, Math.min(m.totalBytes, available)) };
+  return { freeBytes: pageDown(freeBytes), availableBytes: pageDown(Math.min(m.totalBytes, available)) };
 }

@@ -13,8 +13,12 @@ export interface JavaError {
 
 const ILLEGAL_ARGUMENT = { exception: 'IllegalArgumentException', javaClassName: 'java.lang.IllegalArgumentException' };
 
-/** Java's String.split(regex) drops trailing empty strings. */
+/**
+ * Java's `String.split(sep)`: no match gives `[s]` (even for ""), otherwise trailing empty
+ * strings are dropped (so "a," → ["a"] and "," → []).
+ */
 export function javaSplit(s: string, sep: string): string[] {
+  if (!s.includes(sep)) return [s];
   const parts = s.split(sep);
   while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
   return parts;

@@ -1,0 +1,133 @@
+/** A thin, typed Kubernetes REST client over one kept-alive undici pool. */
+import { request } from 'undici';
+import type { KubeConnection } from './connection.js';
+
+export type PatchType = 'merge' | 'strategic' | 'json';
+const PATCH_CONTENT: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(`${method} ${path}: ${status}${reason ? ` ${reason}` : ''}: ${message}`);
+    this.name = 'KubeApiError';
+  }
+  get conflict(): boolean { return this.status === 409; }
+  get notFound(): boolean { return this.status === 404; }
+  get gone(): boolean { return this.status === 410; }
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [k: string]: unknown;
+}
+
+export interface KubeList<T> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+export class KubeApi {
+  /** Requests sent, by `METHOD resource` (for benchmarks and metrics). */
+  readonly counts = new Map<string, number>();
+
+  constructor(readonly conn: KubeConnection, private readonly defaultTimeoutMs = 30_000) {}
+
+  url(path: string, query?: RequestOptions['query']): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return `${this.conn.server}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const key = `${method} ${path.replace(/\/[^/]+$/, '/{name}')}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const headers: Record<string, string> = { accept: 'application/json', ...(await this.conn.headers()) };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = opts.contentType ?? 'application/json';
+    }
+    const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const res = await request(this.url(path, opts.query), {
+      method: method as 'GET',
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      dispatcher: this.conn.dispatcher,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      let reason: string | undefined;
+      let message = text.slice(0, 300);
+      try {
+        const status = JSON.parse(text) as { reason?: string; message?: string };
+        reason = status.reason;
+        message = status.message ?? message;
+      } catch { /* not a Status object; keep the raw excerpt */ }
+      throw new KubeApiError(method, path, res.statusCode, reason, message);
+    }
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new KubeApiError(method, path, res.statusCode, 'InvalidBody', `response is not JSON: ${text.slice(0, 120)}`);
+    }
+  }
+
+  get<T extends KubeObject>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  patch<T extends KubeObject>(path: string, type: PatchType, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body, contentType: PATCH_CONTENT[type] });
+  }
+
+  create<T extends KubeObject>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, { body });
+  }
+
+  replace<T extends KubeObject>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body });
+  }
+}
+
+export const paths = {
+  nodes: () => '/api/v1/nodes',
+  node: (name: string) => `/api/v1/nodes/${encodeURIComponent(name)}`,
+  pods: (namespace?: string) => (namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods'),
+  events: (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+  leases: (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`,
+  lease: (namespace: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`,
+  namespaces: () => '/api/v1/namespaces',
+};

@@ -1,0 +1,54 @@
+/** The operator's Prometheus metrics, on a registry of its own (several operators may share a process in tests). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { YarnRequestEvent } from '../yarn/http.js';
+
+export type LedgerQuantity = 'origin' | 'k8s_requested' | 'yarn_capacity' | 'yarn_used' | 'claim' | 'free';
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly nodeBatch = new Gauge({
+    name: 'loom_node_batch', help: 'Per-node ledger figures: CPU in milli-cores, memory in bytes',
+    labelNames: ['node', 'resource', 'quantity'] as const, registers: [this.registry],
+  });
+  readonly rmRequestSeconds = new Histogram({
+    name: 'loom_rm_request_duration_seconds', help: 'ResourceManager REST request latency',
+    labelNames: ['cluster', 'endpoint', 'code'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly rmRequestErrors = new Counter({
+    name: 'loom_rm_request_errors_total', help: 'ResourceManager REST requests that failed',
+    labelNames: ['cluster', 'endpoint', 'error'] as const, registers: [this.registry],
+  });
+  readonly rmNodeLists = new Counter({ name: 'loom_rm_node_lists_total', help: 'RM node lists made', labelNames: ['cluster'] as const, registers: [this.registry] });
+  readonly rmResizes = new Counter({
+    name: 'loom_rm_resizes_total', help: 'NodeManager capacity updates sent to the RM',
+    labelNames: ['cluster', 'direction'] as const, registers: [this.registry],
+  });
+  readonly driftRepairs = new Counter({ name: 'loom_drift_repairs_total', help: 'Resizes that restored an override the RM forgot', labelNames: ['cluster'] as const, registers: [this.registry] });
+  readonly nodePatches = new Counter({ name: 'loom_node_patches_total', help: 'thirdPartyAllocations writes (including conflict retries)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly reconcileSeconds = new Histogram({
+    name: 'loom_reconcile_duration_seconds', help: 'Time to reconcile one node', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly reconciles = new Counter({ name: 'loom_reconciles_total', help: 'Node reconciles by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly inputErrors = new Counter({ name: 'loom_input_errors_total', help: 'Bad inputs seen (annotations, quantities, RM bodies …)', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly clusterAvailable = new Gauge({ name: 'loom_rm_available', help: '1 when the cluster has an answering active RM', labelNames: ['cluster'] as const, registers: [this.registry] });
+  readonly leader = new Gauge({ name: 'loom_leader', help: '1 while this operator holds the leader lease', registers: [this.registry] });
+
+  constructor(defaults = false) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'loom_operator_' });
+  }
+
+  observeRmRequest(e: YarnRequestEvent): void {
+    this.rmRequestSeconds.observe({ cluster: e.cluster, endpoint: e.endpoint, code: e.status !== undefined ? String(e.status) : 'none' }, e.durationMs / 1000);
+    if (e.error) this.rmRequestErrors.inc({ cluster: e.cluster, endpoint: e.endpoint, error: e.error });
+  }
+
+  forgetNode(node: string): void {
+    for (const resource of ['cpu', 'memory']) {
+      for (const quantity of ['origin', 'k8s_requested', 'yarn_capacity', 'yarn_used', 'claim', 'free']) {
+        this.nodeBatch.remove({ node, resource, quantity });
+      }
+    }
+  }
+}

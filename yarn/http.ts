@@ -1,0 +1,280 @@
+/**
+ * The HTTP shell under the RM and NM clients: one undici `Agent` (a keep-alive `Pool` per origin),
+ * per-attempt timeout, retries with exponential backoff + jitter for idempotent GETs only,
+ * simple auth (`user.name`), HTTPS with a CA, and a metrics hook. Redirects are never followed
+ * here: a 3xx comes back to the caller (the RM client decides what a standby's 307 means).
+ */
+import { readFileSync } from 'node:fs';
+import { Agent } from 'undici';
+import type { Logger } from '../log/logger.js';
+import type { BodyFormat } from './document.js';
+import { decodeBody } from './document.js';
+import {
+  YarnConfigError, YarnHttpError, YarnTransportError, bodyExcerpt, type TransportFailure,
+} from './errors.js';
+import { remoteExceptionOf } from './parse.js';
+
+/** One HTTP attempt, reported to `onRequest` (the operator turns these into metrics). */
+export interface YarnRequestEvent {
+  cluster: string;
+  url: string;
+  method: string;
+  /** Stable low-cardinality name of the API call (`cluster.info`, `nodes.list`, …). */
+  endpoint: string;
+  /** Absent when no HTTP answer arrived. */
+  status?: number;
+  durationMs: number;
+  /** Transport failure kind, or `http`/`document` for failing answers. */
+  error?: string;
+  /** 0 for the first try. */
+  attempt: number;
+}
+
+export interface YarnHttpOptions {
+  /** Label for metrics and logs (the YARN cluster id, or `nm`). */
+  cluster?: string;
+  /** Simple auth: `user.name=<user>` on every request. */
+  user?: string;
+  /** Per attempt, connect to last body byte. Default 10 s. */
+  timeoutMs?: number;
+  /** Extra attempts for GETs on connection errors, timeouts and 5xx. Default 2. */
+  retries?: number;
+  /** First backoff step; doubles each retry, capped by `backoffMaxMs`. Default 200 ms. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** PEM CA bundle for HTTPS, as contents or as a file path. */
+  ca?: string | Buffer;
+  caFile?: string;
+  /** Extra headers on every request (e.g. `X-Hadoop-Delegation-Token`). */
+  headers?: Record<string, string>;
+  /** Max sockets per origin. Default 4. */
+  connections?: number;
+  onRequest?: (event: YarnRequestEvent) => void;
+  logger?: Logger;
+  /** Jitter source, [0,1). */
+  random?: () => number;
+}
+
+export type HttpMethod = 'GET' | 'POST';
+
+export interface YarnRequest {
+  /** Base URL of the server (`http://rm1:8088`); a path prefix is kept. */
+  base: string;
+  /** Path below the base, already encoded (`/ws/v1/cluster/info`). */
+  path: string;
+  method: HttpMethod;
+  query?: Record<string, string>;
+  /** A replayable body (string), sent with `Content-Type: application/json`. */
+  body?: string;
+  accept: BodyFormat;
+  endpoint: string;
+  /** Override the GET retry count for this call (0 for HA probes). */
+  retries?: number;
+}
+
+export interface YarnResponse {
+  url: string;
+  method: HttpMethod;
+  status: number;
+  contentType: string | undefined;
+  location: string | undefined;
+  body: string;
+}
+
+const ACCEPT: Record<BodyFormat, string> = { json: 'application/json', xml: 'application/xml' };
+
+/** Encode one path segment; ':' and '@' are legal pchars and stay readable (`host:port`). */
+export function encodePathSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/%3A/gi, ':').replace(/%40/g, '@');
+}
+
+function encodeQuery(query: Record<string, string>): string {
+  const parts = Object.entries(query).map(
+    ([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%2C/gi, ',')}`,
+  );
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** Normalise a configured base URL (scheme required, no trailing slash). */
+export function normaliseBaseUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new YarnConfigError(raw, undefined, 'not an absolute http(s) URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new YarnConfigError(raw, undefined, 'not an http(s) URL');
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_ABORTED' && code !== 'ABORT_ERR') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function classify(code: string | undefined, timedOut: boolean): TransportFailure {
+  if (timedOut) return 'timeout';
+  if (!code) return 'other';
+  if (CONNECT_CODES.has(code)) return 'connect';
+  if (RESET_CODES.has(code)) return 'reset';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('DEPTH_ZERO')) return 'tls';
+  return 'other';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class YarnHttp {
+  readonly cluster: string;
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: YarnHttpOptions = {}) {
+    this.cluster = options.cluster ?? 'yarn';
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.retries = Math.max(0, options.retries ?? 2);
+    this.backoffBaseMs = options.backoffBaseMs ?? 200;
+    this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
+    this.random = options.random ?? Math.random;
+    let ca = options.ca;
+    if (ca === undefined && options.caFile) {
+      try {
+        ca = readFileSync(options.caFile);
+      } catch (err) {
+        throw new YarnConfigError(options.caFile, undefined, `cannot read CA file: ${(err as Error).message}`);
+      }
+    }
+    this.agent = new Agent({
+      connections: options.connections ?? 4,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: this.timeoutMs, ...(ca !== undefined ? { ca } : {}) },
+    });
+  }
+
+  /** `?user.name=` and the full URL of a request. */
+  urlOf(req: Pick<YarnRequest, 'base' | 'path' | 'query'>): string {
+    const query = { ...(req.query ?? {}) };
+    if (this.options.user) query['user.name'] = this.options.user;
+    return `${req.base}${req.path}${encodeQuery(query)}`;
+  }
+
+  /** Backoff before retry number `retry` (1-based): exponential, capped, with "equal jitter". */
+  backoffMs(retry: number): number {
+    const ceiling = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (retry - 1));
+    return Math.round(ceiling / 2 + (ceiling / 2) * this.random());
+  }
+
+  /**
+   * Send one request. Returns 2xx and 3xx answers; throws YarnHttpError for 4xx/5xx and
+   * YarnTransportError when no answer came. Only GETs are retried: a POST that timed out or
+   * lost its connection may have been executed, so it is never sent twice from here.
+   */
+  async send(req: YarnRequest): Promise<YarnResponse> {
+    const maxRetries = req.method === 'GET' ? Math.max(0, req.retries ?? this.retries) : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.attempt(req, attempt);
+        if (res.status >= 400) throw this.httpError(res);
+        return res;
+      } catch (err) {
+        const retryable = (err instanceof YarnTransportError && err.kind !== 'tls')
+          || (err instanceof YarnHttpError && err.status >= 500);
+        if (!retryable || attempt >= maxRetries) throw err;
+        const delay = this.backoffMs(attempt + 1);
+        this.options.logger?.debug({ url: this.urlOf(req), attempt, delay, err: (err as Error).message }, 'retrying YARN GET');
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** `send`, then decode a 2xx body as JSON/XML (Content-Type checked). 3xx is an error here. */
+  async getDocument(req: YarnRequest): Promise<{ response: YarnResponse; doc: unknown }> {
+    const response = await this.send(req);
+    if (response.status >= 300) throw this.httpError(response);
+    return { response, doc: decodeBody(response.body, response.contentType, response.url) };
+  }
+
+  /** A YarnHttpError for an answer, with the RemoteException when the body is one. */
+  httpError(res: YarnResponse): YarnHttpError {
+    let remote;
+    try {
+      remote = res.body.trim() ? remoteExceptionOf(decodeBody(res.body, res.contentType, res.url)) : undefined;
+    } catch {
+      remote = undefined; // plain-text / HTML error bodies stay in the excerpt
+    }
+    return new YarnHttpError(res.url, res.method, res.status, remote, bodyExcerpt(res.body));
+  }
+
+  private async attempt(req: YarnRequest, attempt: number): Promise<YarnResponse> {
+    const url = this.urlOf(req);
+    const target = new URL(url);
+    const headers: Record<string, string> = { ...(this.options.headers ?? {}), accept: ACCEPT[req.accept] };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const started = performance.now();
+    const report = (status: number | undefined, error?: string) => {
+      const event: YarnRequestEvent = {
+        cluster: this.cluster, url, method: req.method, endpoint: req.endpoint,
+        durationMs: performance.now() - started, attempt,
+      };
+      if (status !== undefined) event.status = status;
+      if (error !== undefined) event.error = error;
+      try {
+        this.options.onRequest?.(event);
+      } catch {
+        // a broken metrics hook must not break the call
+      }
+    };
+    try {
+      const res = await this.agent.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: req.method,
+        headers,
+        body: req.body ?? null,
+        signal: controller.signal,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      const body = await res.body.text();
+      const header = (name: string) => {
+        const v = res.headers[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      const response: YarnResponse = {
+        url, method: req.method, status: res.statusCode, contentType: header('content-type'), location: header('location'), body,
+      };
+      report(res.statusCode, res.statusCode >= 400 ? 'http' : undefined);
+      return response;
+    } catch (err) {
+      const code = errorCode(err);
+      const kind = classify(code, timedOut);
+      report(undefined, kind);
+      throw new YarnTransportError(url, req.method, kind, timedOut ? `timeout after ${this.timeoutMs} ms` : code, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * NodeManager REST client for the node agent (reference §5): node info (with NM restart
+ * detection through `nmStartupTime`) and the containers list, JSON or XML.
+ */
+import type { Logger } from '../log/logger.js';
+import type { BodyFormat } from './document.js';
+import { YarnArgumentError, YarnHttpError } from './errors.js';
+import { YarnHttp, encodePathSegment, normaliseBaseUrl, type YarnHttpOptions } from './http.js';
+import { isContainerId } from './ids.js';
+import { isLiveContainerState, type NmContainer, type NmNodeInfo, type RejectedItem } from './model.js';
+import { parseNmContainer, parseNmContainers, parseNmNodeInfo } from './parse.js';
+
+export const NM_BASE_PATH = '/ws/v1/node';
+export const DEFAULT_NM_URL = 'http://127.0.0.1:8042';
+
+export interface NodeManagerClientOptions extends YarnHttpOptions {
+  /** NM web app base URL. Default `http://127.0.0.1:8042`. */
+  url?: string;
+  format?: BodyFormat;
+  logger?: Logger;
+}
+
+export interface NmContainerList {
+  containers: NmContainer[];
+  rejected: RejectedItem[];
+}
+
+/** Result of `nodeInfo()`: the info plus whether the NM restarted since the previous call. */
+export interface NmNodeInfoReading {
+  info: NmNodeInfo;
+  /** `nmStartupTime` differs from the one seen on the previous call (false on the first call). */
+  restarted: boolean;
+  previousStartupTime?: number;
+}
+
+/** Pure: containers that have, or may have, a process the agent may measure or evict. */
+export function liveContainersOf(containers: readonly NmContainer[]): NmContainer[] {
+  return containers.filter((c) => isLiveContainerState(c.state));
+}
+
+export class NodeManagerClient {
+  readonly url: string;
+  private readonly http: YarnHttp;
+  private readonly format: BodyFormat;
+  private readonly logger: Logger | undefined;
+  private lastStartupTime: number | undefined;
+
+  constructor(options: NodeManagerClientOptions = {}) {
+    this.url = normaliseBaseUrl(options.url ?? DEFAULT_NM_URL);
+    this.format = options.format ?? 'json';
+    this.logger = options.logger;
+    this.http = new YarnHttp({ cluster: 'nm', ...options });
+  }
+
+  /** Last `nmStartupTime` seen by `nodeInfo()`. */
+  get startupTime(): number | undefined {
+    return this.lastStartupTime;
+  }
+
+  /** `GET /ws/v1/node/info`; notices an NM restart through a changed `nmStartupTime`. */
+  async nodeInfo(): Promise<NmNodeInfoReading> {
+    const { doc, response } = await this.http.getDocument({ base: this.url, path: `${NM_BASE_PATH}/info`, method: 'GET', accept: this.format, endpoint: 'nm.info' });
+    const info = parseNmNodeInfo(doc, response.url);
+    const previous = this.lastStartupTime;
+    const restarted = previous !== undefined && info.nmStartupTime !== undefined && info.nmStartupTime !== previous;
+    if (info.nmStartupTime !== undefined) this.lastStartupTime = info.nmStartupTime;
+    if (restarted) this.logger?.warn({ url: this.url, previous, current: info.nmStartupTime }, 'NodeManager restarted');
+    const reading: NmNodeInfoReading = { info, restarted };
+    if (previous !== undefined) reading.previousStartupTime = previous;
+    return reading;
+  }
+
+  /** `GET /ws/v1/node/containers`, item by item; a bad body is an error, never an empty list. */
+  async listContainers(): Promise<NmContainerList> {
+    const { doc, response } = await this.http.getDocument({ base: this.url, path: `${NM_BASE_PATH}/containers`, method: 'GET', accept: this.format, endpoint: 'nm.containers.list' });
+    const parsed = parseNmContainers(doc, response.url);
+    if (parsed.rejected.length) this.logger?.warn({ url: response.url, rejected: parsed.rejected }, 'NM container entries skipped');
+    return { containers: parsed.items, rejected: parsed.rejected };
+  }
+
+  /** Containers in a live state (see LIVE_CONTAINER_STATES for the choice). */
+  async liveContainers(): Promise<NmContainer[]> {
+    return liveContainersOf((await this.listContainers()).containers);
+  }
+
+  /**
+   * `GET /ws/v1/node/containers/{id}`. A `NotFoundException` (not on this NM) is `undefined`;
+   * a 404 without RemoteException (wrong path / not an NM) stays an error.
+   */
+  async getContainer(containerId: string): Promise<NmContainer | undefined> {
+    if (!isContainerId(containerId)) throw new YarnArgumentError('containerId', `malformed container id ${JSON.stringify(containerId)}`);
+    try {
+      const { doc, response } = await this.http.getDocument({
+        base: this.url, path: `${NM_BASE_PATH}/containers/${encodePathSegment(containerId)}`, method: 'GET', accept: this.format, endpoint: 'nm.containers.get',
+      });
+      return parseNmContainer(doc, response.url);
+    } catch (err) {
+      if (err instanceof YarnHttpError && err.status === 404 && err.isRemote('NotFoundException')) return undefined;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * ResourceManager REST client with HA (reference §2, §3, "Implications" 1–7).
+ *
+ * The active RM is the one whose `GET /ws/v1/cluster/info` (never redirected by a standby) says
+ * `haState: ACTIVE`. A standby answers every other path with 307; we never follow it blindly
+ * (with no Location it means "no active known"; with one, we still prefer our own probe): we
+ * re-probe and retry once on the new active. A 307 means the standby did not execute the call,
+ * so this is the one case where a POST is sent twice.
+ */
+import type { Logger } from '../log/logger.js';
+import type { BodyFormat } from './document.js';
+import { decodeBody, formatOfContentType } from './document.js';
+import {
+  YarnArgumentError, YarnDocumentError, YarnError, YarnHttpError, YarnNoActiveRmError, YarnTransportError,
+} from './errors.js';
+import { YarnHttp, encodePathSegment, normaliseBaseUrl, type HttpMethod, type YarnHttpOptions, type YarnResponse } from './http.js';
+import { isContainerId, parseNodeId } from './ids.js';
+import {
+  ACTIVE_NODE_STATES, NODE_STATES, SIGNAL_COMMANDS, isActiveNodeState,
+  type ClusterInfo, type ClusterMetrics, type NodeState, type RejectedItem, type RmNode, type SignalCommand,
+} from './model.js';
+import {
+  parseClusterInfo, parseClusterMetrics, parseResourceInfo, parseRmNode, parseRmNodes,
+} from './parse.js';
+import type { YarnResource } from './resource.js';
+import { serializeResourceOption } from './serialize.js';
+
+export const RM_BASE_PATH = '/ws/v1/cluster';
+
+export interface ResourceManagerClientOptions extends YarnHttpOptions {
+  /** Web app base URLs of the RMs (one, or one per HA rm-id). */
+  rmUrls: readonly string[];
+  /** Ask for JSON (default) or XML. */
+  format?: BodyFormat;
+  logger?: Logger;
+}
+
+/** Identity of the RM incarnation we talk to; a change means overrides were lost. */
+export interface RmEpoch {
+  activeUrl: string;
+  /** `clusterInfo.id` (cluster timestamp). */
+  id?: number;
+  startedOn?: number;
+}
+
+export interface RmNodeList {
+  /** One node per host, active states preferred. */
+  nodes: RmNode[];
+  /** Items the RM returned that failed validation (skipped). */
+  rejected: RejectedItem[];
+  /** Older entries for a host that also has a better one (e.g. LOST id of a restarted NM). */
+  superseded: RmNode[];
+}
+
+export interface NodeResourceUpdate {
+  nodeId: string;
+  requested: YarnResource;
+  overCommitTimeoutMs: number;
+  /** What the POST answered (may lag: the RM applies the change asynchronously). */
+  echoed?: YarnResource;
+  /** `totalResource` read back with `GET /nodes/{id}` after the POST. */
+  total: YarnResource;
+  /** `total` equals `requested`. */
+  applied: boolean;
+}
+
+export interface ListNodesOptions {
+  /** Node states to ask for; `'all'` asks for every state. Default: the active ones. */
+  states?: readonly (NodeState | Lowercase<NodeState>)[] | 'all';
+}
+
+/** Internal: the call hit a standby (or no RM) and was not executed — re-probe and retry. */
+class FailoverSignal extends Error {
+  constructor(readonly error: YarnError) {
+    super(error.message);
+  }
+}
+
+interface ProbeOutcome {
+  url: string;
+  info?: ClusterInfo;
+  outcome: string;
+}
+
+const STATE_RANK = (s: string | undefined): number => {
+  if (s === 'RUNNING') return 3;
+  if (isActiveNodeState(s)) return 2;
+  return s ? 1 : 0;
+};
+
+/** Pure: one node per host, preferring active states, then the freshest health update. */
+export function dedupeNodesByHost(nodes: readonly RmNode[]): { nodes: RmNode[]; superseded: RmNode[] } {
+  const best = new Map<string, RmNode>();
+  const superseded: RmNode[] = [];
+  const hostOf = (n: RmNode) => (n.nodeHostName || parseNodeId(n.id)?.host || n.id).toLowerCase();
+  for (const n of nodes) {
+    const host = hostOf(n);
+    const cur = best.get(host);
+    if (!cur) {
+      best.set(host, n);
+      continue;
+    }
+    const better = STATE_RANK(n.state) !== STATE_RANK(cur.state)
+      ? STATE_RANK(n.state) > STATE_RANK(cur.state)
+      : (n.lastHealthUpdate ?? 0) > (cur.lastHealthUpdate ?? 0);
+    if (better) {
+      superseded.push(cur);
+      best.set(host, n);
+    } else {
+      superseded.push(n);
+    }
+  }
+  return { nodes: [...best.values()], superseded };
+}
+
+export class ResourceManagerClient {
+  readonly cluster: string;
+  readonly rmUrls: readonly string[];
+  private readonly http: YarnHttp;
+  private readonly format: BodyFormat;
+  private readonly logger: Logger | undefined;
+  private active: string | undefined;
+  private currentEpoch: RmEpoch | undefined;
+  private discovering: Promise<string> | undefined;
+
+  constructor(options: ResourceManagerClientOptions) {
+    if (options.rmUrls.length === 0) throw new YarnArgumentError(options.cluster ?? 'yarn', 'no RM URL configured');
+    this.rmUrls = [...new Set(options.rmUrls.map(normaliseBaseUrl))];
+    this.cluster = options.cluster ?? 'yarn';
+    this.format = options.format ?? 'json';
+    this.logger = options.logger;
+    this.http = new YarnHttp({ ...options, cluster: this.cluster });
+  }
+
+  /** The RM currently believed active (undefined before the first call or after a failover). */
+  get activeUrl(): string | undefined {
+    return this.active;
+  }
+
+  /** Cluster id / startedOn of the active RM as last seen; compare to detect restart or failover. */
+  get epoch(): RmEpoch | undefined {
+    return this.currentEpoch;
+  }
+
+  /** Probe every RM and remember the active one. Concurrent callers share one probe round. */
+  discoverActive(): Promise<string> {
+    this.discovering ??= this.probeAll().finally(() => {
+      this.discovering = undefined;
+    });
+    return this.discovering;
+  }
+
+  private async probeAll(): Promise<string> {
+    const single = this.rmUrls.length === 1;
+    const outcomes = await Promise.all(this.rmUrls.map((url) => this.probe(url, single)));
+    const actives = outcomes.filter((o) => o.info?.haState === 'ACTIVE' || (single && o.info && o.info.haState === undefined));
+    if (actives.length === 0) {
+      this.active = undefined;
+      throw new YarnNoActiveRmError(this.cluster, outcomes.map(({ url, outcome }) => ({ url, outcome })));
+    }
+    if (actives.length > 1) {
+      this.logger?.warn({ cluster: this.cluster, actives: actives.map((a) => a.url) }, 'more than one RM reports ACTIVE; using the most recently started');
+    }
+    // Split brain is transient; the latest to become active is the one the others will yield to.
+    const chosen = actives.reduce((a, b) => ((b.info?.startedOn ?? 0) > (a.info?.startedOn ?? 0) ? b : a));
+    if (this.active !== chosen.url) this.logger?.info({ cluster: this.cluster, active: chosen.url }, 'active RM');
+    this.active = chosen.url;
+    this.noteEpoch(chosen.url, chosen.info!);
+    return chosen.url;
+  }
+
+  private async probe(url: string, single: boolean): Promise<ProbeOutcome> {
+    try {
+      const res = await this.http.send({
+        base: url, path: `${RM_BASE_PATH}/info`, method: 'GET', accept: this.format, endpoint: 'cluster.info.probe',
+        // With a partner RM to try, do not wait on a dead one; a lone RM gets the normal retries.
+        ...(single ? {} : { retries: 0 }),
+      });
+      if (res.status >= 300) return { url, outcome: `HTTP ${res.status}${res.location ? ` → ${res.location}` : ' without Location'}` };
+      const info = parseClusterInfo(decodeBody(res.body, res.contentType, res.url), res.url);
+      return { url, info, outcome: info.haState ?? 'no haState' };
+    } catch (err) {
+      return { url, outcome: err instanceof YarnError ? err.message : String(err) };
+    }
+  }
+
+  private noteEpoch(activeUrl: string, info: ClusterInfo): void {
+    const epoch: RmEpoch = { activeUrl };
+    if (info.id !== undefined) epoch.id = info.id;
+    if (info.startedOn !== undefined) epoch.startedOn = info.startedOn;
+    const prev = this.currentEpoch;
+    if (prev && (prev.id !== epoch.id || prev.startedOn !== epoch.startedOn || prev.activeUrl !== epoch.activeUrl)) {
+      this.logger?.warn({ cluster: this.cluster, previous: prev, current: epoch }, 'RM epoch changed (restart or failover)');
+    }
+    this.currentEpoch = epoch;
+  }
+
+  /**
+   * Run `call` against the active RM; on a failover signal re-probe and run it once more on the
+   * (possibly new) active. A second failover signal is reported as the underlying error.
+   */
+  private async onActive<T>(call: (base: string) => Promise<T>): Promise<T> {
+    const first = this.active ?? (await this.discoverActive());
+    try {
+      return await call(first);
+    } catch (err) {
+      if (!(err instanceof FailoverSignal)) throw err;
+      this.logger?.info({ cluster: this.cluster, from: first, reason: err.error.message }, 'RM failover suspected; re-probing');
+      if (this.active === first) this.active = undefined;
+      const next = this.active ?? (await this.discoverActive());
+      try {
+        return await call(next);
+      } catch (err2) {
+        if (err2 instanceof FailoverSignal) {
+          this.active = undefined;
+          throw err2.error;
+        }
+        throw err2;
+      }
+    }
+  }
+
+  /** One HTTP exchange with the RM at `base`, turning "not executed here" answers into FailoverSignal. */
+  private async exchange(base: string, method: HttpMethod, path: string, endpoint: string, extra: { query?: Record<string, string>; body?: string } = {}): Promise<YarnResponse> {
+    let res: YarnResponse;
+    try {
+      res = await this.http.send({ base, path, method, accept: this.format, endpoint, ...extra });
+    } catch (err) {
+      // Connection never made: safe to send elsewhere, even a POST. A GET may also move on after
+      // its own retries; a POST that timed out or was reset may have run, so it is not resent.
+      if (err instanceof YarnTransportError && (method === 'GET' || err.kind === 'connect')) throw new FailoverSignal(err);
+      // AdminService.checkRMStatus: "ResourceManager <id> is not Active!" — refused, not executed.
+      if (err instanceof YarnHttpError && (err.isRemote('StandbyException') || /is not active/i.test(err.remoteException?.message ?? err.excerpt))) {
+        throw new FailoverSignal(err);
+      }
+      throw err;
+    }
+    if (res.status >= 300 && res.status < 400) {
+      // A standby's redirect (with or without Location): the request was not executed.
+      throw new FailoverSignal(this.http.httpError(res));
+    }
+    if (method === 'GET' && res.body.trim() !== '' && formatOfContentType(res.contentType) === undefined) {
+      // "There is no active RM right now." comes as a 200 text/plain from a standby.
+      throw new FailoverSignal(new YarnDocumentError(res.url, `expected JSON or XML, got Content-Type ${res.contentType ?? '(none)'}`, res.body.slice(0, 200), res.contentType));
+    }
+    return res;
+  }
+
+  private async getDoc(path: string, endpoint: string, query?: Record<string, string>): Promise<{ doc: unknown; url: string }> {
+    return this.onActive(async (base) => {
+      const res = await this.exchange(base, 'GET', path, endpoint, query ? { query } : {});
+      return { doc: decodeBody(res.body, res.contentType, res.url), url: res.url };
+    });
+  }
+
+  /** `GET /ws/v1/cluster/info` on the active RM; a STANDBY answer triggers a re-probe. */
+  async clusterInfo(): Promise<ClusterInfo> {
+    return this.onActive(async (base) => {
+      const res = await this.exchange(base, 'GET', `${RM_BASE_PATH}/info`, 'cluster.info');
+      const info = parseClusterInfo(decodeBody(res.body, res.contentType, res.url), res.url);
+      const standalone = this.rmUrls.length === 1 && info.haState === undefined;
+      if (info.haState !== 'ACTIVE' && !standalone) {
+        throw new FailoverSignal(new YarnDocumentError(res.url, `RM reports haState ${info.haState ?? '(none)'}`, ''));
+      }
+      this.noteEpoch(base, info);
+      return info;
+    });
+  }
+
+  async clusterMetrics(): Promise<ClusterMetrics> {
+    const { doc, url } = await this.getDoc(`${RM_BASE_PATH}/metrics`, 'cluster.metrics');
+    return parseClusterMetrics(doc, url);
+  }
+
+  /**
+   * `GET /nodes?states=…` (default: RUNNING,UNHEALTHY,NEW,DECOMMISSIONING), validated item by
+   * item and deduplicated by host.
+   */
+  async listNodes(options: ListNodesOptions = {}): Promise<RmNodeList> {
+    const states = options.states ?? ACTIVE_NODE_STATES;
+    let query: Record<string, string> | undefined;
+    if (states !== 'all') {
+      const upper = states.map((s) => s.toUpperCase());
+      const bad = upper.filter((s) => !(NODE_STATES as readonly string[]).includes(s));
+      if (bad.length) throw new YarnArgumentError('states', `unknown node state(s) ${bad.join(', ')}`);
+      if (upper.length) query = { states: upper.join(',') };
+    }
+    const { doc, url } = await this.getDoc(`${RM_BASE_PATH}/nodes`, 'nodes.list', query);
+    const parsed = parseRmNodes(doc, url);
+    if (parsed.rejected.length) this.logger?.warn({ cluster: this.cluster, url, rejected: parsed.rejected }, 'RM node entries skipped');
+    const { nodes, superseded } = dedupeNodesByHost(parsed.items);
+    return { nodes, rejected: parsed.rejected, superseded };
+  }
+
+  /** `GET /nodes/{host:port}`; 404 NotFoundException surfaces as YarnHttpError. */
+  async getNode(nodeId: string): Promise<RmNode> {
+    const { doc, url } = await this.getDoc(nodePath(nodeId), 'nodes.get');
+    return parseRmNode(doc, url);
+  }
+
+  /**
+   * `POST /nodes/{id}/resource` with the exact unwrapped body and an explicit timeout, then read
+   * back `totalResource`. Refuses 0/0, negative or fractional resources before any I/O.
+   */
+  async updateNodeResource(nodeId: string, resource: YarnResource, overCommitTimeoutMs: number): Promise<NodeResourceUpdate> {
+    const path = `${nodePath(nodeId)}/resource`;
+    const body = serializeResourceOption(resource, overCommitTimeoutMs, `${this.cluster} ${nodeId}`);
+    const echoed = await this.onActive(async (base) => {
+      const res = await this.exchange(base, 'POST', path, 'nodes.resource.update', { body });
+      if (res.body.trim() === '') return undefined;
+      return parseResourceInfo(decodeBody(res.body, res.contentType, res.url), res.url);
+    });
+    const node = await this.getNode(nodeId);
+    if (!node.totalResource) {
+      throw new YarnDocumentError(`${this.active ?? ''}${nodePath(nodeId)}`, 'node has no totalResource to verify the update against', '');
+    }
+    const total = node.totalResource;
+    const update: NodeResourceUpdate = {
+      nodeId, requested: { ...resource }, overCommitTimeoutMs, total,
+      applied: total.memoryMiB === resource.memoryMiB && total.vcores === resource.vcores,
+    };
+    if (echoed) update.echoed = echoed;
+    return update;
+  }
+
+  /** `POST /containers/{id}/signal/{command}` (200 with an empty body on success). */
+  async signalContainer(containerId: string, command: SignalCommand): Promise<void> {
+    if (!isContainerId(containerId)) throw new YarnArgumentError('containerId', `malformed container id ${JSON.stringify(containerId)}`);
+    if (!(SIGNAL_COMMANDS as readonly string[]).includes(command)) throw new YarnArgumentError('command', `unknown signal command ${JSON.stringify(command)}`);
+    const path = `${RM_BASE_PATH}/containers/${encodePathSegment(containerId)}/signal/${encodePathSegment(command)}`;
+    await this.onActive((base) => this.exchange(base, 'POST', path, 'containers.signal'));
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+function nodePath(nodeId: string): string {
+  if (parseNodeId(nodeId) === undefined) throw new YarnArgumentError('nodeId', `malformed node id ${JSON.stringify(nodeId)} (expected host:port)`);
+  return `${RM_BASE_PATH}/nodes/${encodePathSegment(nodeId.trim())}`;
+}
