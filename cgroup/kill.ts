@@ -48,7 +48,12 @@ export interface KillResult {
   dirs: string[];
   /** The `cgroup.kill` file written (or, in dry-run, that would be written). */
   cgroupKillFile?: string;
-  /** Pids signalled (in dry-run: that would be), each once, with the signal. */
+  /** Why writing `cgroup.kill` failed, when it did (the kill then fell back to SIGKILL). */
+  cgroupKillError?: string;
+  /**
+   * Pids signalled, each once, with the signal. With `cgroup.kill` only the leftovers the kernel
+   * did not reach (v1-only members on hybrid). In dry-run: every verified pid the kill would reach.
+   */
   signalled: { pid: number; signal: KillSignal }[];
   /** Pids listed in the cgroup but not signalled, with why. */
   skipped: SkippedPid[];
@@ -153,13 +158,19 @@ export async function killContainer(
 
   if (dryRun) {
     sweep();
-    result.remaining = members(cg).map((m) => m.pid);
+    result.remaining = uniq(members(cg).map((m) => m.pid));
     result.empty = result.remaining.length === 0;
   } else {
     if (useCgroupKill && killFile && cg.unified) {
       // The kernel kills the whole v2 subtree atomically (fork-safe); the dir was validated above.
-      writeCgroupFile(killFile, '1');
-      await waitEmpty([cg.unified.dir], deadline, pollMs);
+      try {
+        writeCgroupFile(killFile, '1');
+        await waitEmpty([cg.unified.dir], deadline, pollMs);
+      } catch (err) {
+        // Refused (or the group vanished): fall back to verified SIGKILLs below.
+        result.cgroupKillError = (err as Error).message;
+        result.method = 'SIGKILL';
+      }
     }
     // On v1/hybrid, processes may live only in v1 groups: they get the signal from the sweep.
     sweep();

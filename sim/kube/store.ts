@@ -288,7 +288,11 @@ export class KubeStore {
     } catch (err) {
       if (err instanceof PatchError) {
         if (err.kind === 'malformed') throw badRequest(err.message);
-        throw new ApiError(422, 'Invalid', err.message, { name, kind: t.def.kind });
+        // What the apiserver answers (NewGenericServerResponse 422): a generic message, the
+        // patch library's complaint as the cause.
+        throw new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
+          causes: [{ reason: 'UnexpectedServerResponse', message: err.message }],
+        });
       }
       throw err;
     }

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { cgroupDirs, unifiedDir, type CgroupLayout } from './hierarchy.js';
 import {
   cgroupEvents,
-  cpuacctStat,
   cpuacctUsage,
   cpuMax,
   CFS_PERIOD_US,
@@ -102,7 +101,6 @@ function v1Sets(layout: CgroupLayout, root: string, v: CgroupView): FileSet[] {
       files: {
         ...common,
         'cpuacct.usage': cpuacctUsage(v.usageNs),
-        'cpuacct.stat': cpuacctStat(v.usageNs),
         'cpu.stat': v1CpuStat(v.throttle),
         'cpu.cfs_quota_us': '-1\n',
         'cpu.cfs_period_us': `${CFS_PERIOD_US}\n`,

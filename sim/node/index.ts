@@ -15,3 +15,4 @@ export {
 export { defaultYarnCgroupPath, kubeletCgroups, type CgroupLayout, type CgroupDriver, type CgroupDirs } from './hierarchy.js';
 export { type ContainerSpec, type ExecutionType, type Load, type LoadSource } from './workload.js';
 export { liveContainerProcessCount } from './container-process.js';
+export { makeSimTempDir } from './temp-dir.js';

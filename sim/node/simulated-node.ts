@@ -151,6 +151,8 @@ interface Container {
   removing: boolean;
   watcher: fs.FSWatcher | undefined;
   load: Load;
+  /** RSS last written to /proc/<pid>/{stat,status}: they are rewritten only when it changes */
+  pidFilesRss: number;
 }
 
 interface GroupCounters {
@@ -484,6 +486,7 @@ export class SimulatedNode {
       removing: false,
       watcher: undefined,
       load: ZERO_LOAD,
+      pidFilesRss: -1,
     };
     this.containers.set(spec.id, c);
     this.counters.set(rel, newCounters());
@@ -494,7 +497,8 @@ export class SimulatedNode {
       ...this.pidFileContents(c),
     };
     this.createDirAtomically(path.join(this.paths.procRoot, String(proc.pid)), pidFiles);
-    const view = this.views().get(rel)!;
+    c.pidFilesRss = c.load.memoryBytes;
+    const view = this.containerView(c, this.counters.get(rel)!);
     for (const set of cgroupFileSets(this.paths.layout, this.paths.cgroupRoot, view)) {
       this.createDirAtomically(set.dir, set.files);
     }
@@ -673,32 +677,56 @@ export class SimulatedNode {
       for (const a of ['', ...withAncestors(c.rel)]) subtreePids.set(a, (subtreePids.get(a) ?? 0) + 1);
     }
     const out = new Map<string, CgroupView>();
-    for (const rel of rels) {
-      const c = this.containerAt(rel);
+    for (const c of this.containers.values()) {
+      if (c.state === 'running') out.set(c.rel, this.containerView(c, this.counters.get(c.rel) ?? newCounters()));
+    }
+    for (const rel of this.staticGroups) {
       const k = this.counters.get(rel) ?? newCounters();
       const l = own.get(rel) ?? ZERO_LOAD;
       const ownCharge = { anon: l.memoryBytes, file: l.cacheBytes };
       const total = totals.get(rel)!;
       trackPages(k, ownCharge, total);
-      const throttle: CpuThrottle = { nrPeriods: k.periods, nrThrottled: k.throttledPeriods, throttledNs: k.throttledNs };
       out.set(rel, {
         rel,
         isRoot: rel === '',
-        isLeaf: c !== undefined,
+        isLeaf: false,
         own: ownCharge,
         total,
         ownEvents: k.ownEvents,
         totalEvents: k.totalEvents,
-        memoryLimitBytes: c ? containerLimitBytes(c.spec) : null,
+        memoryLimitBytes: null,
         usageNs: k.usageNs,
-        throttle,
+        throttle: { nrPeriods: k.periods, nrThrottled: k.throttledPeriods, throttledNs: k.throttledNs },
         shares: this.sharesOf(rel),
-        pids: c && c.state === 'running' ? [c.proc.pid] : [],
+        pids: [],
         subtreePids: subtreePids.get(rel) ?? 0,
-        psi: this.psiOf(rel, c),
+        psi: this.psiOf(rel, undefined),
       });
     }
     return out;
+  }
+
+  /** A container's cgroup: a leaf whose own usage is its total. */
+  private containerView(c: Container, k: GroupCounters): CgroupView {
+    const charge = { anon: c.load.memoryBytes, file: c.load.cacheBytes };
+    trackPages(k, charge, charge);
+    const running = c.state === 'running';
+    return {
+      rel: c.rel,
+      isRoot: false,
+      isLeaf: true,
+      own: charge,
+      total: charge,
+      ownEvents: k.ownEvents,
+      totalEvents: k.totalEvents,
+      memoryLimitBytes: containerLimitBytes(c.spec),
+      usageNs: k.usageNs,
+      throttle: { nrPeriods: k.periods, nrThrottled: k.throttledPeriods, throttledNs: k.throttledNs },
+      shares: this.sharesOf(c.rel),
+      pids: running ? [c.proc.pid] : [],
+      subtreePids: running ? 1 : 0,
+      psi: this.psiOf(c.rel, c),
+    };
   }
 
   /** Cgroups above the YARN parent mirror the node's (root, kubepods) or YARN's (besteffort) PSI. */
@@ -744,6 +772,8 @@ export class SimulatedNode {
   }
 
   private writePidFiles(c: Container): void {
+    if (c.pidFilesRss === c.load.memoryBytes) return;
+    c.pidFilesRss = c.load.memoryBytes;
     const dir = path.join(this.paths.procRoot, String(c.proc.pid));
     try {
       for (const [f, content] of Object.entries(this.pidFileContents(c))) this.files.write(path.join(dir, f), content);
@@ -783,7 +813,6 @@ export class SimulatedNode {
     const tmp = path.join(this.staging, `d${this.trashSeq++}`);
     fs.mkdirSync(tmp);
     for (const [f, content] of Object.entries(files)) fs.writeFileSync(path.join(tmp, f), content);
-    this.files.forget(dir);
     fs.renameSync(tmp, dir);
     for (const [f, content] of Object.entries(files)) this.files.remember(path.join(dir, f), content);
   }

@@ -540,6 +540,7 @@ export class YarnCluster {
     if (this.pendingApps.size === 0) return;
     const apps = [...this.pendingApps].sort((a, b) => a.seq - b.seq);
     const noRoom = new Set<string>();
+    const started: SimContainer[] = [];
     for (const app of apps) {
       let i = 0;
       while (i < app.pending.length) {
@@ -551,10 +552,13 @@ export class YarnCluster {
           : this.findNode(ask.resource);
         if (!node) { noRoom.add(key); i++; continue; }
         app.pending.splice(i, 1);
-        this.allocate(app, ask, node);
+        const c = this.allocate(app, ask, node);
+        if (c.state === 'RUNNING') started.push(c);
       }
       if (app.pending.length === 0) this.pendingApps.delete(app);
     }
+    // Announced after the pass, so a listener calling back into the model cannot disturb it.
+    for (const c of started) if (this.isLive(c)) this.events.emit('containerStarted', c);
   }
 
   private findNode(ask: Res): SimNode | undefined {
@@ -570,7 +574,7 @@ export class YarnCluster {
     return undefined;
   }
 
-  private allocate(app: SimApp, ask: PendingAsk, node: SimNode): void {
+  private allocate(app: SimApp, ask: PendingAsk, node: SimNode): SimContainer {
     const now = this.clock.now();
     const seq = app.nextContainerSeq++;
     const c: SimContainer = {
@@ -607,8 +611,7 @@ export class YarnCluster {
         this.touch(node);
         this.events.emit('containerStarted', c);
       });
-    } else {
-      this.events.emit('containerStarted', c);
     }
+    return c;
   }
 }

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 /** The Status object a failed call carried. */
-async function failure(p: Promise<unknown>): Promise<{ code: number; reason: string; message: string; kind: string }> {
+async function failure(p: Promise<unknown>): Promise<{ code: number; reason: string; message: string; kind: string; details?: any }> {
   try {
     await p;
   } catch (err) {
@@ -179,6 +179,7 @@ describe('kube-sim CRUD over HTTP', () => {
       ],
     }, opts));
     expect(err).toMatchObject({ code: 422, reason: 'Invalid' });
+    expect(err.details.causes[0].message).toContain('test failed');
     const after = server.store.get('nodes', undefined, name)!;
     expect(after.metadata.annotations?.['node.koordinator.sh/thirdPartyAllocations']).toBe('new');
     expect(after.metadata.resourceVersion).toBe(rvBefore);

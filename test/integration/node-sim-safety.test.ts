@@ -1,17 +1,16 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedNode } from '../../sim/node/index.js';
+import { makeSimTempDir, SimulatedNode } from '../../sim/node/index.js';
 
 const GiB = 2 ** 30;
 const REPO = path.resolve(import.meta.dirname, '../..');
 let tmp: string;
 
 beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-node-sim-safety-'));
+  tmp = makeSimTempDir('loom-node-sim-safety-');
 });
 afterEach(() => {
   fs.rmSync(tmp, { recursive: true, force: true });

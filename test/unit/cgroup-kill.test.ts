@@ -141,6 +141,19 @@ describe('killContainer on a fake v2 node', () => {
     expect(await exited(victim)).toBe('SIGKILL');
   });
 
+  it('a refused cgroup.kill write falls back to verified SIGKILLs and says why', async () => {
+    const victim = sleeper();
+    const { n, cgs } = fakeNode('v2', [victim.pid], { [victim.pid]: `0::/${YARN}/${CID_A}\n` });
+    const killFile = path.join(n.cgroupRoot, YARN, CID_A, 'cgroup.kill');
+    fs.rmSync(killFile);
+    fs.mkdirSync(killFile); // open(O_WRONLY) → EISDIR
+    const r = await cgs.killContainer(CID_A, { mode: 'emergency', deadlineMs: 30 });
+    expect(r.method).toBe('SIGKILL');
+    expect(r.cgroupKillError).toMatch(/EISDIR/);
+    expect(r.signalled).toEqual([{ pid: victim.pid, signal: 'SIGKILL' }]);
+    expect(await exited(victim)).toBe('SIGKILL');
+  });
+
   it('dry-run writes nothing to cgroup.kill', async () => {
     const victim = sleeper();
     const { n, cgs } = fakeNode('v2', [victim.pid], { [victim.pid]: `0::/${YARN}/${CID_A}\n` });
