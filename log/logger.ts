@@ -9,21 +9,31 @@ function defaultLevel(): string {
   return process.env.VITEST ? 'silent' : 'info';
 }
 
+/** The binding-free root behind each component logger, so a sub-component replaces `component` instead of repeating the key. */
+const roots = new WeakMap<Logger, Logger>();
+
 /**
  * The root logger of one program. Every line carries a `component` field naming the part of
- * Loom that wrote it (operator.ledger, agent.evictor, sim.rm …).
+ * Loom that wrote it (operator.controller, agent.evictor, sim.rm …).
  */
 export function createLogger(component: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const base: LoggerOptions = {
     level: defaultLevel(),
-    base: { component },
+    base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     ...options,
   };
-  return destination ? pino(base, destination) : pino(base);
+  const root = destination ? pino(base, destination) : pino(base);
+  const logger = root.child({ component });
+  roots.set(logger, root);
+  return logger;
 }
 
-/** A child logger for a sub-component, keeping the parent's destination and level. */
+/** A logger for a sub-component: the parent's bindings and destination, `component` replaced. */
 export function componentLogger(parent: Logger, component: string): Logger {
-  return parent.child({ component });
+  const root = roots.get(parent);
+  if (!root) return parent.child({ component });
+  const logger = root.child({ ...parent.bindings(), component });
+  roots.set(logger, root);
+  return logger;
 }

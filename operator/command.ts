@@ -1,5 +1,5 @@
 /** `loom operator`: settings → Kubernetes + RM clients → leader election → controller. */
-import { createLogger } from '../log/logger.js';
+import { componentLogger, createLogger } from '../log/logger.js';
 import type { SettingsValues } from '../cli/settings.js';
 import { connect, KubeConfigError } from '../kube/connection.js';
 import { KubeApi } from '../kube/api.js';
@@ -42,15 +42,15 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     clients.set(c.clusterId, new ResourceManagerClient({
       rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs, connections: s.rmConcurrency,
       ...(s.rmUser ? { user: s.rmUser } : {}), ...(s.rmCaFile ? { caFile: s.rmCaFile } : {}),
-      onRequest: (e) => metrics.observeRmRequest(e), logger: log.child({ component: 'yarn.rm', cluster: c.clusterId }),
+      onRequest: (e) => metrics.observeRmRequest(e), logger: componentLogger(log, 'yarn.rm').child({ cluster: c.clusterId }),
     }));
     log.info({ cluster: c.clusterId, rms: c.rmUrls, source: c.sourceFile }, 'YARN cluster configured');
   }
   const conn = await connect(s.kubeconfig);
   const api = new KubeApi(conn);
   const events = s.dryRun
-    ? new LogOnlyEvents(log.child({ component: 'operator.events' }))
-    : new EventRecorder(api, { namespace: s.eventNamespace, component: 'loom-operator', logger: log.child({ component: 'operator.events' }) });
+    ? new LogOnlyEvents(componentLogger(log, 'operator.events'))
+    : new EventRecorder(api, { namespace: s.eventNamespace, component: 'loom-operator', logger: componentLogger(log, 'operator.events') });
   const ledger = ledgerConfigOf(s);
   const controller = new OperatorController({
     api, clusters: clients, ledger: s.once ? { ...ledger, hysteresis: { cpuMilli: 0, memoryBytes: 0, percent: 0 }, growIntervalMs: 0 } : ledger,
@@ -73,7 +73,7 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     if (s.leaderElection) {
       elector = new LeaderElector({
         api, namespace: s.leaseNamespace, name: s.leaseName, identity: s.identity, leaseDurationSeconds: s.leaseDurationSeconds,
-        logger: log.child({ component: 'operator.leader' }),
+        logger: componentLogger(log, 'operator.leader'),
         onStartedLeading: () => controller.setLeading(true),
         onStoppedLeading: () => controller.setLeading(false),
       });

@@ -1,3 +1,28 @@
-import { notImplemented } from '../cli/not-implemented.js';
+/** `loom sim`: the simulators alone, in a fixed initial state; one JSON line; runs until SIGTERM. */
+import type { SettingsValues } from '../cli/settings.js';
+import { createLogger } from '../log/logger.js';
+import { SimWorld } from './world.js';
+import { startWorkload } from './workload.js';
 
-export const runSimCommand = notImplemented('sim');
+export async function runSimCommand(v: SettingsValues): Promise<number> {
+  const log = createLogger('sim', { level: process.env.LOOM_LOG_LEVEL ?? 'warn' }, process.stderr as never);
+  const world = await SimWorld.start({
+    nodes: v.nodes as number,
+    ha: v.ha as boolean,
+    kubePort: v.port as number,
+    ...((v.rmPort as number) > 0 ? { rmPorts: (v.ha as boolean) ? [v.rmPort as number, (v.rmPort as number) + 1] : [v.rmPort as number] } : {}),
+    layout: v.layout as 'v1' | 'v2' | 'hybrid',
+    driver: v.driver as 'cgroupfs' | 'systemd',
+    ...(v.dir ? { dir: v.dir as string } : {}),
+    logger: log,
+  });
+  const stopWorkload = (v.workload as boolean) ? startWorkload(world) : () => {};
+  process.stdout.write(`${JSON.stringify(world.describe())}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  stopWorkload();
+  await world.stop();
+  return 0;
+}

@@ -51,9 +51,12 @@ export interface KubeApiServerOptions {
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const LIST_CHUNK_BYTES = 1 << 20;
 
-/** JSON of stored (frozen, hence unchanging) objects, computed once per object version. */
+/**
+ * JSON of an object version sent on watches, computed once however many watchers receive it.
+ * Lists do not use it: caching 150k pods' JSON would double the simulator's memory.
+ */
 const serialized = new WeakMap<object, string>();
-function toJson(o: KubeObject): string {
+function watchJson(o: KubeObject): string {
   let s = serialized.get(o);
   if (s === undefined) {
     s = JSON.stringify(o);
@@ -106,7 +109,7 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
 }
 
 function sendObject(res: ServerResponse, code: number, o: KubeObject): void {
-  const text = toJson(o);
+  const text = JSON.stringify(o);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
   res.end(text);
 }
@@ -158,7 +161,13 @@ async function writeChunks(res: ServerResponse, parts: Iterable<string>): Promis
     if (buf.length >= LIST_CHUNK_BYTES) {
       const ok = res.write(buf);
       buf = '';
-      if (!ok) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (!ok) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
       if (res.destroyed) return;
     }
   }
@@ -415,7 +424,7 @@ export class KubeApiServer {
     const items = result.items;
     function* parts(): Generator<string> {
       yield head;
-      for (let i = 0; i < items.length; i++) yield i === 0 ? toJson(items[i]!) : `,${toJson(items[i]!)}`;
+      for (let i = 0; i < items.length; i++) yield i === 0 ? JSON.stringify(items[i]) : `,${JSON.stringify(items[i])}`;
       yield ']}';
     }
     await writeChunks(res, parts());
@@ -448,18 +457,21 @@ export class KubeApiServer {
       if (!res.writableEnded) res.end();
     };
     this.watches.set(res, close);
+    // The response closes when the client goes away (or we end it).
     res.on('close', close);
-    req.on('close', () => { if (!res.writableEnded) close(); });
 
+    // The initial state of a version-less watch may be large; only live events count against
+    // the backlog limit, like the apiserver's per-watcher buffer.
+    let replaying = true;
     const writeLine = (line: string): void => {
       if (closed) return;
       res.write(line);
-      if (res.writableLength > maxBacklog) {
+      if (!replaying && res.writableLength > maxBacklog) {
         this.log.warn({ resource: def.name, backlog: res.writableLength }, 'closing a watch that does not keep up');
         close();
       }
     };
-    const send = (e: WatchEvent): void => writeLine(`{"type":"${e.type}","object":${toJson(e.object)}}\n`);
+    const send = (e: WatchEvent): void => writeLine(`{"type":"${e.type}","object":${watchJson(e.object)}}\n`);
 
     try {
       // An HTTP watch without a version starts with the current state, as the apiserver does.
@@ -474,6 +486,7 @@ export class KubeApiServer {
       close();
       throw err;
     }
+    replaying = false;
     if (bookmarks) {
       const every = this.options.bookmarkIntervalMs ?? 5_000;
       const tick = (): void => {

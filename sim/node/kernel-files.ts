@@ -91,12 +91,6 @@ export const v1Bytes = (n: number | null): string => `${n === null ? V1_UNLIMITE
 
 export const cpuacctUsage = (usageNs: number): string => `${Math.floor(usageNs)}\n`;
 
-/** `cpuacct.stat`: user and system in USER_HZ ticks. */
-export function cpuacctStat(usageNs: number): string {
-  const tick = 1e9 / USER_HZ;
-  return `user ${Math.floor(userNs(usageNs) / tick)}\nsystem ${Math.floor(systemNs(usageNs) / tick)}\n`;
-}
-
 /** v1 `cpu.stat` (kernel ≥ 5.14 adds the burst lines). */
 export function v1CpuStat(t: CpuThrottle): string {
   return flat([

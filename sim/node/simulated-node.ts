@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { componentLogger, createLogger, type Logger } from '../../log/logger.js';
+import { createLogger, type Logger } from '../../log/logger.js';
 import { milliCores, type MilliCores } from '../../kube/quantity.js';
 import { isContainerId } from '../../yarn/ids.js';
 import { AtomicFiles, readSmall } from './atomic-files.js';
@@ -38,7 +38,6 @@ import {
   psiFile,
   syntheticPidStatLine,
   zeroPsi,
-  type CpuThrottle,
   type MemoryCharge,
   type NodeMemory,
   type PageEvents,
@@ -54,7 +53,6 @@ import {
   ZERO_LOAD,
   type ContainerSpec,
   type CpuGroup,
-  type ExecutionType,
   type Load,
   type LoadSource,
 } from './workload.js';
@@ -76,6 +74,7 @@ export interface SimulatedNodeOptions {
   yarnCgroupPath?: string;
   cpuCores: number;
   memoryBytes: number;
+  /** used as given, with a `node` binding added (default: a new `sim.node` logger) */
   logger?: Logger;
   /** a container's process ended without the node being told to remove it */
   onContainerExit?: ContainerExitListener;
@@ -167,7 +166,7 @@ interface GroupCounters {
 }
 
 const RESOURCES: readonly PressureResource[] = ['cpu', 'memory', 'io'];
-const V1_UNLIMITED_SHARES = 1024;
+const DEFAULT_SHARES = 1024;
 const MIB = 2 ** 20;
 
 const newCounters = (): GroupCounters => ({
@@ -225,7 +224,8 @@ export class SimulatedNode {
     this.name = o.name;
     this.root = path.resolve(o.dir, o.name);
     if (fs.existsSync(this.root)) throw new Error(`simulated node directory ${this.root} already exists`);
-    this.log = (o.logger ? componentLogger(o.logger, 'sim.node') : createLogger('sim.node')).child({ node: o.name });
+    // A given logger is used as is (its owner names the component; pino would repeat a second one).
+    this.log = (o.logger ?? createLogger('sim.node')).child({ node: o.name });
     this.capacityMilli = Math.round(o.cpuCores * 1000);
     this.memoryBytes = o.memoryBytes;
     this.rampMs = o.rampMs ?? 30_000;
@@ -558,6 +558,16 @@ export class SimulatedNode {
   private pollKillFiles(): void {
     if (unifiedDir(this.paths.layout) === undefined) return;
     for (const c of this.containers.values()) if (c.state === 'running') this.checkKill(c);
+    // cgroup.kill on an ancestor (e.g. the YARN parent) kills the whole subtree
+    for (const rel of this.staticGroups) {
+      const dir = rel === '' ? undefined : cgroupDirs(this.paths.layout, this.paths.cgroupRoot, rel).unified;
+      if (dir === undefined) continue;
+      const file = path.join(dir, 'cgroup.kill');
+      if (readSmall(file)?.trim() !== '1') continue;
+      this.log.info({ cgroup: rel }, 'cgroup.kill written on a parent: killing its subtree');
+      for (const c of this.containers.values()) if (c.state === 'running' && c.rel.startsWith(`${rel}/`)) c.proc.kill('SIGKILL');
+      fs.writeFileSync(file, '');
+    }
   }
 
   private checkKill(c: Container): void {
@@ -614,7 +624,7 @@ export class SimulatedNode {
     if (rel === this.kube.besteffort) return 2;
     const c = this.containerAt(rel);
     if (c) return c.spec.executionType === 'OPPORTUNISTIC' ? 2 : Math.max(2, Math.round(c.spec.vcores * 1024));
-    return V1_UNLIMITED_SHARES;
+    return DEFAULT_SHARES;
   }
 
   private containerAt(rel: string): Container | undefined {
@@ -750,8 +760,7 @@ export class SimulatedNode {
       slabReclaimableBytes: slab,
       slabUnreclaimableBytes: slab,
     };
-    const { freeBytes, availableBytes } = nodeMemory(input);
-    return { ...input, freeBytes, availableBytes, cachedBytes: totals.file };
+    return { ...input, ...nodeMemory(input) };
   }
 
   private procStatText(): string {

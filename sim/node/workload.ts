@@ -165,15 +165,17 @@ export interface NodeMemoryInput {
 }
 
 /**
- * MemFree and MemAvailable the way `si_mem_available()` estimates them: free memory plus the
- * reclaimable half-or-more of page cache and reclaimable slab, less the low watermark.
+ * MemFree, Cached and MemAvailable the way the kernel would show them: page cache is what gets
+ * reclaimed when anon memory needs the room; MemAvailable follows `si_mem_available()` (free
+ * memory plus the reclaimable part of page cache and reclaimable slab, less the low watermark).
  */
-export function nodeMemory(m: NodeMemoryInput): { freeBytes: number; availableBytes: number } {
-  const used = m.anonBytes + m.cacheBytes + m.buffersBytes + m.slabReclaimableBytes + m.slabUnreclaimableBytes;
-  const freeBytes = Math.max(0, m.totalBytes - used);
+export function nodeMemory(m: NodeMemoryInput): { freeBytes: number; cachedBytes: number; availableBytes: number } {
+  const pinned = m.anonBytes + m.buffersBytes + m.slabReclaimableBytes + m.slabUnreclaimableBytes;
+  const cache = Math.min(m.cacheBytes, Math.max(0, m.totalBytes - pinned));
+  const freeBytes = Math.max(0, m.totalBytes - pinned - cache);
   const wmarkLow = m.totalBytes * 0.005;
-  const pagecache = m.cacheBytes + m.buffersBytes;
+  const pagecache = cache + m.buffersBytes;
   const available =
     freeBytes - wmarkLow + pagecache - Math.min(pagecache / 2, wmarkLow) + m.slabReclaimableBytes - Math.min(m.slabReclaimableBytes / 2, wmarkLow);
-  return { freeBytes: pageDown(freeBytes), availableBytes: pageDown(Math.min(m.totalBytes, available)) };
+  return { freeBytes: pageDown(freeBytes), cachedBytes: pageDown(cache), availableBytes: pageDown(Math.min(m.totalBytes, available)) };
 }

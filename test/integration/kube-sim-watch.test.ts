@@ -70,7 +70,7 @@ describe('kube-sim list/watch', () => {
         'add inf-old', 'add inf-new', 'update inf-new yes', 'delete inf-old', 'delete inf-new',
       ]));
       expect(informer.list()).toEqual([]);
-      expect(Number(informer.latestResourceVersion())).toBe(Number(server.store.resourceVersion));
+      expect(Number((informer as unknown as ListWatch<V1Node>).latestResourceVersion())).toBe(Number(server.store.resourceVersion));
     } finally {
       await informer.stop();
     }

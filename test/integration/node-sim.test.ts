@@ -435,6 +435,21 @@ describe('real processes', () => {
     expect(alive(pid)).toBe(false);
   });
 
+  it('cgroup.kill on the YARN parent kills every container under it (v2, at the next step)', async () => {
+    const exits: string[] = [];
+    const n = makeNode('v2', 'systemd', { onContainerExit: (id) => exits.push(id) });
+    n.syncContainers([
+      { id: C1, memoryMiB: 1024, vcores: 1 },
+      { id: C2, memoryMiB: 1024, vcores: 1 },
+    ]);
+    const pids = [C1, C2].map((id) => n.containerPid(id)!);
+    fs.writeFileSync(path.join(n.paths.cgroupRoot, n.paths.yarnCgroupPath, 'cgroup.kill'), '1');
+    n.step(100);
+    await until(() => exits.length === 2, 'both exits');
+    expect(exits.sort()).toEqual([C1, C2].sort());
+    expect(pids.some(alive)).toBe(false);
+  });
+
   it('removing a container (YARN finished it) kills its process quietly and removes its cgroups', async () => {
     const exits: string[] = [];
     const n = makeNode('v1', 'systemd', { onContainerExit: (id) => exits.push(id) });

@@ -1,5 +1,5 @@
 /** RFC 6902 JSON Patch (with RFC 6901 pointers, `~1` = `/`, `~0` = `~`). Pure: returns a new document. */
-import { isPlainObject, jsonEqual } from '../object.js';
+import { isPlainObject, jsonEqual, setOwn } from '../object.js';
 import { PatchError } from './patch-error.js';
 
 interface Op { op: string; path: string; from?: string; value?: unknown; hasValue: boolean }
@@ -67,7 +67,7 @@ function add(doc: unknown, path: string, value: unknown): unknown {
   const parent = parentOf(doc, tokens, path);
   const last = tokens[tokens.length - 1]!;
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true, path), 0, value);
-  else parent[last] = value;
+  else setOwn(parent, last, value);
   return doc;
 }
 
@@ -92,7 +92,7 @@ function replace(doc: unknown, path: string, value: unknown): unknown {
   if (Array.isArray(parent)) parent[arrayIndex(parent, last, false, path)] = value;
   else {
     if (!Object.prototype.hasOwnProperty.call(parent, last)) throw new PatchError('failed', `replace operation does not apply: doc is missing key: ${path}: missing value`);
-    parent[last] = value;
+    setOwn(parent, last, value);
   }
   return doc;
 }

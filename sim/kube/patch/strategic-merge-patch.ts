@@ -6,7 +6,7 @@
  * Directives: `$patch: replace|delete` (maps and list items), `$deleteFromPrimitiveList/<f>`,
  * `$retainKeys`; `$setElementOrder/<f>` is accepted and ignored (order is kept as merged).
  */
-import { isPlainObject } from '../object.js';
+import { isPlainObject, setOwn } from '../object.js';
 import { PatchError } from './patch-error.js';
 
 /** List field → merge key. */
@@ -37,7 +37,7 @@ function stripDirectives(v: unknown): unknown {
   if (Array.isArray(v)) return v.filter((e) => !(isPlainObject(e) && '$patch' in e && Object.keys(e).length === 1)).map(stripDirectives);
   if (!isPlainObject(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) setOwn(out, k, stripDirectives(x));
   return out;
 }
 
@@ -46,7 +46,8 @@ function mergeMap(original: unknown, patch: Record<string, unknown>): unknown {
   if (directive === 'replace') return stripDirectives(patch);
   if (directive === 'delete') return DELETE;
   if (directive !== undefined && directive !== 'merge') throw new PatchError('malformed', `Unknown patch type: ${String(directive)}`);
-  const out: Record<string, unknown> = isPlainObject(original) ? { ...original } : {};
+  const out: Record<string, unknown> = {};
+  if (isPlainObject(original)) for (const [k, v] of Object.entries(original)) setOwn(out, k, v);
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
@@ -58,14 +59,15 @@ function mergeMap(original: unknown, patch: Record<string, unknown>): unknown {
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$')) continue;
     if (v === null) { delete out[k]; continue; }
-    if (Array.isArray(v)) { out[k] = mergeList(k, out[k], v); continue; }
+    const own = Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined;
+    if (Array.isArray(v)) { setOwn(out, k, mergeList(k, own, v)); continue; }
     if (isPlainObject(v)) {
-      const merged = mergeMap(out[k], v);
+      const merged = mergeMap(own, v);
       if (merged === DELETE) delete out[k];
-      else out[k] = merged;
+      else setOwn(out, k, merged);
       continue;
     }
-    out[k] = v;
+    setOwn(out, k, v);
   }
   const retain = patch.$retainKeys;
   if (retain !== undefined) {

@@ -1,0 +1,57 @@
+/**
+ * From a collection to the rules' `Snapshot` (pure). Only proven containers become candidates;
+ * the ones the evictor is working on carry `evicting: true` so no rule picks them again.
+ */
+import { milliCores } from '../kube/quantity.js';
+import { mib, vcores } from '../yarn/resource.js';
+import type { CollectedContainer, Collection } from './collector.js';
+import type { AgentRulesState, ContainerSnapshot, Snapshot } from './rules/index.js';
+
+export function containerSnapshotOf(c: CollectedContainer, evicting: ReadonlySet<string>): ContainerSnapshot | undefined {
+  if (!c.stats || !c.cgroup) return undefined;
+  const s: ContainerSnapshot = {
+    id: c.nm.id,
+    appId: c.nm.appId,
+    isAM: c.nm.isAM,
+    allocated: { memoryMiB: mib(c.nm.totalMemoryNeededMB ?? 0), vcores: vcores(c.nm.totalVCoresNeeded ?? 0) },
+    memoryWorkingSet: c.stats.memoryWorkingSet,
+    cpuUsed: c.stats.cpuUsed ?? milliCores(0),
+  };
+  const et = c.nm.executionType?.toUpperCase();
+  if (et === 'GUARANTEED' || et === 'OPPORTUNISTIC') s.executionType = et;
+  if (c.firstSeenAt !== undefined) s.startedAt = c.firstSeenAt;
+  if (c.stats.psi) s.psi = c.stats.psi;
+  if (evicting.has(c.nm.id)) s.evicting = true;
+  return s;
+}
+
+/** Whether CPU rates are known (a second reading exists): the CPU rules only run then. */
+export function ratesKnown(col: Collection): boolean {
+  return col.node?.cpuUsed !== undefined && col.yarn?.cpuUsed !== undefined && col.node.cpuCapacity > 0;
+}
+
+/** The rules' snapshot, or undefined when node memory is unknown (nothing can be decided). */
+export function buildSnapshot(col: Collection, evicting: ReadonlySet<string>, state: AgentRulesState): Snapshot | undefined {
+  if (!col.node) return undefined;
+  const containers: ContainerSnapshot[] = [];
+  for (const c of col.containers) {
+    const s = containerSnapshotOf(c, evicting);
+    if (s) containers.push(s);
+  }
+  const node: Snapshot['node'] = {
+    memoryTotal: col.node.memoryTotal,
+    memoryUsed: col.node.memoryUsed,
+    cpuCapacity: col.node.cpuCapacity,
+    cpuUsed: col.node.cpuUsed ?? milliCores(0),
+  };
+  if (col.node.psi) node.psi = col.node.psi;
+  const requestedVcores = col.yarn?.requestedVcores ?? col.containers.reduce((a, c) => a + (c.nm.totalVCoresNeeded ?? 0), 0);
+  const yarn: Snapshot['yarn'] = {
+    cpuUsed: col.yarn?.cpuUsed ?? milliCores(0),
+    cpuLimit: col.yarn?.cpuLimit ?? null,
+    requestedVcores,
+  };
+  if (col.yarn?.memoryUsed !== undefined) yarn.memoryUsed = col.yarn.memoryUsed;
+  if (col.yarn?.psi) yarn.psi = col.yarn.psi;
+  return { node, yarn, containers, state };
+}
