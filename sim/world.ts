@@ -8,8 +8,7 @@
  *   the process dies (agent eviction, RM signal) → the NM/RM see the container exit;
  *   online load moves → koord-manager rewrites the origin → the operator reacts.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { componentLogger, createLogger } from '../log/logger.js';
@@ -20,7 +19,7 @@ import {
 import { KubeApiServer } from './kube/server.js';
 import { startYarnSim, type YarnSim, scaledClock, systemClock, type Clock } from './yarn/index.js';
 import type { AppSpec, SimApp, SimContainer } from './yarn/types.js';
-import { SimulatedNode, type CgroupDriver, type CgroupLayout, type Load, type LoadSource } from './node/index.js';
+import { makeSimTempDir, SimulatedNode, type CgroupDriver, type CgroupLayout, type Load, type LoadSource } from './node/index.js';
 import { KoordManagerStandIn, type KoordManagerConfig, DEFAULT_KOORD_MANAGER_CONFIG, type NodeUsage } from './cluster/koord-manager.js';
 import { BatchSchedulerStandIn } from './cluster/batch-scheduler.js';
 
@@ -104,7 +103,8 @@ export class SimWorld {
 
   static async start(options: WorldOptions): Promise<SimWorld> {
     const log = options.logger ?? createLogger('sim');
-    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'loom-sim-'));
+    // tmpfs when there is one: a simulated node rewrites hundreds of small files per step.
+    const dir = options.dir ?? makeSimTempDir('loom-sim-');
     mkdirSync(dir, { recursive: true });
     const speed = options.speed ?? 1;
     const clock = speed === 1 ? systemClock : scaledClock(speed);

@@ -49,7 +49,8 @@ export class BatchSchedulerStandIn {
   /** One scheduling pass over pending batch pods; returns how many were bound. */
   schedule(): number {
     let n = 0;
-    const pending = this.store.list('pods').items.filter((p) => !(p.spec as { nodeName?: string } | undefined)?.nodeName && !terminated(p));
+    // The store indexes pods by spec.nodeName; '' is the unscheduled ones.
+    const pending = this.store.podsOnNode('').filter((p) => !terminated(p));
     for (const pod of pending) {
       const need = requestOf(pod);
       if (need.cpu === 0 && need.memory === 0) continue;

@@ -1,0 +1,130 @@
+/**
+ * The yarn-copilot unix-socket API on the wire (reference/koordinator.md §3.2, §3.7), as pure
+ * functions: the `ContainerInfo` JSON koordlet decodes, the shared `KillRequest` body, and the
+ * `ResourceList` answer of `killContainersByResource`. Koordlet is a Go client: keys and value
+ * types must match exactly (quantities are strings, absent maps are `null`).
+ */
+import { z } from 'zod';
+import {
+  type Bytes, type MilliCores, formatBatchCpu, formatBatchMemory, formatQuantity, parseBatchCpu, parseBatchMemory,
+} from '../kube/quantity.js';
+import { isContainerId } from '../yarn/ids.js';
+import type { NmContainer } from '../yarn/model.js';
+import type { ResourceRequest } from './rules/index.js';
+
+export const BATCH_CPU = 'kubernetes.io/batch-cpu';
+export const BATCH_MEMORY = 'kubernetes.io/batch-memory';
+
+/** Go's zero `time.Time` in JSON: what yarn-copilot sends when it does not know. */
+export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface ResourceQuantities {
+  cpu: string;
+  memory: string;
+}
+
+export interface ContainerInfo {
+  name: string;
+  namespace: 'yarn';
+  uid: string;
+  labels: Record<string, string> | null;
+  annotations: Record<string, string> | null;
+  priority: number;
+  createTimestamp: string;
+  cgroupDir: string;
+  hostNetwork: boolean;
+  resources: { limits: ResourceQuantities; requests: ResourceQuantities };
+}
+
+/** RFC 3339 like Go's `time.Time` JSON (no trailing zeros in the fraction). */
+export function goTime(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return GO_ZERO_TIME;
+  return new Date(ms).toISOString().replace(/\.?0+Z$/, 'Z');
+}
+
+/**
+ * yarn-copilot's `ContainerInfo`: requests = limits = the YARN allocation, CPU in cores
+ * (`totalVCoresNeeded`) and memory in bytes (`totalMemoryNeededMB` × 2^20), as canonical
+ * Kubernetes quantities (what Go's `resource.Quantity` marshals to). `createTimestamp` is when the
+ * agent first saw the container (yarn-copilot never filled it; Go's zero time when unknown).
+ */
+export function toContainerInfo(c: NmContainer, yarnCgroupPath: string, firstSeenAt?: number): ContainerInfo {
+  const q: ResourceQuantities = {
+    cpu: formatQuantity(Math.max(0, Math.floor(c.totalVCoresNeeded ?? 0)), 'decimal'),
+    memory: formatBatchMemory((Math.max(0, Math.floor(c.totalMemoryNeededMB ?? 0)) * 2 ** 20) as Bytes),
+  };
+  return {
+    name: c.id,
+    namespace: 'yarn',
+    uid: c.id,
+    labels: null,
+    annotations: null,
+    priority: 1,
+    createTimestamp: goTime(firstSeenAt),
+    cgroupDir: `${yarnCgroupPath}/${c.id}`,
+    hostNetwork: true,
+    resources: { limits: { ...q }, requests: { ...q } },
+  };
+}
+
+/** A request the API refuses: answered 400 with `{"error": message}`. */
+export class CopilotRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CopilotRequestError';
+  }
+}
+
+const quantity = z.union([z.string(), z.number()]);
+const resourceList = z.record(z.string(), quantity);
+/** koordlet's `KillRequest{containerID, resources}` is shared by both kill endpoints. */
+const killRequest = z.strictObject({
+  containerID: z.string().optional(),
+  resources: resourceList.nullable().optional(),
+});
+
+function parseBody(text: string): z.infer<typeof killRequest> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new CopilotRequestError(`request body is not JSON: ${(err as Error).message}`);
+  }
+  const r = killRequest.safeParse(doc);
+  if (!r.success) {
+    throw new CopilotRequestError(`invalid request: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+/** `POST /v1/killContainer` body → a validated container id. */
+export function parseKillContainerRequest(text: string): string {
+  const body = parseBody(text);
+  const id = body.containerID;
+  if (id === undefined || id === '') throw new CopilotRequestError('containerID is required');
+  if (!isContainerId(id)) throw new CopilotRequestError(`containerID ${JSON.stringify(id.slice(0, 120))} is not a YARN container id`);
+  return id;
+}
+
+/** `POST /v1/killContainersByResource` body → what to release (milli-cores, bytes). */
+export function parseKillByResourceRequest(text: string): ResourceRequest {
+  const body = parseBody(text);
+  if (!body.resources) throw new CopilotRequestError('resources is required');
+  const out: ResourceRequest = {};
+  for (const [name, value] of Object.entries(body.resources)) {
+    try {
+      if (name === BATCH_CPU) out.cpu = parseBatchCpu(value);
+      else if (name === BATCH_MEMORY) out.memory = parseBatchMemory(value);
+      else throw new CopilotRequestError(`unsupported resource ${JSON.stringify(name)} (expected ${BATCH_CPU} and/or ${BATCH_MEMORY})`);
+    } catch (err) {
+      if (err instanceof CopilotRequestError) throw err;
+      throw new CopilotRequestError(`resources.${name}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** The `ResourceList` answer: batch CPU in milli-cores, batch memory in bytes, canonical quantities. */
+export function releasedResourceList(released: { cpu: MilliCores; memory: Bytes }): Record<string, string> {
+  return { [BATCH_CPU]: formatBatchCpu(released.cpu), [BATCH_MEMORY]: formatBatchMemory(released.memory) };
+}
