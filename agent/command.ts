@@ -1,3 +1,36 @@
-import { notImplemented } from '../cli/not-implemented.js';
+/**
+ * `loom agent`: the node agent as a process. Runs until SIGTERM / SIGINT, then stops its loops,
+ * lets evictions in flight finish, and removes its socket. A bad setting or an unusable node
+ * (no cgroup hierarchy, bad --yarn-cgroup-path) exits non-zero with one clear line.
+ */
+import type { SettingsValues } from '../cli/settings.js';
+import { createLogger } from '../log/logger.js';
+import { RulesConfigError } from './rules/index.js';
+import { startAgent } from './agent.js';
+import { toAgentSettings } from './settings.js';
 
-export const runAgentCommand = notImplemented('agent');
+export async function runAgentCommand(values: SettingsValues): Promise<number> {
+  const logger = createLogger('agent');
+  let agent;
+  try {
+    agent = await startAgent(toAgentSettings(values), { logger });
+  } catch (err) {
+    const msg = err instanceof RulesConfigError ? err.message : `cannot start: ${(err as Error).message}`;
+    logger.error({ err: (err as Error).message }, msg);
+    process.stderr.write(`loom agent: ${msg}\n`);
+    return err instanceof RulesConfigError ? 2 : 1;
+  }
+  const started = agent;
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping the node agent');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await started.stop();
+  return 0;
+}

@@ -100,9 +100,9 @@ function parseBody(text: string): z.infer<typeof killRequest> {
 /** `POST /v1/killContainer` body → a validated container id. */
 export function parseKillContainerRequest(text: string): string {
   const body = parseBody(text);
-  const id = body.containerID;
-  if (id === undefined || id === '') throw new CopilotRequestError('containerID is required');
-  if (!isContainerId(id)) throw new CopilotRequestError(`containerID ${JSON.stringify(id.slice(0, 120))} is not a YARN container id`);
+  const id: string = body.containerID ?? '';
+  if (id === '') throw new CopilotRequestError('containerID is required');
+  if (!isContainerId(id)) throw new CopilotRequestError(`containerID ${JSON.stringify(String(id).slice(0, 120))} is not a YARN container id`);
   return id;
 }
 

@@ -10,6 +10,7 @@ import { Reflector } from '../kube/reflector.js';
 import type { EventSink } from '../kube/events.js';
 import { parseThirdPartyAllocations, withYarnClaim } from '../kube/wire.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
+import type { RmNode } from '../yarn/model.js';
 import { decideNode, type LedgerAction, type LedgerConfig, type LedgerDecision, type LedgerMemory } from './ledger/index.js';
 import { yarnToBatch } from './ledger/units.js';
 import { nodeChanged, projectNode, projectPod, type NodeRecord, type PodRecord } from './observe.js';
@@ -77,7 +78,10 @@ export class OperatorController {
   private stopped = false;
   private loopDone: Promise<void> | undefined;
   private retryTimers = new Set<NodeJS.Timeout>();
+  /** Per node: a wake-up for when a growth held by the grow interval may apply. */
+  private readonly growTimers = new Map<string, NodeJS.Timeout>();
   private lastLoopAt = Date.now();
+  private active = 0;
   failures = 0;
 
   constructor(private readonly o: ControllerOptions) {
@@ -145,6 +149,8 @@ export class OperatorController {
     this.stopped = true;
     for (const p of this.pollers.values()) p.stop();
     for (const t of this.retryTimers) clearTimeout(t);
+    for (const t of this.growTimers.values()) clearTimeout(t);
+    this.growTimers.clear();
     this.nodes.stop();
     this.pods.stop();
     this.inventory.interrupt();
@@ -214,6 +220,19 @@ export class OperatorController {
     }
   }
 
+  /**
+   * A growth held by the grow interval must be retried when the interval has passed: nothing else
+   * would wake the node (a steady RM poll marks no node dirty).
+   */
+  private recheckHeldGrowth(node: string, decision: LedgerDecision, now: number): void {
+    if (this.stopped || this.growTimers.has(node)) return;
+    const last = decision.next.lastGrowAt;
+    if (last === undefined || !decision.reasons.some((r) => r.code === 'grow-held-by-interval')) return;
+    const delay = Math.max(0, last + this.o.ledger.growIntervalMs - now) + 5;
+    const t = setTimeout(() => { this.growTimers.delete(node); this.inventory.markDirty(node); }, delay);
+    this.growTimers.set(node, t);
+  }
+
   private retryLater(node: string): void {
     const t = setTimeout(() => { this.retryTimers.delete(t); this.inventory.markDirty(node); }, Math.max(1000, this.o.pollMs));
     this.retryTimers.add(t);
@@ -222,11 +241,23 @@ export class OperatorController {
   /** Reconcile one node; false when it failed or needs attention. */
   async reconcile(name: string): Promise<boolean> {
     const endTimer = this.o.metrics.reconcileSeconds.startTimer();
+    this.active++;
     try {
       return await this.reconcileInner(name);
     } finally {
+      this.active--;
       endTimer();
     }
+  }
+
+  /** Nothing dirty and no reconcile running: the operator has acted on everything it has seen. */
+  get idle(): boolean {
+    return this.active === 0 && this.inventory.dirtyCount === 0;
+  }
+
+  /** The resourceVersion of a Node as the operator last saw it (to tell whether it has caught up). */
+  seenNodeVersion(name: string): string | undefined {
+    return this.inventory.nodes.get(name)?.resourceVersion;
   }
 
   private async reconcileInner(name: string): Promise<boolean> {
@@ -251,6 +282,7 @@ export class OperatorController {
     const now = this.now();
     const decision = decideNode(snap.snapshot, this.o.ledger, now);
     this.decisions.set(name, decision);
+    this.recheckHeldGrowth(name, decision, now);
     this.exportFigures(name, decision);
     if (decision.report) this.report(name, 'report', decision.report.detail ?? decision.report.code, decision.report.code);
     else if (decision.skip) this.report(name, 'skip', decision.skip.detail ?? decision.skip.code, decision.skip.code);
@@ -303,6 +335,9 @@ export class OperatorController {
     if (!client) throw new Error(`no ResourceManager client for cluster ${action.clusterId}`);
     const before = decision.figures?.rmTotal;
     const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs);
+    // The cached RM view is as old as the last poll: record the total read back, or the next
+    // reconcile (woken by our own claim write) sees the old total and resizes again as "drift".
+    this.noteRmTotal(action.clusterId, action.nodeId, res.total);
     const direction = before && (action.capacity.vcores < before.vcores || action.capacity.memoryMiB < before.memoryMiB) ? 'shrink' : 'grow';
     this.o.metrics.rmResizes.inc({ cluster: action.clusterId, direction });
     if (action.driftRepair) this.o.metrics.driftRepairs.inc({ cluster: action.clusterId });
@@ -313,6 +348,14 @@ export class OperatorController {
       + `${before ? ` (was ${before.vcores} / ${before.memoryMiB})` : ''}${action.driftRepair ? ' — RM had lost the override' : ''}`;
     this.log.info({ node, cluster: action.clusterId, nodeId: action.nodeId, capacity: action.capacity, before, driftRepair: action.driftRepair, overCommitTimeoutMs: action.overCommitTimeoutMs }, 'RM capacity updated');
     this.o.events.post({ node, type: 'Normal', reason: action.driftRepair ? 'YarnCapacityRepaired' : 'YarnCapacityResized', message: msg });
+  }
+
+  private noteRmTotal(clusterId: string, nodeId: string, total: RmNode['totalResource']): void {
+    const view = this.views.get(clusterId);
+    if (view?.status !== 'ok' || !total) return;
+    const key = nodeIdKey(nodeId);
+    const n = view.nodes.get(key);
+    if (n) (view.nodes as Map<string, RmNode>).set(key, { ...n, totalResource: total });
   }
 
   private recordWrite(node: string, action: LedgerAction, at: number): void {

@@ -83,3 +83,12 @@ describe('loom command line', () => {
     expect(errors.join('')).toBe('loom operator: --policy: expected one of partitioned, shared, got "bogus"\n');
   });
 });
+
+describe('configuration reference', () => {
+  it('docs/configuration.md is the one generated from the setting declarations', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderConfigurationDoc } = await import('../../cli/config-doc.js');
+    const onDisk = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    expect(onDisk, 'run `npm run docs` after changing a setting').toBe(renderConfigurationDoc());
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * One node agent: the imperative shell around the pure rules. Each tick (default 1 s) collects,
+ * builds the snapshot, decides, and applies (CPU limit, evictions); a fast memory watch (default
+ * 100 ms) reads `/proc/meminfo` alone and runs the memory rule at once when the node crosses the
+ * threshold. Serves the yarn-copilot API on a unix socket and `/metrics` + `/healthz`.
+ *
+ * No globals: every agent has its own clients, Registry and state, so the demo and the tests can
+ * run several in one process. With `manual: true` no timer runs and the caller drives `tick()`
+ * and `fastCheck()` (deterministic tests, simulated time).
+ */
+import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import type { Registry } from 'prom-client';
+import { NodeCgroups, readNodeMemory } from '../cgroup/index.js';
+import { KubeApi } from '../kube/api.js';
+import { connect, type KubeConnection } from '../kube/connection.js';
+import { EventRecorder, type EventSink, LogOnlyEvents } from '../kube/events.js';
+import { componentLogger, createLogger, type Logger } from '../log/logger.js';
+import { type MetricsEndpoint, serveMetrics } from '../metrics/endpoint.js';
+import { NodeManagerClient } from '../yarn/nm-client.js';
+import { ResourceManagerClient } from '../yarn/rm-client.js';
+import { type Collection, Collector } from './collector.js';
+import { createCopilotBackend } from './copilot-backend.js';
+import { type CopilotServer, serveCopilot } from './copilot-server.js';
+import { CpuSuppressor } from './cpu-suppression.js';
+import { type EvictionRecord, Evictor, type IssuedEviction } from './evictor.js';
+import { AgentMetrics } from './metrics.js';
+import {
+  type AgentRulesState, cpuSampleOf, type Decision, decide, type Eviction, initialRulesState, parseRulesConfig,
+  pushCpuSample, recordCpuLimit, recordEvictions, type RuleName, type RulesConfig, type Snapshot,
+} from './rules/index.js';
+import type { AgentSettings } from './settings.js';
+import { buildSnapshot, ratesKnown } from './snapshot.js';
+
+export interface StartAgentOptions {
+  logger?: Logger;
+  /** The agent's clock (ms since the epoch): CPU rates, cool-downs, windows. Default `Date.now`. */
+  clock?: () => number;
+  /** No timers; the caller drives `tick()` / `fastCheck()`. */
+  manual?: boolean;
+  /** Event sink (default: Kubernetes Events when a kubeconfig / in-cluster access exists, else log only). */
+  events?: EventSink;
+  /** Wait for SIGKILL / cgroup.kill to empty a cgroup (default 5000 ms). */
+  killDeadlineMs?: number;
+  /** Pids never signalled besides pid ≤ 1 (defaults: this process and its parent). */
+  selfPid?: number;
+  parentPid?: number;
+}
+
+export interface TickResult {
+  collection: Collection;
+  /** Absent when nothing could be decided (node memory unreadable). */
+  decision?: Decision;
+  rules: readonly RuleName[];
+  issued: IssuedEviction[];
+}
+
+export interface FastCheckResult {
+  /** Node memory at or above the eviction threshold. */
+  triggered: boolean;
+  usagePercent?: number;
+  decision?: Decision;
+  issued: IssuedEviction[];
+}
+
+export interface AgentHandle {
+  readonly nodeName: string;
+  readonly socketPath: string;
+  /** `http://host:port` of /metrics and /healthz; undefined when no metrics address is set. */
+  readonly metricsUrl: string | undefined;
+  readonly registry: Registry;
+  readonly config: RulesConfig;
+  readonly dryRun: boolean;
+  /** Recent evictions (ring), oldest first. */
+  readonly evictions: readonly EvictionRecord[];
+  /** Containers being evicted right now. */
+  readonly evicting: ReadonlySet<string>;
+  readonly state: AgentRulesState;
+  latest(): Collection | undefined;
+  tick(): Promise<TickResult>;
+  fastCheck(): FastCheckResult;
+  /** Wait until every eviction in flight ended (grace periods included). */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const inCluster = (): boolean =>
+  Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+
+export async function startAgent(settings: AgentSettings, options: StartAgentOptions = {}): Promise<AgentHandle> {
+  const nodeName = settings.nodeName ?? hostname();
+  const root = options.logger ?? createLogger('agent');
+  const log = componentLogger(root, 'agent').child({ node: nodeName });
+  const clock = options.clock ?? Date.now;
+  const config = parseRulesConfig(settings.rules);
+  const cgroups = NodeCgroups.open({ cgroupRoot: settings.cgroupRoot, procRoot: settings.procRoot, yarnCgroupPath: settings.yarnCgroupPath });
+  const described = cgroups.describe();
+  log.info({ cgroups: described, dryRun: settings.dryRun, nmUrl: settings.nmUrl, rmUrls: settings.rmUrls, config }, 'node agent starting');
+  if (described.hint) log.warn({ hint: described.hint }, 'YARN cgroup path not found');
+
+  const metrics = new AgentMetrics(nodeName);
+  const nm = new NodeManagerClient({
+    url: settings.nmUrl,
+    timeoutMs: Math.min(5000, Math.max(500, settings.tickMillis)),
+    retries: 0,
+    logger: componentLogger(root, 'agent.nm').child({ node: nodeName }),
+    ...(settings.rmUser ? { user: settings.rmUser } : {}),
+  });
+  const rm = settings.rmUrls.length > 0
+    ? new ResourceManagerClient({
+      rmUrls: settings.rmUrls, timeoutMs: 5000, retries: 1,
+      logger: componentLogger(root, 'agent.rm').child({ node: nodeName }),
+      ...(settings.rmUser ? { user: settings.rmUser } : {}),
+    })
+    : undefined;
+
+  let kube: KubeConnection | undefined;
+  let events = options.events;
+  const eventsLog = componentLogger(root, 'agent.events').child({ node: nodeName });
+  if (!events) {
+    if (settings.kubeconfig || inCluster()) {
+      try {
+        kube = await connect(settings.kubeconfig, { connections: 2 });
+        events = new EventRecorder(new KubeApi(kube, 10_000), { namespace: 'default', component: 'loom-agent', logger: eventsLog, dryRun: settings.dryRun });
+        log.info({ source: kube.source }, 'posting Kubernetes Events on the Node');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'no Kubernetes access: Events are only logged');
+      }
+    }
+    events ??= new LogOnlyEvents(eventsLog);
+  }
+
+  const collector = new Collector({ nm, cgroups, procRoot: settings.procRoot, logger: componentLogger(root, 'agent.collector').child({ node: nodeName }) });
+  const evictor = new Evictor({
+    cgroups, events, nodeName, metrics, dryRun: settings.dryRun, clock,
+    logger: componentLogger(root, 'agent.evictor').child({ node: nodeName }),
+    ...(rm ? { rm } : {}),
+    ...(options.killDeadlineMs !== undefined ? { killDeadlineMs: options.killDeadlineMs } : {}),
+    ...(options.selfPid !== undefined ? { selfPid: options.selfPid } : {}),
+    ...(options.parentPid !== undefined ? { parentPid: options.parentPid } : {}),
+  });
+  const suppressor = new CpuSuppressor({ cgroups, metrics, dryRun: settings.dryRun, logger: componentLogger(root, 'agent.cpu').child({ node: nodeName }) });
+  const rulesLog = componentLogger(root, 'agent.rules').child({ node: nodeName });
+
+  let state: AgentRulesState = initialRulesState();
+  let lastHeld = '';
+  let lastTickEnded = Date.now();
+
+  /** Decide on a snapshot and apply: the one path shared by the tick and the fast watch. */
+  const decideAndApply = (snapshot: Snapshot, now: number, rules: readonly RuleName[], source: 'tick' | 'fast-watch'): { decision: Decision; issued: IssuedEviction[] } => {
+    const end = metrics.ruleDuration.startTimer({ rules: source === 'tick' ? rules.join('+') : 'memory' });
+    const decision = decide(snapshot, config, now, { rules });
+    end();
+    const held = decision.held.map((h) => `${h.rule}:${h.reason}:${h.message}`).join('\n');
+    if (held !== lastHeld && decision.held.length > 0) rulesLog.info({ source, held: decision.held }, 'rules held back');
+    else if (decision.held.length > 0) rulesLog.debug({ source, held: decision.held }, 'rules held back');
+    lastHeld = held;
+    if (decision.cpuLimit && source === 'tick') {
+      const r = suppressor.apply(decision.cpuLimit, snapshot, config);
+      if (r) state = recordCpuLimit(state, decision.cpuLimit);
+    }
+    let issued: IssuedEviction[] = [];
+    if (decision.evictions.length > 0) {
+      rulesLog.info({
+        source,
+        evictions: decision.evictions.map((e) => ({ container: e.containerId, reason: e.reason, mode: e.mode })),
+        nodeMemoryUsed: snapshot.node.memoryUsed,
+        nodeMemoryTotal: snapshot.node.memoryTotal,
+        candidates: snapshot.containers.length,
+      }, 'rules decided evictions');
+      issued = evictor.execute(decision.evictions);
+      const ids = new Set(issued.map((i) => i.record.containerId));
+      state = recordEvictions(state, decision.evictions.filter((e) => ids.has(e.containerId) || e.inputs['escalation'] === true), now);
+    }
+    return { decision, issued };
+  };
+
+  const tick = async (): Promise<TickResult> => {
+    const endTick = metrics.tickDuration.startTimer();
+    try {
+      const now = clock();
+      const col = await collector.collect(now);
+      if (col.nmRestarted) metrics.nmRestarts.inc();
+      evictor.reconcile(new Set(col.containers.map((c) => c.nm.id)));
+      metrics.observe(col);
+      const known = ratesKnown(col);
+      if (known) {
+        const probe = buildSnapshot(col, evictor.evicting, state);
+        if (probe) state = pushCpuSample(state, cpuSampleOf(probe, now), config);
+      }
+      const snapshot = buildSnapshot(col, evictor.evicting, state);
+      // Until a second reading gives CPU rates, only memory-based rules can decide.
+      const rules: RuleName[] = known ? ['memory', 'psi', 'cpu-suppress', 'cpu-evict'] : ['memory', 'psi'];
+      if (!snapshot) return { collection: col, rules, issued: [] };
+      const { decision, issued } = decideAndApply(snapshot, now, rules, 'tick');
+      return { collection: col, decision, rules, issued };
+    } finally {
+      endTick();
+      lastTickEnded = Date.now();
+    }
+  };
+
+  const fastLog = componentLogger(root, 'agent.fast-watch').child({ node: nodeName });
+  let fastFailing = false;
+  const fastCheck = (): FastCheckResult => {
+    let used: number;
+    let total: number;
+    try {
+      const m = readNodeMemory(settings.procRoot);
+      used = m.used;
+      total = m.total;
+      if (fastFailing) fastLog.info('node memory readable again');
+      fastFailing = false;
+    } catch (err) {
+      if (!fastFailing) fastLog.error({ err: (err as Error).message }, 'fast memory watch cannot read node memory');
+      fastFailing = true;
+      return { triggered: false, issued: [] };
+    }
+    const usagePercent = (used * 100) / total;
+    if (used * 100 < total * config.memoryEvictThresholdPercent) return { triggered: false, usagePercent, issued: [] };
+    metrics.fastWatchTriggers.inc();
+    const now = clock();
+    const col = collector.refreshMemory(now);
+    if (!col) return { triggered: true, usagePercent, issued: [] };
+    const snapshot = buildSnapshot(col, evictor.evicting, state);
+    if (!snapshot) return { triggered: true, usagePercent, issued: [] };
+    const { decision, issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch');
+    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length }, 'fast memory watch acted before the tick');
+    return { triggered: true, usagePercent, decision, issued };
+  };
+
+  const backend = createCopilotBackend({
+    latest: () => collector.latest,
+    yarnCgroupPath: cgroups.yarn.path,
+    evictor,
+    config,
+    logger: componentLogger(root, 'agent.api').child({ node: nodeName }),
+    onIssued: (evs: readonly Eviction[]) => { state = recordEvictions(state, evs, clock()); },
+  });
+
+  let copilot: CopilotServer | undefined;
+  let metricsEndpoint: MetricsEndpoint | undefined;
+  const closeClients = async (): Promise<void> => {
+    await Promise.allSettled([nm.close(), rm?.close(), kube?.close()]);
+  };
+  try {
+    copilot = await serveCopilot(settings.socket, settings.socketMode, backend, componentLogger(root, 'agent.api').child({ node: nodeName }));
+    if (settings.metricsAddr) {
+      const manual = options.manual === true;
+      metricsEndpoint = await serveMetrics(settings.metricsAddr, metrics.registry, {
+        healthy: () => {
+          const age = Date.now() - lastTickEnded;
+          const ok = manual || age < settings.tickMillis * 3 + 5000;
+          return ok ? { ok } : { ok, detail: `last tick ended ${age} ms ago` };
+        },
+        ready: () => {
+          const col = collector.latest;
+          return col?.nmUp ? { ok: true } : { ok: false, detail: col ? 'NodeManager unreachable' : 'no collection yet' };
+        },
+      });
+    }
+  } catch (err) {
+    await copilot?.close();
+    await closeClients();
+    throw err;
+  }
+
+  // ---- loops -------------------------------------------------------------------------------
+  let stopped = false;
+  let tickTimer: NodeJS.Timeout | undefined;
+  let fastTimer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const loopLog = componentLogger(root, 'agent.loop').child({ node: nodeName });
+  if (!options.manual) {
+    const scheduleTick = (delay: number): void => {
+      if (stopped) return;
+      tickTimer = setTimeout(() => {
+        const started = Date.now();
+        running = tick().catch((err: unknown) => loopLog.error({ err: (err as Error).message, stack: (err as Error).stack }, 'tick failed'))
+          .finally(() => scheduleTick(Math.max(0, settings.tickMillis - (Date.now() - started))));
+      }, delay);
+    };
+    scheduleTick(0);
+    fastTimer = setInterval(() => {
+      try {
+        fastCheck();
+      } catch (err) {
+        loopLog.error({ err: (err as Error).message }, 'fast memory watch failed');
+      }
+    }, settings.fastWatchMillis);
+  }
+  log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatchMillis: settings.fastWatchMillis, manual: options.manual === true }, 'node agent running');
+
+  const server = copilot;
+  return {
+    nodeName,
+    socketPath: server.socketPath,
+    metricsUrl: metricsEndpoint?.url,
+    registry: metrics.registry,
+    config,
+    dryRun: settings.dryRun,
+    get evictions() { return evictor.recent; },
+    get evicting() { return evictor.evicting; },
+    get state() { return state; },
+    latest: () => collector.latest,
+    tick,
+    fastCheck,
+    settled: () => evictor.settled(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (tickTimer) clearTimeout(tickTimer);
+      if (fastTimer) clearInterval(fastTimer);
+      await running;
+      await server.close();
+      await metricsEndpoint?.close();
+      await evictor.settled();
+      await closeClients();
+      log.info('node agent stopped');
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * What the copilot API does, over the agent's latest collection and its evictor: list and look
+ * up containers, and kill — one container by id, or enough containers to release a requested
+ * amount (`killContainersByResource`, planned by the pure rule of the same name: never an
+ * ApplicationMaster, newest first by default). Only a live, proven container of this node can
+ * be killed; kills go through the evictor (logged, counted, rate-accounted, Events).
+ */
+import { bytes, milliCores } from '../kube/quantity.js';
+import type { Logger } from '../log/logger.js';
+import type { Collection } from './collector.js';
+import type { CopilotBackend } from './copilot-server.js';
+import { type ContainerInfo, CopilotRequestError, releasedResourceList, toContainerInfo } from './copilot-wire.js';
+import type { Evictor } from './evictor.js';
+import { type ContainerSnapshot, type Eviction, killContainersByResource, type RulesConfig } from './rules/index.js';
+import { containerSnapshotOf } from './snapshot.js';
+
+const MIB = 2 ** 20;
+
+export interface CopilotBackendDeps {
+  latest: () => Collection | undefined;
+  yarnCgroupPath: string;
+  evictor: Evictor;
+  config: RulesConfig;
+  logger: Logger;
+  /** Account evictions issued through the API (rate limit, cool-downs). */
+  onIssued: (evictions: readonly Eviction[]) => void;
+}
+
+export function createCopilotBackend(d: CopilotBackendDeps): CopilotBackend {
+  const infoOf = (col: Collection, id: string): ContainerInfo | undefined => {
+    const live = col.containers.find((c) => c.nm.id === id);
+    if (live) return toContainerInfo(live.nm, d.yarnCgroupPath, live.firstSeenAt);
+    const any = col.nmContainers.find((c) => c.id === id);
+    return any ? toContainerInfo(any, d.yarnCgroupPath) : undefined;
+  };
+  const snapshots = (col: Collection): ContainerSnapshot[] =>
+    col.containers.map((c) => containerSnapshotOf(c, d.evictor.evicting)).filter((c): c is ContainerSnapshot => c !== undefined);
+  const issue = async (evictions: Eviction[]): Promise<void> => {
+    const issued = d.evictor.execute(evictions);
+    const ids = new Set(issued.map((i) => i.record.containerId));
+    d.onIssued(evictions.filter((e) => ids.has(e.containerId)));
+    await Promise.all(issued.map((i) => i.issued));
+  };
+
+  return {
+    containers() {
+      const col = d.latest();
+      return col ? col.containers.map((c) => toContainerInfo(c.nm, d.yarnCgroupPath, c.firstSeenAt)) : [];
+    },
+
+    container(id) {
+      const col = d.latest();
+      return col ? infoOf(col, id) : undefined;
+    },
+
+    async killContainer(id) {
+      const col = d.latest();
+      const c = col?.containers.find((x) => x.nm.id === id);
+      if (!col || !c) throw new CopilotRequestError(`container ${id} is not a live YARN container of this node`);
+      if (!c.cgroup || !c.stats) throw new CopilotRequestError(`container ${id} cannot be proven from its cgroup (${c.problem ?? 'not read yet'}): refusing to kill`);
+      const info = toContainerInfo(c.nm, d.yarnCgroupPath, c.firstSeenAt);
+      if (d.evictor.evicting.has(id)) return info;
+      await issue([{
+        containerId: id,
+        reason: 'api',
+        mode: 'graceful',
+        gracePeriodSeconds: d.config.gracePeriodSeconds,
+        credit: {
+          memory: bytes((c.nm.totalMemoryNeededMB ?? 0) * MIB),
+          cpu: milliCores((c.nm.totalVCoresNeeded ?? 0) * 1000),
+        },
+        inputs: { api: 'killContainer', workingSet: c.stats.memoryWorkingSet, escalation: false },
+      }]);
+      return info;
+    },
+
+    async killContainersByResource(request) {
+      const col = d.latest();
+      const containers = col ? snapshots(col) : [];
+      const plan = killContainersByResource(containers, request, d.config);
+      d.logger.info(
+        {
+          request,
+          victims: plan.victims.map((v) => v.id),
+          release: plan.release,
+          inFlight: plan.inFlight,
+          satisfied: plan.satisfied,
+          candidates: containers.filter((c) => !c.isAM && !c.evicting).length,
+        },
+        plan.satisfied ? 'killContainersByResource: plan covers the request' : 'killContainersByResource: cannot cover the request, releasing what is possible',
+      );
+      await issue(plan.evictions);
+      // In-flight evictions count: their resources are already on their way out.
+      return releasedResourceList({
+        cpu: milliCores(plan.release.cpu + plan.inFlight.cpu),
+        memory: bytes(plan.release.memory + plan.inFlight.memory),
+      });
+    },
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * One demo run: the simulated world, the real operator and one real agent per node, all over
+ * loopback, driven through the scenario; samples every node's ledger as it goes.
+ */
+import type { Logger } from '../log/logger.js';
+import { componentLogger } from '../log/logger.js';
+import { SimWorld } from '../sim/world.js';
+import { resolveSettings } from '../cli/settings.js';
+import { operatorSettingSpecs, toOperatorSettings } from '../operator/settings.js';
+import { startOperator, type RunningOperator } from '../operator/command.js';
+import { agentSettingSpecs, toAgentSettings } from '../agent/settings.js';
+import { startAgent, type RunningAgent } from '../agent/command.js';
+import { projectPod } from '../operator/observe.js';
+import { k8sRequestedOf } from '../operator/snapshot.js';
+import { doubleBooked, yarnToBatch } from '../operator/ledger/index.js';
+import { ANNOTATION_ORIGIN, ANNOTATION_THIRD_PARTY, parseOriginAnnotation, parseThirdPartyAllocations, yarnClaimOf } from '../kube/wire.js';
+import { isApplicationMaster } from '../yarn/ids.js';
+import type { Scenario, ScenarioStep } from './scenario.js';
+
+export type Policy = 'partitioned' | 'shared';
+
+export interface NodeSample {
+  /** CPU milli-cores, memory bytes (YARN figures converted). */
+  origin: { cpu: number; memory: number };
+  k8s: { cpu: number; memory: number };
+  yarnCapacity: { cpu: number; memory: number };
+  yarnUsed: { cpu: number; memory: number };
+  claim: { cpu: number; memory: number };
+  doubleBooked: { cpu: number; memory: number };
+  memoryUsedPercent: number;
+  evictions: number;
+}
+
+export interface Sample {
+  t: number;
+  nodes: Record<string, NodeSample>;
+}
+
+export interface DemoEvent {
+  t: number;
+  node: string;
+  kind: 'eviction' | 'nm-restart' | 'nm-repaired' | 'memory-spike' | 'memory-spike-end' | 'batch-pod' | 'submit-app';
+  detail: string;
+  containerId?: string;
+  reason?: string;
+  isAM?: boolean;
+}
+
+export interface RunSummary {
+  policy: Policy;
+  simulatedSeconds: number;
+  /** Simulated seconds until every node's RM capacity first matched the operator's ledger. */
+  convergenceSec: number | null;
+  doubleBookedCoreSeconds: number;
+  doubleBookedGiBSeconds: number;
+  evictions: number;
+  evictionReasons: Record<string, number>;
+  amEvicted: boolean;
+  spikeNodeEvictions: number;
+  /** Simulated seconds from the NM restart until the RM had the operator's capacity again. */
+  nmRestartRepairedSec: number | null;
+  rmResizeCalls: number;
+  rmNodeListCalls: number;
+  nodeWrites: number;
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  samples: Sample[];
+  events: DemoEvent[];
+}
+
+export interface RunOptions {
+  policy: Policy;
+  scenario: Scenario;
+  speed: number;
+  logger: Logger;
+  /** Called after each sample (the live table). */
+  onSample?: (s: Sample, policy: Policy) => void;
+  sampleEverySec?: number;
+}
+
+const GIB = 2 ** 30;
+const zero = { cpu: 0, memory: 0 };
+
+export async function runScenario(o: RunOptions): Promise<RunResult> {
+  const { scenario, policy } = o;
+  const log = componentLogger(o.logger, 'demo');
+  const world = await SimWorld.start({
+    nodes: scenario.nodes.length, speed: o.speed, logger: o.logger, seed: true, koordIntervalMs: 500, stepMs: 200,
+    koordManager: { resourceDiffThreshold: 0.05 },
+  });
+  let operator: RunningOperator | undefined;
+  const agents: RunningAgent[] = [];
+  const samples: Sample[] = [];
+  const events: DemoEvent[] = [];
+  const started = Date.now();
+  const simNow = () => ((Date.now() - started) * o.speed) / 1000;
+  try {
+    scenario.nodes.forEach((name, i) => {
+      const mem = world.nodes.get(name)!.node.snapshot().memoryTotalBytes;
+      const cores = world.nodes.get(name)!.node.snapshot().cpuCapacityMilli;
+      world.setOnlineLoad(name, (tMs) => {
+        const share = scenario.onlineShare(i, tMs / 1000);
+        return { cpuMilli: cores * share, memoryBytes: mem * share, cacheBytes: mem * 0.03 };
+      });
+    });
+    operator = await startOperator(toOperatorSettings(resolveSettings({
+      specs: operatorSettingSpecs, env: {},
+      flags: {
+        kubeconfig: world.kube.kubeconfigPath, hadoopConfDir: world.hadoopConfDir, policy, pollSeconds: '0.5',
+        growIntervalSeconds: '1', leaderElection: false, metricsAddr: '127.0.0.1:0', 'hysteresis.percent': '2',
+      },
+    }), {}), componentLogger(o.logger, 'operator'));
+    const d = world.describe();
+    for (const n of d.nodes) {
+      agents.push(await startAgent(toAgentSettings(resolveSettings({
+        specs: agentSettingSpecs, env: {},
+        flags: {
+          nodeName: n.name, nmUrl: n.nodeManager, rmUrl: d.resourceManagers.join(','), cgroupRoot: n.cgroupRoot, procRoot: n.procRoot,
+          yarnCgroupPath: n.yarnCgroupPath, socket: `${world.dir}/agent-${n.name}.sock`, metricsAddr: '127.0.0.1:0',
+          kubeconfig: world.kube.kubeconfigPath, gracePeriodSeconds: '2', tickMillis: '500', memoryEvictCoolTimeSeconds: '1',
+        },
+      }), {}), componentLogger(o.logger, 'agent').child({ node: n.name })));
+    }
+
+    const pending = [...scenario.steps];
+    let restartAt: number | undefined;
+    let repairedAt: number | undefined;
+    let convergedAt: number | undefined;
+    const seenEvictions = new Set<string>();
+    const evictionsByNode = new Map<string, number>();
+    const every = o.sampleEverySec ?? 0.5;
+    for (;;) {
+      const t = simNow();
+      while (pending.length && pending[0]!.at <= t) applyStep(world, pending.shift()!, t, events);
+      if (restartAt === undefined) restartAt = events.find((e) => e.kind === 'nm-restart')?.t;
+
+      scenario.nodes.forEach((name, i) => {
+        agents[i]!.recentEvictions().forEach((ev) => {
+          const key = `${name}/${ev.containerId}`;
+          if (seenEvictions.has(key) || ev.dryRun) return;
+          seenEvictions.add(key);
+          evictionsByNode.set(name, (evictionsByNode.get(name) ?? 0) + 1);
+          events.push({ t, node: name, kind: 'eviction', containerId: ev.containerId, reason: ev.reason, isAM: isApplicationMaster(ev.containerId), detail: `${ev.reason} eviction of ${ev.containerId} (${ev.mode})` });
+        });
+      });
+
+      // Sample settled states: the operator has seen every Node's latest version and acted on it
+      // (the microseconds between a write and the reaction are not what the ledger promises).
+      await settle(world, operator, scenario.nodes);
+      const sample: Sample = { t, nodes: {} };
+      let allConverged = true;
+      for (const name of scenario.nodes) {
+        const ns = nodeSample(world, operator, name, evictionsByNode.get(name) ?? 0);
+        sample.nodes[name] = ns.sample;
+        if (!ns.converged) allConverged = false;
+        if (name === scenario.restartNode && restartAt !== undefined && repairedAt === undefined && t > restartAt && ns.converged) {
+          repairedAt = t;
+          events.push({ t, node: name, kind: 'nm-repaired', detail: `operator restored the YARN capacity after the NM restart (${(t - restartAt).toFixed(1)} s)` });
+        }
+      }
+      if (allConverged && convergedAt === undefined) convergedAt = t;
+      samples.push(sample);
+      o.onSample?.(sample, policy);
+      if (t >= scenario.durationSec) break;
+      await new Promise((r) => setTimeout(r, (every * 1000) / o.speed));
+    }
+
+    const dt = (i: number) => (i === 0 ? 0 : samples[i]!.t - samples[i - 1]!.t);
+    let coreSec = 0;
+    let gibSec = 0;
+    samples.forEach((s, i) => {
+      for (const n of Object.values(s.nodes)) {
+        coreSec += (n.doubleBooked.cpu / 1000) * dt(i);
+        gibSec += (n.doubleBooked.memory / GIB) * dt(i);
+      }
+    });
+    const evictions = events.filter((e) => e.kind === 'eviction');
+    const reasons: Record<string, number> = {};
+    for (const e of evictions) reasons[e.reason ?? 'unknown'] = (reasons[e.reason ?? 'unknown'] ?? 0) + 1;
+    const counters = world.yarn.cluster.counters;
+    const summary: RunSummary = {
+      policy,
+      simulatedSeconds: Math.round(samples[samples.length - 1]!.t),
+      convergenceSec: convergedAt === undefined ? null : round1(convergedAt),
+      doubleBookedCoreSeconds: round1(coreSec),
+      doubleBookedGiBSeconds: round1(gibSec),
+      evictions: evictions.length,
+      evictionReasons: reasons,
+      amEvicted: evictions.some((e) => e.isAM),
+      spikeNodeEvictions: evictions.filter((e) => e.node === scenario.spikeNode).length,
+      nmRestartRepairedSec: restartAt !== undefined && repairedAt !== undefined ? round1(repairedAt - restartAt) : null,
+      rmResizeCalls: counters.get('rm.resize'),
+      rmNodeListCalls: counters.get('rm.nodes'),
+      nodeWrites: world.kube.stats.count({ verb: 'patch', resource: 'nodes' }),
+    };
+    log.info({ summary }, 'demo run finished');
+    return { summary, samples, events };
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    await operator?.stop();
+    await world.stop();
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+async function settle(world: SimWorld, op: RunningOperator, nodes: string[], maxMs = 300): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const caughtUp = nodes.every((n) => world.kube.store.get('nodes', undefined, n)?.metadata.resourceVersion === op.controller.seenNodeVersion(n));
+    if (caughtUp && op.controller.idle) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function applyStep(world: SimWorld, step: ScenarioStep, t: number, events: DemoEvent[]): void {
+  switch (step.kind) {
+    case 'submit-app':
+      world.submitApp({ name: step.name, am: { vcores: 1, memoryMiB: 1024 }, containers: [{ count: step.executors, vcores: 1, memoryMiB: step.executorMiB }] });
+      events.push({ t, node: '*', kind: 'submit-app', detail: `YARN app ${step.name}: AM + ${step.executors} executors` });
+      break;
+    case 'batch-pod':
+      // Submitted unbound: the batch scheduler stand-in places it where Kubernetes' share fits it.
+      world.addBatchPod({ name: step.name, cpuMilli: step.cpuMilli, memoryBytes: step.memoryBytes });
+      events.push({ t, node: '*', kind: 'batch-pod', detail: `Kubernetes batch pod ${step.name} submitted (${step.cpuMilli / 1000} cores, ${step.memoryBytes / GIB} GiB)` });
+      break;
+    case 'delete-batch-pod':
+      world.deleteBatchPod(step.name);
+      events.push({ t, node: '*', kind: 'batch-pod', detail: `batch pod ${step.name} finished` });
+      break;
+    case 'nm-restart':
+      world.yarn.cluster.restartNodeManager(world.nodeIdOf(step.node));
+      events.push({ t, node: step.node, kind: 'nm-restart', detail: 'NodeManager restarted: the RM forgot the capacity override' });
+      break;
+    case 'memory-spike': {
+      const n = world.nodes.get(step.node)!.node;
+      const snap = n.snapshot();
+      const extra = Math.max(0, step.targetUsedShare * snap.memoryTotalBytes - snap.memoryUsedBytes);
+      n.setMemorySpike(extra);
+      events.push({ t, node: step.node, kind: 'memory-spike', detail: `online pods burst by ${(extra / GIB).toFixed(1)} GiB` });
+      break;
+    }
+    case 'memory-spike-end':
+      world.nodes.get(step.node)!.node.setMemorySpike(0);
+      events.push({ t, node: step.node, kind: 'memory-spike-end', detail: 'online burst over' });
+      break;
+  }
+}
+
+function nodeSample(world: SimWorld, op: RunningOperator, name: string, evictions: number): { sample: NodeSample; converged: boolean } {
+  const obj = world.kube.store.get('nodes', undefined, name);
+  const ann = obj?.metadata.annotations ?? {};
+  let origin = zero;
+  try {
+    const o = ann[ANNOTATION_ORIGIN] ? parseOriginAnnotation(ann[ANNOTATION_ORIGIN]) : {};
+    origin = { cpu: o.cpu ?? 0, memory: o.memory ?? 0 };
+  } catch { /* shown as 0 */ }
+  let claim = zero;
+  try {
+    claim = yarnClaimOf(parseThirdPartyAllocations(ann[ANNOTATION_THIRD_PARTY])) ?? zero;
+  } catch { /* shown as 0 */ }
+  const pods = world.kube.store.podsOnNode(name).map((p) => projectPod(p as never)).filter((p) => p !== undefined);
+  const req = k8sRequestedOf(pods);
+  const k8s = req.ok ? req.value : zero;
+  const rmNode = world.yarn.cluster.node(world.nodeIdOf(name))!;
+  const cap = yarnToBatch({ vcores: rmNode.total.vcores as never, memoryMiB: rmNode.total.memoryMiB as never }, 1);
+  const used = yarnToBatch({ vcores: rmNode.used.vcores as never, memoryMiB: rmNode.used.memoryMiB as never }, 1);
+  const db = doubleBooked({
+    origin: origin as never, k8sRequested: k8s as never, claim: claim as never, yarnCapacity: cap, yarnUsed: used,
+  });
+  const snap = world.nodes.get(name)!.node.snapshot();
+  const applied = op.controller.decisions.get(name)?.figures?.applied;
+  const converged = applied !== undefined && applied.vcores === rmNode.total.vcores && applied.memoryMiB === rmNode.total.memoryMiB;
+  return {
+    converged,
+    sample: {
+      origin, k8s: { cpu: k8s.cpu, memory: k8s.memory }, yarnCapacity: { cpu: cap.cpu, memory: cap.memory },
+      yarnUsed: { cpu: used.cpu, memory: used.memory }, claim: { cpu: claim.cpu, memory: claim.memory },
+      doubleBooked: { cpu: Math.max(0, db.cpu), memory: Math.max(0, db.memory) },
+      memoryUsedPercent: Math.round((snap.memoryUsedBytes / snap.memoryTotalBytes) * 1000) / 10,
+      evictions,
+    },
+  };
+}
+

@@ -1,0 +1,57 @@
+/**
+ * The demo's scripted, seeded scenario, in simulated seconds. Pure data: the runner executes it.
+ * Times scale with the duration so a short test run still contains every step.
+ */
+import { seededRandom } from '../sim/workload.js';
+
+export type ScenarioStep =
+  | { at: number; kind: 'submit-app'; name: string; executors: number; executorMiB: number }
+  | { at: number; kind: 'batch-pod'; cpuMilli: number; memoryBytes: number; name: string }
+  | { at: number; kind: 'delete-batch-pod'; name: string }
+  | { at: number; kind: 'nm-restart'; node: string }
+  | { at: number; kind: 'memory-spike'; node: string; targetUsedShare: number }
+  | { at: number; kind: 'memory-spike-end'; node: string };
+
+export interface Scenario {
+  durationSec: number;
+  nodes: string[];
+  steps: ScenarioStep[];
+  /** Online load share (0–1) of node i at simulated second t. */
+  onlineShare(nodeIndex: number, t: number): number;
+  /** The node that gets the memory spike and the one whose NM restarts. */
+  spikeNode: string;
+  restartNode: string;
+}
+
+const GIB = 2 ** 30;
+
+export function buildScenario(o: { durationSec: number; nodes: number; seed: number }): Scenario {
+  const rand = seededRandom(o.seed);
+  const d = o.durationSec;
+  const nodes = Array.from({ length: o.nodes }, (_, i) => `node-${i + 1}`);
+  const at = (fraction: number) => Math.round(d * fraction * 10) / 10;
+  const spikeNode = nodes[1 % nodes.length]!;
+  const restartNode = nodes[nodes.length - 1]!;
+  const steps: ScenarioStep[] = [
+    { at: at(0.05), kind: 'submit-app', name: 'spark-etl-daily', executors: 2 * nodes.length, executorMiB: 2048 },
+    { at: at(0.15), kind: 'batch-pod', cpuMilli: 1000, memoryBytes: 2 * GIB, name: 'k8s-batch-train-1' },
+    { at: at(0.2), kind: 'batch-pod', cpuMilli: 500, memoryBytes: 1 * GIB, name: 'k8s-batch-train-2' },
+    { at: at(0.3), kind: 'submit-app', name: 'hive-report', executors: nodes.length, executorMiB: 3072 },
+    { at: at(0.42), kind: 'nm-restart', node: restartNode },
+    { at: at(0.5), kind: 'delete-batch-pod', name: 'k8s-batch-train-1' },
+    { at: at(0.55), kind: 'submit-app', name: 'flink-backfill', executors: nodes.length, executorMiB: 2048 },
+    // Online pods burst to 76 % of the node's memory: past the 70 % eviction threshold, short of
+    // the 90 % emergency level, so the agent evicts gracefully, newest first, and spares AMs.
+    { at: at(0.65), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76 },
+    { at: at(0.85), kind: 'memory-spike-end', node: spikeNode },
+  ];
+  const phase = nodes.map(() => rand() * Math.PI * 2);
+  return {
+    durationSec: d,
+    nodes,
+    steps: steps.sort((a, b) => a.at - b.at),
+    onlineShare: (i, t) => 0.22 + 0.1 * Math.sin((2 * Math.PI * t) / d + phase[i]!),
+    spikeNode,
+    restartNode,
+  };
+}
