@@ -31,6 +31,7 @@ export function summaryText(runs: RunResult[]): string {
       `${s.policy}:`,
       `  converged after            ${s.convergenceSec === null ? 'not reached' : `${s.convergenceSec} s`}`,
       `  double-booked              ${s.doubleBookedCoreSeconds} core·s, ${s.doubleBookedGiBSeconds} GiB·s`,
+      `  exposed while RM forgot    ${s.driftExposureCoreSeconds} core·s, ${s.driftExposureGiBSeconds} GiB·s (until the operator repaired it)`,
       `  evictions                  ${s.evictions}${s.evictions ? ` (${Object.entries(s.evictionReasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; ApplicationMaster evicted: ${s.amEvicted ? 'yes' : 'no'}`,
       `  NM restart repaired after  ${s.nmRestartRepairedSec === null ? 'not repaired' : `${s.nmRestartRepairedSec} s`}`,
       `  RM calls                   ${s.rmResizeCalls} resizes, ${s.rmNodeListCalls} node lists; Node writes ${s.nodeWrites}`,

@@ -77,6 +77,7 @@ function summaryTable(runs: RunResult[]): string {
     ['Convergence (simulated s)', (r) => (r.summary.convergenceSec === null ? 'not reached' : r.summary.convergenceSec.toFixed(1))],
     ['Double-booked core·seconds', (r) => r.summary.doubleBookedCoreSeconds.toFixed(1)],
     ['Double-booked GiB·seconds', (r) => r.summary.doubleBookedGiBSeconds.toFixed(1)],
+    ['Exposed while the RM had forgotten the capacity (core·s / GiB·s)', (r) => `${r.summary.driftExposureCoreSeconds.toFixed(1)} / ${r.summary.driftExposureGiBSeconds.toFixed(1)}`],
     ['Evictions (reasons)', (r) => `${r.summary.evictions} (${Object.entries(r.summary.evictionReasons).map(([k, v]) => `${k} ${v}`).join(', ') || '—'})`],
     ['ApplicationMaster evicted', (r) => (r.summary.amEvicted ? 'yes' : 'no')],
     ['NM restart repaired after (s)', (r) => (r.summary.nmRestartRepairedSec === null ? 'no' : r.summary.nmRestartRepairedSec.toFixed(1))],

@@ -9,7 +9,7 @@ import { resolveSettings } from '../cli/settings.js';
 import { operatorSettingSpecs, toOperatorSettings } from '../operator/settings.js';
 import { startOperator, type RunningOperator } from '../operator/command.js';
 import { agentSettingSpecs, toAgentSettings } from '../agent/settings.js';
-import { startAgent, type RunningAgent } from '../agent/command.js';
+import { startAgent, type AgentHandle } from '../agent/agent.js';
 import { projectPod } from '../operator/observe.js';
 import { k8sRequestedOf } from '../operator/snapshot.js';
 import { doubleBooked, yarnToBatch } from '../operator/ledger/index.js';
@@ -29,6 +29,8 @@ export interface NodeSample {
   doubleBooked: { cpu: number; memory: number };
   memoryUsedPercent: number;
   evictions: number;
+  /** The RM runs with the capacity Loom set (false while it has forgotten it, e.g. after an NM restart). */
+  inForce: boolean;
 }
 
 export interface Sample {
@@ -51,8 +53,12 @@ export interface RunSummary {
   simulatedSeconds: number;
   /** Simulated seconds until every node's RM capacity first matched the operator's ledger. */
   convergenceSec: number | null;
+  /** Batch resources promised to both schedulers while the RM ran with Loom's capacity (after convergence). */
   doubleBookedCoreSeconds: number;
   doubleBookedGiBSeconds: number;
+  /** The same while the RM had forgotten Loom's capacity (NM restart), until the operator repaired it. */
+  driftExposureCoreSeconds: number;
+  driftExposureGiBSeconds: number;
   evictions: number;
   evictionReasons: Record<string, number>;
   amEvicted: boolean;
@@ -91,7 +97,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     koordManager: { resourceDiffThreshold: 0.05 },
   });
   let operator: RunningOperator | undefined;
-  const agents: RunningAgent[] = [];
+  const agents: AgentHandle[] = [];
   const samples: Sample[] = [];
   const events: DemoEvent[] = [];
   const started = Date.now();
@@ -121,7 +127,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           yarnCgroupPath: n.yarnCgroupPath, socket: `${world.dir}/agent-${n.name}.sock`, metricsAddr: '127.0.0.1:0',
           kubeconfig: world.kube.kubeconfigPath, gracePeriodSeconds: '2', tickMillis: '500', memoryEvictCoolTimeSeconds: '1',
         },
-      }), {}), componentLogger(o.logger, 'agent').child({ node: n.name })));
+      }), {}), { logger: o.logger }));
     }
 
     const pending = [...scenario.steps];
@@ -137,7 +143,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       if (restartAt === undefined) restartAt = events.find((e) => e.kind === 'nm-restart')?.t;
 
       scenario.nodes.forEach((name, i) => {
-        agents[i]!.recentEvictions().forEach((ev) => {
+        agents[i]!.evictions.forEach((ev) => {
           const key = `${name}/${ev.containerId}`;
           if (seenEvictions.has(key) || ev.dryRun) return;
           seenEvictions.add(key);
@@ -168,12 +174,17 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     }
 
     const dt = (i: number) => (i === 0 ? 0 : samples[i]!.t - samples[i - 1]!.t);
+    // Before the first convergence the cluster is as it was before Loom; count from there on.
     let coreSec = 0;
     let gibSec = 0;
+    let driftCoreSec = 0;
+    let driftGibSec = 0;
     samples.forEach((s, i) => {
+      if (convergedAt === undefined || s.t < convergedAt) return;
       for (const n of Object.values(s.nodes)) {
-        coreSec += (n.doubleBooked.cpu / 1000) * dt(i);
-        gibSec += (n.doubleBooked.memory / GIB) * dt(i);
+        const core = (n.doubleBooked.cpu / 1000) * dt(i);
+        const gib = (n.doubleBooked.memory / GIB) * dt(i);
+        if (n.inForce) { coreSec += core; gibSec += gib; } else { driftCoreSec += core; driftGibSec += gib; }
       }
     });
     const evictions = events.filter((e) => e.kind === 'eviction');
@@ -186,6 +197,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       convergenceSec: convergedAt === undefined ? null : round1(convergedAt),
       doubleBookedCoreSeconds: round1(coreSec),
       doubleBookedGiBSeconds: round1(gibSec),
+      driftExposureCoreSeconds: round1(driftCoreSec),
+      driftExposureGiBSeconds: round1(driftGibSec),
       evictions: evictions.length,
       evictionReasons: reasons,
       amEvicted: evictions.some((e) => e.isAM),
@@ -272,6 +285,7 @@ function nodeSample(world: SimWorld, op: RunningOperator, name: string, eviction
   });
   const snap = world.nodes.get(name)!.node.snapshot();
   const applied = op.controller.decisions.get(name)?.figures?.applied;
+  const lastSet = op.controller.memory.get(name)?.lastDesired;
   const converged = applied !== undefined && applied.vcores === rmNode.total.vcores && applied.memoryMiB === rmNode.total.memoryMiB;
   return {
     converged,
@@ -281,6 +295,7 @@ function nodeSample(world: SimWorld, op: RunningOperator, name: string, eviction
       doubleBooked: { cpu: Math.max(0, db.cpu), memory: Math.max(0, db.memory) },
       memoryUsedPercent: Math.round((snap.memoryUsedBytes / snap.memoryTotalBytes) * 1000) / 10,
       evictions,
+      inForce: lastSet !== undefined && lastSet.vcores === rmNode.total.vcores && lastSet.memoryMiB === rmNode.total.memoryMiB,
     },
   };
 }

@@ -8,7 +8,8 @@ import { componentLogger } from '../log/logger.js';
 import { type KubeApi, paths } from '../kube/api.js';
 import { Reflector } from '../kube/reflector.js';
 import type { EventSink } from '../kube/events.js';
-import { parseThirdPartyAllocations, withYarnClaim } from '../kube/wire.js';
+import { parseThirdPartyAllocations, withYarnClaim, type BatchResources } from '../kube/wire.js';
+import type { YarnResource } from '../yarn/resource.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
 import type { RmNode } from '../yarn/model.js';
 import { decideNode, type LedgerAction, type LedgerConfig, type LedgerDecision, type LedgerMemory } from './ledger/index.js';
@@ -16,7 +17,7 @@ import { yarnToBatch } from './ledger/units.js';
 import { nodeChanged, projectNode, projectPod, type NodeRecord, type PodRecord } from './observe.js';
 import { Inventory } from './inventory.js';
 import { ClusterPoller, type PollResult } from './rm-poller.js';
-import { nodeIdKey, snapshotOf, type ClusterView } from './snapshot.js';
+import { nodeIdKey, nodeManagerOf, snapshotOf, type ClusterView } from './snapshot.js';
 import { ClaimWriter } from './claim-writer.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -71,7 +72,11 @@ export class OperatorController {
   private readonly nodes: Reflector<NodeRecord>;
   private readonly pods: Reflector<PodRecord>;
   private readonly claims: ClaimWriter;
-  private readonly limiter: Limiter;
+  /** One limiter per YARN cluster: a slow or hanging RM only holds up its own nodes. */
+  private readonly limiters = new Map<string, Limiter>();
+  /** Nodes being reconciled now, and those that changed again meanwhile. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly again = new Set<string>();
   private readonly log: Logger;
   private leading = false;
   private leadershipWaiters: (() => void)[] = [];
@@ -86,7 +91,6 @@ export class OperatorController {
 
   constructor(private readonly o: ControllerOptions) {
     this.log = componentLogger(o.logger, 'operator.controller');
-    this.limiter = new Limiter(o.concurrency);
     this.claims = new ClaimWriter(o.api, componentLogger(o.logger, 'operator.claim'), (outcome) => o.metrics.nodePatches.inc({ outcome }));
     const inv = this.inventory;
     this.nodes = new Reflector<NodeRecord>({
@@ -156,12 +160,14 @@ export class OperatorController {
     this.inventory.interrupt();
     for (const w of this.leadershipWaiters.splice(0)) w();
     await this.loopDone;
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private onPoll(r: PollResult): void {
     this.views.set(r.clusterId, r.view);
     this.o.metrics.rmNodeLists.inc({ cluster: r.clusterId });
     this.o.metrics.clusterAvailable.set({ cluster: r.clusterId }, r.view.status === 'ok' ? 1 : 0);
+    if (r.error) this.o.metrics.rmPollFailures.inc({ cluster: r.clusterId, reason: r.error.name || 'Error' });
     if (r.availabilityChanged) {
       this.inventory.markAllDirty();
       return;
@@ -181,16 +187,41 @@ export class OperatorController {
       }
       await this.inventory.whenDirty();
       if (this.stopped || !this.leading) continue;
-      await this.reconcileMany(this.inventory.takeDirty());
+      // Dispatched, not awaited: a node stuck on one cluster's RM must not hold up the others.
+      for (const n of this.inventory.takeDirty()) void this.reconcileGuarded(n);
     }
   }
 
+  private limiterFor(node: string): Limiter {
+    const nm = nodeManagerOf(this.inventory.podsOn(node));
+    const key = nm.state === 'running' ? nm.clusterId : '';
+    let l = this.limiters.get(key);
+    if (!l) this.limiters.set(key, (l = new Limiter(this.o.concurrency)));
+    return l;
+  }
+
+  /** Reconcile a node unless it is being reconciled; then once more when that one ends. */
+  private reconcileGuarded(node: string): Promise<boolean> {
+    const running = this.inFlight.get(node);
+    if (running) {
+      this.again.add(node);
+      return running;
+    }
+    const p = this.limiterFor(node).run(() => this.reconcile(node)).catch((err: unknown) => {
+      this.log.error({ node, err: (err as Error).message }, 'reconcile failed unexpectedly');
+      this.retryLater(node);
+      return false;
+    }).finally(() => {
+      this.inFlight.delete(node);
+      if (this.again.delete(node) && !this.stopped) this.inventory.markDirty(node);
+    });
+    this.inFlight.set(node, p);
+    return p;
+  }
+
   private async reconcileMany(names: string[]): Promise<number> {
-    let failures = 0;
-    await Promise.all(names.map((n) => this.limiter.run(async () => {
-      if (!(await this.reconcile(n))) failures++;
-    })));
-    return failures;
+    const results = await Promise.all(names.map((n) => this.reconcileGuarded(n)));
+    return results.filter((ok) => !ok).length;
   }
 
   /**
@@ -301,12 +332,17 @@ export class OperatorController {
     }
     this.log.info({ node: name, actions: decision.actions, ...inputs }, 'ledger decision');
     let known = { ...(node.thirdParty !== undefined ? { thirdParty: node.thirdParty } : {}), resourceVersion: node.resourceVersion };
+    let usedAfterResize: YarnResource | undefined;
     for (const action of decision.actions) {
       try {
         if (action.kind === 'resize') {
-          await this.resize(name, action, decision);
+          usedAfterResize = await this.resize(name, action, decision);
         } else {
-          const claim = action.kind === 'set-claim' ? action.claim : null;
+          let claim = action.kind === 'set-claim' ? action.claim : null;
+          // The ledger's U comes from the last poll; YARN may have allocated more since, up to the
+          // old capacity. Once the RM has the new total, its read-back U is exact: never lower the
+          // claim below it, or Kubernetes would believe YARN holds less than it does.
+          if (claim && usedAfterResize && decision.figures) claim = atLeastUsed(claim, usedAfterResize, decision.figures.margin, this.o.ledger.vcoresPerCore);
           const res = await this.claims.write(name, claim, known);
           if (res.written) {
             // A later action of the same decision must build on this write, not on the stale record.
@@ -330,17 +366,20 @@ export class OperatorController {
     return true;
   }
 
-  private async resize(node: string, action: Extract<LedgerAction, { kind: 'resize' }>, decision: LedgerDecision): Promise<void> {
+  private async resize(node: string, action: Extract<LedgerAction, { kind: 'resize' }>, decision: LedgerDecision): Promise<YarnResource | undefined> {
     const client = this.o.clusters.get(action.clusterId);
     if (!client) throw new Error(`no ResourceManager client for cluster ${action.clusterId}`);
     const before = decision.figures?.rmTotal;
-    const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs);
+    // 0/0 is only ever the ledger's answer to valid inputs (K ≥ O); parse failures never get here.
+    const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true });
     // The cached RM view is as old as the last poll: record the total read back, or the next
     // reconcile (woken by our own claim write) sees the old total and resizes again as "drift".
     this.noteRmTotal(action.clusterId, action.nodeId, res.total);
     const direction = before && (action.capacity.vcores < before.vcores || action.capacity.memoryMiB < before.memoryMiB) ? 'shrink' : 'grow';
     this.o.metrics.rmResizes.inc({ cluster: action.clusterId, direction });
     if (action.driftRepair) this.o.metrics.driftRepairs.inc({ cluster: action.clusterId });
+    // What the RM answered is fresher than the last poll: later reconciles must start from it.
+    this.refreshRmNode(action.clusterId, action.nodeId, res.total, res.used);
     if (!res.applied) {
       this.log.warn({ node, nodeId: action.nodeId, requested: action.capacity, readBack: res.total }, 'RM reads back a different total after the resize; the next poll re-checks');
     }
@@ -348,6 +387,7 @@ export class OperatorController {
       + `${before ? ` (was ${before.vcores} / ${before.memoryMiB})` : ''}${action.driftRepair ? ' — RM had lost the override' : ''}`;
     this.log.info({ node, cluster: action.clusterId, nodeId: action.nodeId, capacity: action.capacity, before, driftRepair: action.driftRepair, overCommitTimeoutMs: action.overCommitTimeoutMs }, 'RM capacity updated');
     this.o.events.post({ node, type: 'Normal', reason: action.driftRepair ? 'YarnCapacityRepaired' : 'YarnCapacityResized', message: msg });
+    return res.used;
   }
 
   private noteRmTotal(clusterId: string, nodeId: string, total: RmNode['totalResource']): void {
@@ -356,6 +396,14 @@ export class OperatorController {
     const key = nodeIdKey(nodeId);
     const n = view.nodes.get(key);
     if (n) (view.nodes as Map<string, RmNode>).set(key, { ...n, totalResource: total });
+  }
+
+  private refreshRmNode(clusterId: string, nodeId: string, total: YarnResource, used: YarnResource | undefined): void {
+    const view = this.views.get(clusterId);
+    if (view?.status !== 'ok') return;
+    const nodes = view.nodes as Map<string, RmNode>;
+    const prev = nodes.get(nodeIdKey(nodeId));
+    if (prev) nodes.set(nodeIdKey(nodeId), { ...prev, totalResource: total, ...(used ? { usedResource: used } : {}) });
   }
 
   private recordWrite(node: string, action: LedgerAction, at: number): void {
@@ -377,6 +425,15 @@ export class OperatorController {
       g.set({ node, resource, quantity: 'free' }, f.freeBeforeMargin[key]);
     }
   }
+}
+
+/** Pure: the claim raised, per resource, to cover YARN's read-back use (converted up) plus the margin. */
+export function atLeastUsed(claim: BatchResources, used: YarnResource, margin: BatchResources, vcoresPerCore: number): BatchResources {
+  const u = yarnToBatch(used, vcoresPerCore);
+  return {
+    cpu: Math.max(claim.cpu, u.cpu + margin.cpu) as BatchResources['cpu'],
+    memory: Math.max(claim.memory, u.memory + margin.memory) as BatchResources['memory'],
+  };
 }
 
 function summarize(d: LedgerDecision): Record<string, unknown> {

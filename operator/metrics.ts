@@ -19,6 +19,10 @@ export class OperatorMetrics {
     name: 'loom_rm_request_errors_total', help: 'ResourceManager REST requests that failed',
     labelNames: ['cluster', 'endpoint', 'error'] as const, registers: [this.registry],
   });
+  readonly rmPollFailures = new Counter({
+    name: 'loom_rm_poll_failures_total', help: 'RM node-list polls that gave no usable answer (down, HTTP error, unparsable body …)',
+    labelNames: ['cluster', 'reason'] as const, registers: [this.registry],
+  });
   readonly rmNodeLists = new Counter({ name: 'loom_rm_node_lists_total', help: 'RM node lists made', labelNames: ['cluster'] as const, registers: [this.registry] });
   readonly rmResizes = new Counter({
     name: 'loom_rm_resizes_total', help: 'NodeManager capacity updates sent to the RM',

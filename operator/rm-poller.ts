@@ -15,6 +15,8 @@ export interface PollResult {
   changed: string[];
   /** The cluster went from available to unavailable or back. */
   availabilityChanged: boolean;
+  /** Why the poll failed (view unavailable). */
+  error?: Error;
 }
 
 const fingerprint = (n: RmNode): string =>
@@ -71,6 +73,7 @@ export class ClusterPoller {
   async pollOnce(): Promise<PollResult> {
     this.polls++;
     let next: ClusterView;
+    let error: Error | undefined;
     try {
       const list = await this.client.listNodes();
       if (list.rejected.length > 0) {
@@ -78,6 +81,7 @@ export class ClusterPoller {
       }
       next = { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() };
     } catch (err) {
+      error = err as Error;
       next = { status: 'unavailable', detail: `cluster ${this.clusterId}: ${(err as Error).message}`, at: Date.now() };
     }
     const diff = diffViews(this.view, next);
@@ -86,7 +90,7 @@ export class ClusterPoller {
       else this.logger.warn({ cluster: this.clusterId, detail: next.detail }, 'ResourceManager unavailable; claims are kept as they are');
     }
     this.view = next;
-    const result: PollResult = { clusterId: this.clusterId, view: next, ...diff };
+    const result: PollResult = { clusterId: this.clusterId, view: next, ...diff, ...(error ? { error } : {}) };
     this.onResult(result);
     return result;
   }

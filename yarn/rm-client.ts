@@ -62,6 +62,8 @@ export interface NodeResourceUpdate {
   total: YarnResource;
   /** `total` equals `requested`. */
   applied: boolean;
+  /** `usedResource` read back with the total: what YARN holds once the new total is in force. */
+  used?: YarnResource;
 }
 
 export interface ListNodesOptions {
@@ -302,9 +304,9 @@ export class ResourceManagerClient {
    * `POST /nodes/{id}/resource` with the exact unwrapped body and an explicit timeout, then read
    * back `totalResource`. Refuses 0/0, negative or fractional resources before any I/O.
    */
-  async updateNodeResource(nodeId: string, resource: YarnResource, overCommitTimeoutMs: number): Promise<NodeResourceUpdate> {
+  async updateNodeResource(nodeId: string, resource: YarnResource, overCommitTimeoutMs: number, options: { allowEmpty?: boolean } = {}): Promise<NodeResourceUpdate> {
     const path = `${nodePath(nodeId)}/resource`;
-    const body = serializeResourceOption(resource, overCommitTimeoutMs, `${this.cluster} ${nodeId}`);
+    const body = serializeResourceOption(resource, overCommitTimeoutMs, `${this.cluster} ${nodeId}`, options.allowEmpty ?? false);
     const echoed = await this.onActive(async (base) => {
       const res = await this.exchange(base, 'POST', path, 'nodes.resource.update', { body });
       if (res.body.trim() === '') return undefined;
@@ -320,6 +322,7 @@ export class ResourceManagerClient {
       applied: total.memoryMiB === resource.memoryMiB && total.vcores === resource.vcores,
     };
     if (echoed) update.echoed = echoed;
+    if (node.usedResource) update.used = node.usedResource;
     return update;
   }
 

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The embedded demo end to end: a short seeded run of both policies against the simulators with
  * the real operator and agents, its summary checked against the scenario, and its HTML report
@@ -71,10 +72,10 @@ describe('loom demo', () => {
       await page.goto(`file://${result.reportPath}`);
       const drawn = await page.evaluate(() => {
         const section = document.querySelector('section.run[data-policy="partitioned"]')!;
-        return [...section.querySelectorAll('div.node')].map((n) => ({
+        return Array.from(section.querySelectorAll("div.node")).map((n) => ({
           node: n.getAttribute('data-node'),
           charts: n.querySelectorAll('svg.chart').length,
-          paths: [...n.querySelectorAll('svg.chart path.series')].filter((p) => (p.getAttribute('d') ?? '').split('L').length > 5).length,
+          paths: Array.from(n.querySelectorAll("svg.chart path.series")).filter((p) => (p.getAttribute('d') ?? '').split('L').length > 5).length,
           width: (n.querySelector('svg.chart') as SVGSVGElement).getBoundingClientRect().width,
         }));
       });

@@ -180,3 +180,66 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 export function nodeWrites(world: SimWorld): number {
   return world.kube.stats.count({ verb: 'patch', resource: 'nodes' }) + world.kube.stats.count({ verb: 'update', resource: 'nodes' });
 }
+
+export type RmFault = 'ok' | 'xml' | 'html' | 'garbage' | 'empty' | 'wrong-shape' | 'xml-garbage' | '500' | 'hang' | 'down';
+
+/**
+ * A ResourceManager stand-in for fault injection: in `ok` mode a transparent proxy to a real
+ * simulated RM; otherwise it answers every request with the chosen fault (`hang` never answers,
+ * `down` resets the connection). Every request is recorded (method, path, body).
+ */
+export interface HostileRm {
+  url: string;
+  mode: RmFault;
+  requests: { method: string; path: string; body: string; mode: RmFault }[];
+  /** Reset the connections of requests left hanging. */
+  dropHung(): void;
+  close(): Promise<void>;
+}
+
+export async function startHostileRm(target: string): Promise<HostileRm> {
+  const { createServer } = await import('node:http');
+  const hung = new Set<import('node:http').ServerResponse>();
+  const self: HostileRm = { url: '', mode: 'ok', requests: [], dropHung: () => { for (const h of hung) h.destroy(); hung.clear(); }, close: async () => {} };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const mode = self.mode;
+      self.requests.push({ method: req.method ?? '', path: req.url ?? '', body, mode });
+      const send = (status: number, type: string, text: string) => res.writeHead(status, { 'content-type': type }).end(text);
+      switch (mode) {
+        case 'ok':
+        case 'xml': {
+          const headers: Record<string, string> = { accept: mode === 'xml' ? 'application/xml' : (req.headers.accept ?? 'application/json') };
+          if (req.headers['content-type']) headers['content-type'] = String(req.headers['content-type']);
+          fetch(`${target}${req.url}`, { method: req.method ?? 'GET', headers, redirect: 'manual', ...(req.method === 'POST' ? { body } : {}) })
+            .then(async (r) => {
+              const out: Record<string, string> = {};
+              r.headers.forEach((v, k) => { if (k === 'content-type' || k === 'location') out[k] = v; });
+              res.writeHead(r.status, out).end(await r.text());
+            })
+            .catch((err: unknown) => send(502, 'text/plain', String(err)));
+          return;
+        }
+        case 'html': return send(200, 'text/html', '<html><body><h1>Proxy login</h1></body></html>');
+        case 'garbage': return send(200, 'application/json', '{"nodes": {"node": [ {"id": "node-1:80');
+        case 'empty': return send(200, 'application/json', '');
+        case 'wrong-shape': return send(200, 'application/json', JSON.stringify({
+          clusterInfo: { id: 1, haState: 'ACTIVE', startedOn: 1 },
+          nodes: { node: [{ id: 'node-3:8041', state: 'RUNNING', totalResource: { memory: 'lots', vCores: -3 } }] },
+        }));
+        case 'xml-garbage': return send(200, 'application/xml', '<nodes><node><id>node-3:8041</id><totalResource><memory>');
+        case '500': return send(500, 'application/json', JSON.stringify({ RemoteException: { exception: 'WebApplicationException', message: 'boom', javaClassName: 'javax.ws.rs.WebApplicationException' } }));
+        case 'hang': hung.add(res); res.on('close', () => hung.delete(res)); return;
+        case 'down': req.socket.destroy(); return;
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  self.url = `http://127.0.0.1:${port}`;
+  self.close = () => new Promise((r) => { for (const h of hung) h.destroy(); server.closeAllConnections(); server.close(() => r()); });
+  return self;
+}

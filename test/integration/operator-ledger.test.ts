@@ -24,9 +24,9 @@ function expected(policy: Policy, sTenths: number, vpc: number, O: Figures, K: F
   const axis = (o: number, k: number, usedYarn: number, toBase: (y: number) => number, toYarn: (b: number) => number) => {
     const u = toBase(usedYarn);
     const F = o - k - u;
-    const capBase = policy === 'shared' || F < 0 ? Math.max(0, o - k) : u + Math.floor((5 * F) / 10);
+    const capBase = policy === 'shared' || F < 0 ? Math.max(0, o - k) : u + Math.floor((sTenths * F) / 10);
     const cap = toYarn(capBase);
-    const hold = policy === "shared" ? usedYarn : cap;
+    const hold = policy === 'shared' || F < 0 ? usedYarn : cap;
     return { F, cap, claim: toBase(hold) };
   };
   const cpu = axis(O.cpu, K.cpu, U.vcores, (v) => Math.ceil((v * 1000) / vpc), (m) => Math.floor((m * vpc) / 1000));

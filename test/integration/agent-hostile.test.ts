@@ -1,0 +1,264 @@
+/**
+ * Hostile input: a NodeManager (a real loopback HTTP server serving crafted JSON) that lists ids
+ * with `../`, containers of another node, a container whose cgroup dir is a symlink pointing
+ * outside, one whose cgroup files are garbage, one with no cgroup; garbage in /proc; an NM that
+ * goes down. The agent must never kill outside a proven container, and must say why in the log.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentHandle } from '../../agent/agent.js';
+import { startAgent } from '../../agent/agent.js';
+import { SimulatedNode } from '../../sim/node/index.js';
+import { alive, BASE_MS, GiB, LogCapture, MiB, socketRequest, until } from './agent-harness.js';
+
+const NODE_ID = 'node-a:45454';
+const cid = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
+const GOOD = cid(2);
+const FOREIGN = cid(3);
+const SYMLINKED = cid(4);
+const GARBAGE = cid(5);
+const MISSING = cid(7);
+const GOOD2 = cid(8);
+const YARN = 'kubepods/besteffort/hadoop-yarn';
+
+interface NmEntry { id: string; nodeId: string; mb?: number }
+
+/** A NodeManager that says whatever the test wants. */
+class FakeNm {
+  entries: NmEntry[] = [];
+  private server: http.Server | undefined;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const p = (req.url ?? '').split('?')[0];
+      let body: unknown;
+      if (p === '/ws/v1/node/info') body = { nodeInfo: { id: NODE_ID, nodeHostName: 'node-a', nmStartupTime: 1_700_000_000_000, nodeHealthy: true } };
+      else if (p === '/ws/v1/node/containers') {
+        body = {
+          containers: {
+            container: this.entries.map((e) => ({
+              id: e.id, state: 'RUNNING', exitCode: -1000, diagnostics: '', user: 'etl', totalMemoryNeededMB: e.mb ?? 2048,
+              totalVCoresNeeded: 1, executionType: 'GUARANTEED', containerLogsLink: '', nodeId: e.nodeId, containerLogFiles: [],
+            })),
+          },
+        };
+      } else {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+let tmp: string;
+let node: SimulatedNode;
+let nm: FakeNm;
+let log: LogCapture;
+let agent: AgentHandle | undefined;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-agent-hostile-'));
+  node = SimulatedNode.create({
+    name: 'node-a', dir: tmp, layout: 'v2', driver: 'cgroupfs', cpuCores: 4, memoryBytes: 16 * GiB,
+    systemLoad: { cpuMilli: 100, memoryBytes: 512 * MiB, cacheBytes: 0 },
+    onlineLoad: { cpuMilli: 500, memoryBytes: GiB, cacheBytes: 0 },
+  });
+  nm = new FakeNm();
+  await nm.start();
+  log = new LogCapture();
+});
+
+afterEach(async () => {
+  await agent?.stop();
+  agent = undefined;
+  await nm.stop();
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await node.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** A process with the same command line as the simulated containers, outside any container cgroup. */
+function lookalike(): number {
+  const c = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
+  children.push(c);
+  return c.pid!;
+}
+
+function yarnDir(id: string): string {
+  return path.join(node.paths.cgroupRoot, YARN, id);
+}
+
+/** Fake `/proc/<pid>/cgroup` claiming membership of a container: maximally tempting. */
+function claimMembership(pid: number, id: string): void {
+  const dir = path.join(node.paths.procRoot, String(pid));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'cgroup'), `0::/${YARN}/${id}\n`);
+}
+
+function plausibleCgroupFiles(dir: string, pid: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), `${pid}\n`);
+  fs.writeFileSync(path.join(dir, 'memory.current'), `${4 * GiB}\n`);
+  fs.writeFileSync(path.join(dir, 'memory.stat'), 'anon 4294967296\nfile 0\ninactive_file 0\nactive_file 0\n');
+  fs.writeFileSync(path.join(dir, 'cpu.stat'), 'usage_usec 1000\nuser_usec 500\nsystem_usec 500\n');
+  fs.writeFileSync(path.join(dir, 'cgroup.kill'), '');
+}
+
+async function start(rules: Record<string, number | string> = {}): Promise<AgentHandle> {
+  agent = await startAgent({
+    nodeName: 'node-a', nmUrl: `http://127.0.0.1:${nm.port}`, rmUrls: [],
+    cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, yarnCgroupPath: YARN,
+    socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '', dryRun: false,
+    tickMillis: 1000, fastWatchMillis: 100,
+    rules: { memoryEvictThresholdPercent: 70, gracePeriodSeconds: 1, ...rules },
+  }, { logger: log.logger, clock: () => BASE_MS + node.now(), manual: true, killDeadlineMs: 2000 });
+  return agent;
+}
+
+function setMemoryPercent(percent: number): void {
+  node.setMemorySpike(0);
+  const s = node.snapshot();
+  node.setMemorySpike(Math.max(0, (s.memoryTotalBytes * percent) / 100 - s.memoryUsedBytes + 2 * MiB));
+  node.render();
+}
+
+describe('hostile NodeManager and node files', () => {
+  it('kills only the proven container; every refusal is logged once', async () => {
+    node.syncContainers([
+      { id: GOOD, memoryMiB: 2048, vcores: 1 },
+      { id: FOREIGN, memoryMiB: 2048, vcores: 1 },
+    ]);
+    node.setContainerUsage(GOOD, { memoryBytes: GiB, cacheBytes: 0 });
+    node.setContainerUsage(FOREIGN, { memoryBytes: 4 * GiB, cacheBytes: 0 });
+    node.render();
+    // Symlinked container dir → a directory outside the hierarchy holding a look-alike process.
+    const l1 = lookalike();
+    const outside = path.join(tmp, 'outside', SYMLINKED);
+    plausibleCgroupFiles(outside, l1);
+    fs.symlinkSync(outside, yarnDir(SYMLINKED));
+    claimMembership(l1, SYMLINKED);
+    // A real directory whose files are garbage, listing another look-alike.
+    const l2 = lookalike();
+    plausibleCgroupFiles(yarnDir(GARBAGE), l2);
+    fs.writeFileSync(path.join(yarnDir(GARBAGE), 'memory.current'), 'lots\n');
+    fs.writeFileSync(path.join(yarnDir(GARBAGE), 'memory.stat'), 'inactive_file -5\n\0\0garbage');
+    claimMembership(l2, GARBAGE);
+    nm.entries = [
+      { id: GOOD, nodeId: NODE_ID },
+      { id: FOREIGN, nodeId: 'node-b:45454' },
+      { id: SYMLINKED, nodeId: NODE_ID },
+      { id: GARBAGE, nodeId: NODE_ID },
+      { id: MISSING, nodeId: NODE_ID },
+      { id: `${cid(6)}/../../../../etc`, nodeId: NODE_ID },
+      { id: '../../kubepods', nodeId: NODE_ID },
+    ];
+    const a = await start();
+    for (let i = 0; i < 3; i++) {
+      node.step(1000);
+      await a.tick();
+    }
+    const col = a.latest()!;
+    expect(col.containers.filter((c) => c.stats).map((c) => c.nm.id)).toEqual([GOOD]);
+    expect(col.containers.map((c) => c.nm.id).sort()).toEqual([GARBAGE, GOOD, MISSING, SYMLINKED].sort());
+
+    // Each refusal: one clear line, not one per tick.
+    const refused = log.find(/NodeManager listed a container entry Loom refuses/);
+    expect(refused).toHaveLength(2);
+    const foreign = log.find(/container of another node/);
+    expect(foreign).toHaveLength(1);
+    expect(foreign[0]).toMatchObject({ container: FOREIGN, containerNodeId: 'node-b:45454', nodeId: NODE_ID });
+    const unproven = log.find(/cannot be proven from its cgroup/);
+    expect(unproven.map((l) => l.container).sort()).toEqual([GARBAGE, MISSING, SYMLINKED].sort());
+    expect(String(unproven.find((l) => l.container === SYMLINKED)!.problem)).toMatch(/outside|symlink/);
+    expect(String(unproven.find((l) => l.container === GARBAGE)!.problem)).toMatch(/unreadable/);
+    expect(String(unproven.find((l) => l.container === MISSING)!.problem)).toMatch(/no cgroup directory/);
+
+    // The API refuses them too.
+    for (const id of [SYMLINKED, GARBAGE, MISSING]) {
+      const r = await socketRequest(a.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: id }));
+      expect(r.status).toBe(400);
+      expect((r.json as { error: string }).error).toMatch(/cannot be proven/);
+    }
+    expect((await socketRequest(a.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: FOREIGN }))).status).toBe(400);
+
+    // Memory emergency: everything evictable goes, which is only the proven container.
+    setMemoryPercent(95);
+    const goodPid = node.containerPid(GOOD);
+    const foreignPid = node.containerPid(FOREIGN);
+    const t = await a.tick();
+    expect(t.issued.map((i) => [i.record.containerId, i.record.mode])).toEqual([[GOOD, 'immediate']]);
+    await a.settled();
+    await until(() => !alive(goodPid), 'the proven container to die');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(alive(foreignPid)).toBe(true);
+    expect(alive(l1)).toBe(true);
+    expect(alive(l2)).toBe(true);
+    expect(fs.readFileSync(path.join(outside, 'cgroup.kill'), 'utf8')).toBe('');
+    expect(fs.readFileSync(path.join(yarnDir(GARBAGE), 'cgroup.kill'), 'utf8')).toBe('');
+    expect(log.find(/rules decided evictions/).length).toBe(1);
+  });
+
+  it('garbage /proc/meminfo: no decision, one clear line; NM down: logged once, protection continues on proven containers', async () => {
+    node.syncContainers([{ id: GOOD, memoryMiB: 2048, vcores: 1 }, { id: GOOD2, memoryMiB: 2048, vcores: 1 }, { id: FOREIGN, memoryMiB: 2048, vcores: 1 }]);
+    for (const id of [GOOD, GOOD2, FOREIGN]) node.setContainerUsage(id, { memoryBytes: GiB, cacheBytes: 0 });
+    node.render();
+    nm.entries = [{ id: GOOD, nodeId: NODE_ID }, { id: GOOD2, nodeId: NODE_ID }, { id: FOREIGN, nodeId: 'node-b:45454' }];
+    const a = await start({ memoryEvictLowerPercent: 68 });
+    node.step(1000);
+    await a.tick();
+
+    const meminfo = path.join(node.paths.procRoot, 'meminfo');
+    const good = fs.readFileSync(meminfo, 'utf8');
+    fs.writeFileSync(meminfo, 'MemTotal: lots kB\nMemAvailable: -1 kB\n');
+    for (let i = 0; i < 3; i++) expect((await a.tick()).decision).toBeUndefined();
+    expect(a.fastCheck()).toMatchObject({ triggered: false, issued: [] });
+    expect(log.find(/^cannot read node memory/)).toHaveLength(1);
+    expect(log.find(/fast memory watch cannot read node memory/)).toHaveLength(1);
+    fs.writeFileSync(meminfo, good);
+
+    await nm.stop();
+    for (let i = 0; i < 3; i++) {
+      node.step(1000);
+      const t = await a.tick();
+      expect(t.collection.nmUp).toBe(false);
+    }
+    const down = log.find(/NodeManager unreachable/);
+    expect(down).toHaveLength(1);
+    expect(down[0]).toMatchObject({ lastKnownContainers: 2 });
+    // Memory pressure while the NM is down: the last known, still proven containers protect the node.
+    setMemoryPercent(72); // release ≈ 4 % of 16 GiB ≈ 0.64 GiB → one container (newest id: GOOD2)
+    const fast = a.fastCheck();
+    expect(fast.issued.map((i) => i.record.containerId)).toEqual([GOOD2]);
+    await a.settled();
+    expect(alive(node.containerPid(GOOD2))).toBe(false);
+    expect(alive(node.containerPid(GOOD))).toBe(true);
+    expect(alive(node.containerPid(FOREIGN))).toBe(true);
+    // Its cgroup vanished: it is no longer "last known".
+    await a.tick();
+    expect(a.latest()!.containers.map((c) => c.nm.id)).toEqual([GOOD]);
+
+    nm.entries = [{ id: GOOD, nodeId: NODE_ID }];
+    await nm.start();
+    const back = await a.tick();
+    expect(back.collection.nmUp).toBe(true);
+    expect(log.find(/NodeManager reachable again/)).toHaveLength(1);
+  });
+});
