@@ -92,7 +92,8 @@ export function formatStatusTable(rows: StatusRow[], vcoresPerCore = 1): string 
 
 export async function runStatusCommand(values: SettingsValues): Promise<number> {
   const s = toOperatorSettings(values);
-  const log = createLogger('status', { level: process.env.LOOM_LOG_LEVEL ?? 'warn' });
+  // Logs go to stderr: stdout is the table (or JSON) and must stay parseable.
+  const log = createLogger('status', { level: process.env.LOOM_LOG_LEVEL ?? 'warn' }, process.stderr as never);
   try {
     if (!s.hadoopConfDir) throw new KubeConfigError('no Hadoop configuration: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
     const conn = await connect(s.kubeconfig);
