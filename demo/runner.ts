@@ -71,6 +71,8 @@ export interface RunSummary {
 }
 
 export interface RunResult {
+  /** The simulated cluster's working directory (removed when the run ends). */
+  workDir: string;
   summary: RunSummary;
   samples: Sample[];
   events: DemoEvent[];
@@ -209,7 +211,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       nodeWrites: world.kube.stats.count({ verb: 'patch', resource: 'nodes' }),
     };
     log.info({ summary }, 'demo run finished');
-    return { summary, samples, events };
+    return { workDir: world.dir, summary, samples, events };
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await operator?.stop();

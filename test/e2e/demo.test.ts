@@ -5,7 +5,7 @@
  * rendered in headless Chromium.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,11 +16,6 @@ import { chromiumPath } from './chromium.js';
 const dir = mkdtempSync(join(tmpdir(), 'loom-demo-test-'));
 let result: DemoResult;
 let printed = '';
-const simDirsBefore = new Set(listSimDirs());
-
-function listSimDirs(): string[] {
-  return ['/dev/shm', tmpdir()].flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.startsWith('loom-sim-')).map((f) => join(d, f)) : []));
-}
 
 beforeAll(async () => {
   const out = new Writable({ write(chunk, _enc, cb) { printed += String(chunk); cb(); } }) as unknown as NodeJS.WriteStream;
@@ -56,7 +51,7 @@ describe('loom demo', () => {
     expect(printed).toContain(`Report: ${result.reportPath}`);
     expect(existsSync(result.reportPath)).toBe(true);
     expect(liveContainerProcessCount()).toBe(0);
-    expect(listSimDirs().filter((d) => !simDirsBefore.has(d))).toEqual([]);
+    for (const r of result.runs) expect(existsSync(r.workDir), r.workDir).toBe(false);
   });
 
   const chromium = chromiumPath();

@@ -16,13 +16,13 @@ export const GIB = 2 ** 30;
 export const MIB = 2 ** 20;
 
 /** Poll `cond` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what = 'condition', intervalMs = 25): Promise<T> {
+export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what = 'condition', intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await cond();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
       last = v;
     } catch (err) {
       last = err;

@@ -84,7 +84,7 @@ describe('RM client against a single simulated RM', () => {
     const r = await c.updateNodeResource('worker-1:45454', res(6144, 5), -1);
     expect(r).toEqual({
       nodeId: 'worker-1:45454', requested: res(6144, 5), overCommitTimeoutMs: -1,
-      echoed: res(6144, 5), total: res(6144, 5), applied: true,
+      echoed: res(6144, 5), total: res(6144, 5), applied: true, used: res(0, 0),
     });
     expect(s.cluster.node('worker-1:45454')!.total).toEqual({ memoryMiB: 6144, vcores: 5 });
     expect(s.cluster.counters.get('rm.resize') - before).toBe(1);
