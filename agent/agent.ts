@@ -151,7 +151,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     const end = metrics.ruleDuration.startTimer({ rules: source === 'tick' ? rules.join('+') : 'memory' });
     const decision = decide(snapshot, config, now, { rules });
     end();
-    const held = decision.held.map((h) => `${h.rule}:${h.reason}:${h.message}`).join('\n');
+    // Keyed by rule and reason only: messages carry counters ("cooling down 3911 ms more") that
+    // would make every 100 ms fast-watch pass look new and flood the log.
+    const held = decision.held.map((h) => `${h.rule}:${h.reason}`).join('\n');
     if (held !== lastHeld && decision.held.length > 0) rulesLog.info({ source, held: decision.held }, 'rules held back');
     else if (decision.held.length > 0) rulesLog.debug({ source, held: decision.held }, 'rules held back');
     lastHeld = held;

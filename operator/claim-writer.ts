@@ -21,7 +21,7 @@ export class ClaimWriter {
     private readonly api: KubeApi,
     private readonly logger: Logger,
     private readonly onPatch: (outcome: 'ok' | 'conflict' | 'error') => void = () => {},
-    private readonly maxAttempts = 5,
+    private readonly maxAttempts = 10,
   ) {}
 
   /** `claim` null removes the entry. `known` is the annotation and version the caller saw. */
@@ -47,6 +47,8 @@ export class ClaimWriter {
         }
         this.onPatch('conflict');
         this.logger.info({ node, attempt }, 'node changed under our claim write (409); retrying on fresh data');
+        // A busy co-writer would win every immediate retry; back off a little, with jitter.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
         const fresh = await this.api.get<KubeObject>(paths.node(node));
         raw = fresh.metadata.annotations?.[ANNOTATION_THIRD_PARTY];
         rv = fresh.metadata.resourceVersion ?? '';

@@ -108,6 +108,8 @@ export class OperatorController {
         || a.invalid !== b.invalid || JSON.stringify(a.nm) !== JSON.stringify(b.nm),
       handlers: { upsert: (k, next, prev) => inv.upsertPod(k, next, prev), remove: (k, prev) => inv.removePod(k, prev) },
     });
+    // Until its first poll a configured cluster is "not polled yet", not "not configured".
+    for (const id of o.clusters.keys()) this.views.set(id, { status: 'unavailable', detail: `cluster ${id}: ResourceManager not polled yet`, at: 0 });
     for (const [id, client] of o.clusters) {
       this.pollers.set(id, new ClusterPoller(id, client, o.pollMs, componentLogger(o.logger, 'operator.rm'), (r) => this.onPoll(r)));
     }
@@ -142,7 +144,9 @@ export class OperatorController {
     this.o.metrics.leader.set(leading ? 1 : 0);
     if (leading) {
       for (const p of this.pollers.values()) p.start();
-      this.inventory.markAllDirty();
+      // Each cluster's first poll marks every node dirty; reconciling before it would only say
+      // "RM not polled yet" for every node.
+      if (this.pollers.size === 0) this.inventory.markAllDirty();
       for (const w of this.leadershipWaiters.splice(0)) w();
     } else {
       for (const p of this.pollers.values()) p.stop();
@@ -316,7 +320,9 @@ export class OperatorController {
     this.recheckHeldGrowth(name, decision, now);
     this.exportFigures(name, decision);
     if (decision.report) this.report(name, 'report', decision.report.detail ?? decision.report.code, decision.report.code);
-    else if (decision.skip) this.report(name, 'skip', decision.skip.detail ?? decision.skip.code, decision.skip.code);
+    // A malformed origin is somebody's bug an operator must see (Warning + Event); a missing one
+    // or an unavailable RM is a state that explains itself.
+    else if (decision.skip) this.report(name, decision.skip.code === 'origin-invalid' ? 'report' : 'skip', decision.skip.detail ?? decision.skip.code, decision.skip.code);
     else this.lastReport.delete(name);
 
     if (decision.actions.length === 0) {

@@ -77,8 +77,8 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     world.addBatchPod({ name: 'b1', node, cpuMilli: 2000, memoryBytes: 2 * GIB });
     const want = cap(9000, 21 * GIB, 3000, 3 * GIB);
     expect(want.vcores).toBeLessThan(before.vcores);
-    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 2000, 'shrink on the RM');
-    await waitFor(() => seen.length > seenBefore, 2000, 'claim lowered');
+    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 8000, 'shrink on the RM');
+    await waitFor(() => seen.length > seenBefore, 8000, 'claim lowered');
     const s = lastClaimSeen()!;
     expect(s.claim).toEqual({ cpu: want.vcores * 1000, memory: want.memoryMiB * MIB });
     // Shrink: when the lower claim landed, the RM had already been shrunk.
@@ -92,7 +92,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     const resizes = world.yarn.cluster.counters.get('rm.resize');
     world.deleteBatchPod('b1');
     // Desired is back to +1 vcore / +1 GiB: under the 2000 m / 4 GiB steps.
-    await waitFor(() => codes().filter((c) => c === 'grow-held-by-hysteresis').length === 2, 2000, 'hysteresis hold on both resources');
+    await waitFor(() => codes().filter((c) => c === 'grow-held-by-hysteresis').length === 2, 8000, 'hysteresis hold on both resources');
     expect(rmTotalNow()).toEqual(before);
     expect(claimOf(world, node)).toEqual(claimBefore);
     expect(world.yarn.cluster.counters.get('rm.resize')).toBe(resizes);
@@ -104,7 +104,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     const seenBefore = seen.length;
     setOrigin(world, node, 15_000, 33 * GIB);
     const want = cap(15_000, 33 * GIB);
-    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 2000, 'growth on the RM');
+    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 8000, 'growth on the RM');
     const raised = seen.slice(seenBefore);
     expect(raised.length).toBe(1);
     // Grow: the higher claim landed while the RM still had the old, smaller total.
@@ -121,7 +121,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     const seenBefore = seen.length;
     setOrigin(world, node, 21_000, 45 * GIB);
     const want = cap(21_000, 45 * GIB);
-    await waitFor(() => codes().includes('grow-held-by-interval'), 2000, 'interval hold');
+    await waitFor(() => codes().includes('grow-held-by-interval'), 8000, 'interval hold');
     expect(rmTotalNow()).toEqual(before);
     // Nothing else changes: the held growth must still be applied once the interval has passed.
     await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, GROW_INTERVAL_MS + 5000, 'held growth applied');
@@ -138,8 +138,8 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     const seenBefore = seen.length;
     world.addBatchPod({ name: 'b2', node, cpuMilli: 6000, memoryBytes: 8 * GIB });
     const want = cap(21_000, 45 * GIB, 7000, 9 * GIB);
-    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 2000, 'shrink on the RM');
-    await waitFor(() => seen.length > seenBefore, 2000, 'claim lowered');
+    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 8000, 'shrink on the RM');
+    await waitFor(() => seen.length > seenBefore, 8000, 'claim lowered');
     expect(lastClaimSeen()!.rmTotal).toEqual(want);
     const w = op.controller.writes.filter((x) => x.node === node);
     expect(w.slice(-2).map((x) => x.action.kind)).toEqual(['resize', 'set-claim']);
