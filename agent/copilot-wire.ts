@@ -9,11 +9,11 @@ import {
   type Bytes, type MilliCores, formatBatchCpu, formatBatchMemory, formatQuantity, parseBatchCpu, parseBatchMemory,
 } from '../kube/quantity.js';
 import { isContainerId } from '../yarn/ids.js';
+import { BATCH_CPU, BATCH_MEMORY } from '../kube/wire.js';
 import type { NmContainer } from '../yarn/model.js';
 import type { ResourceRequest } from './rules/index.js';
 
-export const BATCH_CPU = 'kubernetes.io/batch-cpu';
-export const BATCH_MEMORY = 'kubernetes.io/batch-memory';
+export { BATCH_CPU, BATCH_MEMORY };
 
 /** Go's zero `time.Time` in JSON: what yarn-copilot sends when it does not know. */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -11,7 +11,6 @@ import { ledgerConfigOf } from './command.js';
 import { projectNode, projectPod, type PodRecord } from './observe.js';
 import { nodeIdKey, snapshotOf, type ClusterView } from './snapshot.js';
 import { decideNode, type LedgerConfig } from './ledger/index.js';
-import { yarnToBatch } from './ledger/units.js';
 
 export interface StatusRow {
   node: string;
@@ -72,7 +71,7 @@ export function statusRows(
 const cores = (m?: number) => (m === undefined ? '-' : (m / 1000).toFixed(1));
 const gib = (b?: number) => (b === undefined ? '-' : (b / 2 ** 30).toFixed(1));
 
-export function formatStatusTable(rows: StatusRow[], vcoresPerCore = 1): string {
+export function formatStatusTable(rows: StatusRow[]): string {
   const header = ['NODE', 'ORIGIN cpu/GiB', 'K8S-REQ cpu/GiB', 'YARN-CAP vc/GiB', 'YARN-USED vc/GiB', 'CLAIM cpu/GiB', 'LAST SYNC', 'DRIFT vc/MiB', 'NOTE'];
   const lines = rows.map((r) => [
     r.node,
@@ -85,7 +84,6 @@ export function formatStatusTable(rows: StatusRow[], vcoresPerCore = 1): string 
     r.drift ? `${r.drift.vcores}/${r.drift.memoryMiB}` : '-',
     r.note ?? '',
   ]);
-  void vcoresPerCore;
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -126,7 +124,7 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
       }
       const rows = statusRows(nodes.items, pods.items, views, ledgerConfigOf(s), lastEvents, Date.now());
       const output = (values.output as string | undefined) ?? 'table';
-      process.stdout.write(output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows, s.vcoresPerCore));
+      process.stdout.write(output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
       return 0;
     } finally {
       await conn.close();

@@ -17,36 +17,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CGROUP_ROOT, probeRealCgroups, testContainerId } from './real-cgroups.js';
 import { startAgent, type AgentHandle } from '../../agent/agent.js';
 import { NodeCgroups, readMemory } from '../../cgroup/index.js';
 import { createLogger } from '../../log/logger.js';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-function probe(): { ok: boolean; reason: string } {
-  if (process.platform !== 'linux') return { ok: false, reason: `not Linux (${process.platform})` };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root' };
-  const dir = path.join(CGROUP_ROOT, 'memory', `loom-probe-${randomBytes(4).toString('hex')}`);
-  try {
-    fs.mkdirSync(dir);
-    fs.rmdirSync(dir);
-    return { ok: true, reason: '' };
-  } catch (err) {
-    return { ok: false, reason: `cannot create a cgroup under ${path.dirname(dir)}: ${(err as Error).message}` };
-  }
-}
-
-const probed = probe();
+const probed = probeRealCgroups();
 if (!probed.ok) console.log(`skipped (agent on real cgroups): ${probed.reason}`);
 
 const PREFIX = `loom-agent-test-${randomBytes(4).toString('hex')}`;
 const YARN = `${PREFIX}/kubepods/besteffort/hadoop-yarn`;
-const CID = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
+const CID = testContainerId;
 const AM = CID(1);
 const HOG = CID(2);
 const IDLE = CID(3);
 const NODE_ID = 'node-real:45454';
-const KiB = 1024;
 const HOG_SCRIPT = "process.stdin.once('data', () => { globalThis.keep = Buffer.alloc(200 * 1024 * 1024, 7); console.log('ready'); setInterval(() => {}, 1e6); });";
 
 describe.skipIf(!probed.ok)('agent on real cgroups', () => {

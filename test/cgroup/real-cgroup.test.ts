@@ -11,32 +11,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CGROUP_ROOT, probeRealCgroups, testContainerId } from './real-cgroups.js';
 import { NodeCgroups, readCpuLimit, readCpuUsageNanos, readMemory, readPids, readPressure } from '../../cgroup/index.js';
 import { milliCores } from '../../kube/quantity.js';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-function probe(): { ok: boolean; reason: string } {
-  if (process.platform !== 'linux') return { ok: false, reason: `not Linux (${process.platform})` };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root' };
-  const dir = path.join(CGROUP_ROOT, 'memory', `loom-probe-${randomBytes(4).toString('hex')}`);
-  try {
-    fs.mkdirSync(dir);
-    fs.rmdirSync(dir);
-    return { ok: true, reason: '' };
-  } catch (err) {
-    return { ok: false, reason: `cannot create a cgroup under ${path.dirname(dir)}: ${(err as Error).message}` };
-  }
-}
-
-const probed = probe();
+const probed = probeRealCgroups();
 /** A v2 tree beside the v1 controllers (hybrid): the cgroup.kill path can be exercised. */
 const HAS_UNIFIED = fs.existsSync(path.join(CGROUP_ROOT, 'unified', 'cgroup.controllers'));
 if (!probed.ok) console.log(`skipped: ${probed.reason}`);
 
 const PREFIX = `loom-test-${randomBytes(4).toString('hex')}`;
 const YARN = `${PREFIX}/kubepods/besteffort/hadoop-yarn`;
-const CID = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
+const CID = testContainerId;
 const V1_ONLY = CID(2); // processes only in v1 groups → SIGKILL path
 const SURVIVOR = CID(3);
 const VIA_KILLFILE = CID(4); // v1 + unified → cgroup.kill path

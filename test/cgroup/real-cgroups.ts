@@ -1,0 +1,22 @@
+/** Whether this machine lets the test create real cgroups (root, writable v1 memory controller). */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+export function probeRealCgroups(): { ok: boolean; reason: string } {
+  if (process.platform !== 'linux') return { ok: false, reason: `not Linux (${process.platform})` };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root' };
+  const dir = path.join(CGROUP_ROOT, 'memory', `loom-probe-${randomBytes(4).toString('hex')}`);
+  try {
+    fs.mkdirSync(dir);
+    fs.rmdirSync(dir);
+    return { ok: true, reason: '' };
+  } catch (err) {
+    return { ok: false, reason: `cannot create a cgroup under ${path.dirname(dir)}: ${(err as Error).message}` };
+  }
+}
+
+/** A container id of the test's fake application, by sequence number (1 is the AM). */
+export const testContainerId = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
