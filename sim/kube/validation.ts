@@ -160,8 +160,41 @@ const MICRO_TIME_FIELDS: Readonly<Record<string, ReadonlyArray<readonly string[]
  * MicroTime fields the apiserver cannot decode (it answers 400 before validation). Catches the
  * classic client bug of sending `Date.toISOString()` (milliseconds) where MicroTime is required.
  */
+/** resource.Quantity's decoder (`quantities must match the regular expression …`). */
+const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+const QUANTITY_MESSAGE = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+function quantityMaps(resource: string, obj: KubeObject): [string, unknown][] {
+  const maps: [string, unknown][] = [];
+  if (resource === 'pods' && isPlainObject(obj.spec)) {
+    for (const key of ['containers', 'initContainers'] as const) {
+      const list = obj.spec[key];
+      if (!Array.isArray(list)) continue;
+      list.forEach((c, i) => {
+        if (!isPlainObject(c) || !isPlainObject(c.resources)) return;
+        maps.push([`spec.${key}[${i}].resources.requests`, c.resources.requests], [`spec.${key}[${i}].resources.limits`, c.resources.limits]);
+      });
+    }
+    maps.push(['spec.overhead', obj.spec.overhead]);
+  }
+  if (resource === 'nodes' && isPlainObject(obj.status)) {
+    maps.push(['status.capacity', obj.status.capacity], ['status.allocatable', obj.status.allocatable]);
+  }
+  return maps;
+}
+
+/**
+ * Values the apiserver cannot even decode (400, before validation): MicroTimes without six
+ * fractional digits, quantities that are not quantities.
+ */
 export function microTimeDecodeErrors(resource: string, obj: KubeObject): string[] {
   const out: string[] = [];
+  for (const [field, map] of quantityMaps(resource, obj)) {
+    if (!isPlainObject(map)) continue;
+    for (const [name, v] of Object.entries(map)) {
+      if (typeof v !== 'string' || !QUANTITY.test(v)) out.push(`${field}[${name}]: ${QUANTITY_MESSAGE} (got ${JSON.stringify(v)})`);
+    }
+  }
   for (const path of MICRO_TIME_FIELDS[resource] ?? []) {
     let v: unknown = obj;
     for (const p of path) v = isPlainObject(v) ? v[p] : undefined;
