@@ -43,7 +43,6 @@ export interface AppliedWrite {
 }
 
 class Limiter {
-  private active = 0;
   private readonly queue: (() => void)[] = [];
   constructor(private readonly max: number) {}
   async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -86,7 +85,6 @@ export class OperatorController {
   /** Per node: a wake-up for when a growth held by the grow interval may apply. */
   private readonly growTimers = new Map<string, NodeJS.Timeout>();
   private lastLoopAt = Date.now();
-  private active = 0;
   failures = 0;
 
   constructor(private readonly o: ControllerOptions) {
@@ -276,18 +274,16 @@ export class OperatorController {
   /** Reconcile one node; false when it failed or needs attention. */
   async reconcile(name: string): Promise<boolean> {
     const endTimer = this.o.metrics.reconcileSeconds.startTimer();
-    this.active++;
     try {
       return await this.reconcileInner(name);
     } finally {
-      this.active--;
       endTimer();
     }
   }
 
   /** Nothing dirty and no reconcile running: the operator has acted on everything it has seen. */
   get idle(): boolean {
-    return this.active === 0 && this.inventory.dirtyCount === 0;
+    return this.inFlight.size === 0 && this.inventory.dirtyCount === 0;
   }
 
   /** The resourceVersion of a Node as the operator last saw it (to tell whether it has caught up). */
