@@ -43,6 +43,7 @@ export interface AppliedWrite {
 }
 
 class Limiter {
+  private active = 0;
   private readonly queue: (() => void)[] = [];
   constructor(private readonly max: number) {}
   async run<T>(fn: () => Promise<T>): Promise<T> {
