@@ -166,8 +166,10 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     } finally {
       await agent.stop();
     }
+    // Same conditions as the ticks: the node rewrites its files (new inodes) before each read pass.
     const raw: number[] = [];
     for (let i = 0; i < o.ticks; i++) {
+      simNode.step(1000);
       const t = performance.now();
       for (const f of files) fs.readFileSync(f, 'utf8');
       raw.push(performance.now() - t);
@@ -266,8 +268,9 @@ function probeRealCgroups(): string | undefined {
   }
 }
 
-const HOG = 'container_1700000000000_0001_01_000002';
 const IDLE = 'container_1700000000000_0001_01_000001';
+/** The growing container of trial k (a new container each time, as YARN would start). */
+const hogId = (k: number): string => `container_1700000000000_0001_01_${String(k + 2).padStart(6, '0')}`;
 /** Grows by 8 MiB every 10 ms (pages touched) up to 400 MiB, then holds. */
 const HOG_SCRIPT = "process.stdin.once('data', () => { const keep = []; let n = 0; const t = setInterval(() => { if (n++ < 50) keep.push(Buffer.alloc(8 * 1024 * 1024, 7)); }, 10); globalThis.keep = keep; });";
 
@@ -303,11 +306,12 @@ async function realCgroupReaction(trials: number, say: (m: string) => void): Pro
         if (!fs.existsSync(cur)) { fs.mkdirSync(cur); created.push(cur); }
       }
     };
-    for (const root of roots) for (const id of [IDLE, HOG]) mkdirs(root, `${yarnPath}/${id}`);
-    const list = [IDLE, HOG].map((id) => ({
+    const entry = (id: string) => ({
       id, state: 'RUNNING', exitCode: -1000, diagnostics: '', user: 'etl', totalMemoryNeededMB: 512, totalVCoresNeeded: 1,
       executionType: 'GUARANTEED', containerLogsLink: '', nodeId: 'node-real:45454', containerLogFiles: [],
-    }));
+    });
+    for (const root of roots) mkdirs(root, `${yarnPath}/${IDLE}`);
+    let list = [entry(IDLE)];
     nm = http.createServer((req, res) => {
       const p = (req.url ?? '').split('?')[0];
       const body = p === '/ws/v1/node/info'
@@ -341,11 +345,14 @@ async function realCgroupReaction(trials: number, say: (m: string) => void): Pro
       return fs.readFileSync(logFile, 'utf8').includes('node agent running') ? true : undefined;
     }, 30_000, 100);
     await sleep(1500);
-    const hogCg = cgs.container(HOG);
     const threshold = total * 0.7;
     for (let k = 0; k < trials; k++) {
+      const id = hogId(k);
+      for (const root of roots) mkdirs(root, `${yarnPath}/${id}`);
+      list = [entry(IDLE), entry(id)];
+      const hogCg = cgs.container(id);
       const hog = start(process.execPath, ['-e', HOG_SCRIPT], true);
-      enter(HOG, hog.pid); // before allocating: v1 charges pages at fault time
+      enter(id, hog.pid); // before allocating: v1 charges pages at fault time
       await sleep(1200); // the agent lists and proves the new process's container
       let crossedAt: number | undefined;
       let exitedAt: number | undefined;
@@ -369,6 +376,7 @@ async function realCgroupReaction(trials: number, say: (m: string) => void): Pro
       writeAtomic(meminfo, meminfoText(total, base));
       if (crossedAt !== undefined && exitedAt !== undefined) results.push(exitedAt - crossedAt);
       if (hog.exitCode === null && hog.signalCode === null) hog.kill('SIGKILL');
+      list = [entry(IDLE)]; // the NM forgets the finished container
       await sleep(500);
     }
     say(`agent bench: real cgroup reaction ${results.map((r) => r.toFixed(1)).join(', ')} ms`);

@@ -374,7 +374,6 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     const steadyPatches = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' }) - patches0;
     say(`operator bench: steady state ${polls} polls in ${steadyRealSeconds.toFixed(1)} s: ${lists} RM lists, ${steadyResizes} resizes, ${steadyPatches} node patches`);
 
-    if (process.env.BENCH_HEAPSNAP) { child.child.kill('SIGUSR2'); await sleep(Number(process.env.BENCH_HEAPSNAP)); }
     // ---- changes ---------------------------------------------------------------------------
     const n = Math.min(o.changes, plans.length);
     const stride = Math.max(1, Math.floor(plans.length / n));
