@@ -38,6 +38,8 @@ import { percentile, perSimulatedMinute, round } from './stats.js';
 import { type LoomChild, sleep, spawnLoom, tail, waitFor } from './proc.js';
 
 const GIB = 2 ** 30;
+/** kubelet Node status posts per node in 10 simulated minutes (nodeStatusReportFrequency 5 min). */
+const HEARTBEATS_PER_NODE = 2;
 const NM_PORT = 8041;
 
 export interface OperatorBenchOptions {
@@ -87,6 +89,9 @@ export interface OperatorDetails {
   changeMaxMs: number;
   changePhaseSeconds: number;
   nodeModifiedByWriter: Record<string, number>;
+  anchorModelRmCallsSteady: number;
+  anchorModelRmCallsChanges: number;
+  changeRmUpdates: number;
   koordManagerWrites: number;
   nodeConflicts: number;
   kubeEventsPosted: number;
@@ -365,7 +370,27 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     const resizes0 = cluster.counters.get('rm.resize');
     const patches0 = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' });
     const tSteady = performance.now();
-    await waitFor(`${o.steadyPolls} polls`, () => (cluster.counters.get('rm.nodes') - lists0 >= o.steadyPolls ? true : undefined), 300_000, 200);
+    // The steady state is not silent in a real cluster: every kubelet posts its Node status at
+    // least every nodeStatusReportFrequency (5 min) with a fresh heartbeat time. 10 simulated
+    // minutes = 2 heartbeats per node, spread over the phase. Nothing the ledger reads changes,
+    // so Loom must not write; Koordinator's operator resizes on each of these Node events.
+    counting = true;
+    const steadyNodeModified0 = nodeModified;
+    const heartbeats = plans.length * HEARTBEATS_PER_NODE;
+    let sent = 0;
+    const expectedSteadyMs = o.steadyPolls * o.pollSeconds * 1000;
+    const beat = setInterval(() => {
+      const due = Math.min(heartbeats, Math.ceil((heartbeats * (performance.now() - tSteady)) / expectedSteadyMs));
+      for (; sent < due; sent++) {
+        const plan = plans[sent % plans.length]!;
+        store.patch('nodes', undefined, plan.name, 'strategic', {
+          status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
+        }, { subresource: 'status' });
+      }
+    }, 50);
+    await waitFor(`${o.steadyPolls} polls`, () => (cluster.counters.get('rm.nodes') - lists0 >= o.steadyPolls && sent >= heartbeats ? true : undefined), 300_000, 200);
+    clearInterval(beat);
+    const steadyNodeEvents = nodeModified - steadyNodeModified0;
     const m1 = await scrape(metricsUrl);
     const polls = metricSum(m1, 'loom_rm_node_lists_total') - polls0;
     const steadyRealSeconds = (performance.now() - tSteady) / 1000;
@@ -392,7 +417,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     const ev0 = kube.stats.count({ resource: 'events' });
     const latencies: { kind: ChangeKind; ms: number }[] = [];
     const waits: Promise<void>[] = [];
-    counting = true;
+    const changeNodeModified0 = nodeModified;
     const tChanges = performance.now();
     for (let k = 0; k < n; k++) {
       const plan = plans[(k * stride + Math.floor(stride / 2)) % plans.length]!;
@@ -425,7 +450,9 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     await sleep(3000); // trailing claim writes and koord-manager reactions
     counting = false;
     const changePhaseSeconds = (performance.now() - tChanges) / 1000;
-    const rmUpdateCalls = cluster.counters.get('rm.resize') - rm0;
+    const changeRmUpdates = cluster.counters.get('rm.resize') - rm0;
+    // Ours vs the anchor's over the same event stream: the steady state (heartbeats) plus the changes.
+    const rmUpdateCalls = steadyResizes + changeRmUpdates;
     const nodePatchCalls = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' }) - np0;
     const nodeConflicts = kube.stats.count({ verb: 'get', resource: 'nodes' }) - conflicts0;
     if (!converged()) say('operator bench: WARNING — not every node is at its desired total after the change phase');
@@ -464,7 +491,10 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       p99ByKind: Object.fromEntries(KINDS.map((k) => [k, round(percentile(byKind(k), 99), 1)])),
       changeMaxMs: round(Math.max(...all), 1),
       changePhaseSeconds: round(changePhaseSeconds, 1),
-      nodeModifiedByWriter: { change: byBench, koordManager: koord.writes - koord0, operator: nodeModified - byBench - (koord.writes - koord0) },
+      nodeModifiedByWriter: { heartbeat: steadyNodeEvents, change: byBench, koordManager: koord.writes - koord0, operator: nodeModified - changeNodeModified0 - byBench - (koord.writes - koord0) },
+      anchorModelRmCallsSteady: steadyNodeEvents,
+      anchorModelRmCallsChanges: nodeModified - changeNodeModified0,
+      changeRmUpdates,
       koordManagerWrites: koord.writes - koord0,
       nodeConflicts,
       kubeEventsPosted: kube.stats.count({ resource: 'events' }) - ev0,

@@ -3,7 +3,7 @@
  * detection through `nmStartupTime`) and the containers list, JSON or XML.
  */
 import type { Logger } from '../log/logger.js';
-import type { BodyFormat } from './document.js';
+import { decodeBody, type BodyFormat } from './document.js';
 import { YarnArgumentError, YarnHttpError } from './errors.js';
 import { YarnHttp, encodePathSegment, normaliseBaseUrl, type YarnHttpOptions } from './http.js';
 import { isContainerId } from './ids.js';
@@ -44,6 +44,7 @@ export class NodeManagerClient {
   private readonly format: BodyFormat;
   private readonly logger: Logger | undefined;
   private lastStartupTime: number | undefined;
+  private lastContainers: { body: string; contentType: string | undefined; list: NmContainerList } | undefined;
 
   constructor(options: NodeManagerClientOptions = {}) {
     this.url = normaliseBaseUrl(options.url ?? DEFAULT_NM_URL);
@@ -70,12 +71,21 @@ export class NodeManagerClient {
     return reading;
   }
 
-  /** `GET /ws/v1/node/containers`, item by item; a bad body is an error, never an empty list. */
+  /**
+   * `GET /ws/v1/node/containers`, item by item; a bad body is an error, never an empty list. The
+   * agent asks every second and the answer rarely changes: an identical body reuses the last
+   * parsed and validated list (the list is treated as read-only by callers).
+   */
   async listContainers(): Promise<NmContainerList> {
-    const { doc, response } = await this.http.getDocument({ base: this.url, path: `${NM_BASE_PATH}/containers`, method: 'GET', accept: this.format, endpoint: 'nm.containers.list' });
-    const parsed = parseNmContainers(doc, response.url);
+    const response = await this.http.send({ base: this.url, path: `${NM_BASE_PATH}/containers`, method: 'GET', accept: this.format, endpoint: 'nm.containers.list' });
+    if (response.status >= 300) throw this.http.httpError(response);
+    const last = this.lastContainers;
+    if (last && last.body === response.body && last.contentType === response.contentType) return last.list;
+    const parsed = parseNmContainers(decodeBody(response.body, response.contentType, response.url), response.url);
     if (parsed.rejected.length) this.logger?.warn({ url: response.url, rejected: parsed.rejected }, 'NM container entries skipped');
-    return { containers: parsed.items, rejected: parsed.rejected };
+    const list = { containers: parsed.items, rejected: parsed.rejected };
+    this.lastContainers = { body: response.body, contentType: response.contentType, list };
+    return list;
   }
 
   /** Containers in a live state (see LIVE_CONTAINER_STATES for the choice). */
