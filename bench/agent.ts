@@ -40,6 +40,8 @@ export interface AgentBenchOptions {
   ticks: number;
   trials: number;
   realTrials: number;
+  /** Node flags for the `loom agent` child (the production runtime flags by default). */
+  nodeArgs?: string[];
   log?: (msg: string) => void;
 }
 
@@ -185,7 +187,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       '--yarn-cgroup-path', simNode.paths.yarnCgroupPath, '--socket', path.join(dir, 'run', 'child.sock'), '--metrics-addr', '127.0.0.1:0',
       '--fast-watch-millis', String(fastWatchMillis), '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.95',
       '--memory-evict-cool-time-seconds', '0', '--max-evictions-per-minute', '10000', '--grace-period-seconds', '5',
-    ], logFile, { LOOM_LOG_LEVEL: 'info' });
+    ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
     const agentChild = child;
     await waitFor('the agent child running', () => {
       if (agentChild.child.exitCode !== null) throw new Error(`agent exited: ${tail(logFile)}`);
@@ -220,7 +222,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     say(`agent bench: reaction p50 ${percentile(reactions, 50).toFixed(1)} ms, p99 ${percentile(reactions, 99).toFixed(1)} ms over ${reactions.length} trials; agent peak RSS ${rssMB.toFixed(1)} MB`);
 
     // ---- real cgroups ---------------------------------------------------------------------
-    const real = await realCgroupReaction(o.realTrials, say);
+    const real = await realCgroupReaction(o.realTrials, say, o.nodeArgs ?? []);
 
     return {
       results: {
@@ -274,7 +276,7 @@ const hogId = (k: number): string => `container_1700000000000_0001_01_${String(k
 /** Grows by 8 MiB every 10 ms (pages touched) up to 400 MiB, then holds. */
 const HOG_SCRIPT = "process.stdin.once('data', () => { const keep = []; let n = 0; const t = setInterval(() => { if (n++ < 50) keep.push(Buffer.alloc(8 * 1024 * 1024, 7)); }, 10); globalThis.keep = keep; });";
 
-async function realCgroupReaction(trials: number, say: (m: string) => void): Promise<{ ms: number | null; note?: string; trials: number[] }> {
+async function realCgroupReaction(trials: number, say: (m: string) => void, nodeArgs: string[]): Promise<{ ms: number | null; note?: string; trials: number[] }> {
   const why = probeRealCgroups();
   if (why) return { ms: null, note: why, trials: [] };
   const prefix = `loom-bench-${randomBytes(4).toString('hex')}`;
@@ -338,7 +340,7 @@ async function realCgroupReaction(trials: number, say: (m: string) => void): Pro
       '--proc-root', fakeProc, '--yarn-cgroup-path', yarnPath, '--socket', path.join(tmp, 'run', 'agent.sock'), '--metrics-addr', '127.0.0.1:0',
       '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '60', '--memory-evict-cool-time-seconds', '0',
       '--victim-order', 'largest-memory', '--grace-period-seconds', '2', '--max-evictions-per-minute', '10000',
-    ], logFile, { LOOM_LOG_LEVEL: 'info' });
+    ], logFile, { LOOM_LOG_LEVEL: 'info' }, nodeArgs);
     const a = agent;
     await waitFor('the agent on real cgroups running', () => {
       if (a.child.exitCode !== null) throw new Error(`agent exited: ${tail(logFile)}`);

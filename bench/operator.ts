@@ -358,7 +358,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       return undefined;
     }, 240_000, 50);
     const coldConvergeSeconds = (performance.now() - tStart) / 1000;
-    say(`operator bench: converged in ${coldConvergeSeconds.toFixed(1)} s`);
+    say(`operator bench: converged in ${coldConvergeSeconds.toFixed(1)} s (peak rss so far ${child.peakRssMB().toFixed(0)} MB)`);
     await sleep(3000); // trailing claim writes / koord-manager reactions / events
 
     // ---- steady state ----------------------------------------------------------------------
@@ -397,7 +397,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     const lists = cluster.counters.get('rm.nodes') - lists0;
     const steadyResizes = cluster.counters.get('rm.resize') - resizes0;
     const steadyPatches = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' }) - patches0;
-    say(`operator bench: steady state ${polls} polls in ${steadyRealSeconds.toFixed(1)} s: ${lists} RM lists, ${steadyResizes} resizes, ${steadyPatches} node patches`);
+    say(`operator bench: steady state ${polls} polls in ${steadyRealSeconds.toFixed(1)} s: ${lists} RM lists, ${steadyResizes} resizes, ${steadyPatches} node patches (peak rss so far ${child.peakRssMB().toFixed(0)} MB)`);
 
     // ---- changes ---------------------------------------------------------------------------
     const n = Math.min(o.changes, plans.length);

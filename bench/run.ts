@@ -4,14 +4,16 @@
  * and prints a table with the targets. Never part of `npm test`. Bounded: a watchdog ends the run
  * (children included) after 9.5 minutes.
  *
- * Environment (optional): BENCH_OPERATOR_NODE_ARGS="--max-old-space-size=320" extra node flags
- * for the operator child; BENCH_OPERATOR_LOG=/path keeps the operator's log; BENCH_ONLY=operator|agent.
+ * The operator and agent children run with the V8 flags docs/operations.md ships for them
+ * (RUNTIME_FLAGS); BENCH_OPERATOR_NODE_ARGS / BENCH_AGENT_NODE_ARGS override them ("" = V8's
+ * defaults). BENCH_OPERATOR_LOG=/path keeps the operator's log; BENCH_ONLY=operator|agent.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAgentBench, type AgentResults } from './agent.js';
 import { runOperatorBench, type OperatorResults } from './operator.js';
 import { REPO_ROOT } from './proc.js';
+import { RUNTIME_FLAGS } from '../cli/runtime-flags.js';
 import { formatTable, show, type Target, verdict } from './stats.js';
 
 const started = Date.now();
@@ -23,7 +25,9 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 const only = process.env.BENCH_ONLY;
-const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const flags = (env: string | undefined, shipped: readonly string[]): string[] => (env === undefined ? [...shipped] : env.split(' ').filter(Boolean));
+const nodeArgs = flags(process.env.BENCH_OPERATOR_NODE_ARGS, RUNTIME_FLAGS.operator);
+const agentNodeArgs = flags(process.env.BENCH_AGENT_NODE_ARGS, RUNTIME_FLAGS.agent);
 
 let operator: OperatorResults | undefined;
 let agent: AgentResults | undefined;
@@ -34,9 +38,9 @@ if (only !== 'agent') {
   details.operator = { ...r.details, pollSeconds: 0.2, changeRatePerSecond: 20, operatorNodeArgs: nodeArgs };
 }
 if (only !== 'operator') {
-  const r = await runAgentBench({ containers: 200, ticks: 60, trials: 100, realTrials: 5, log });
+  const r = await runAgentBench({ containers: 200, ticks: 60, trials: 100, realTrials: 5, nodeArgs: agentNodeArgs, log });
   agent = r.results;
-  details.agent = r.details;
+  details.agent = { ...r.details, agentNodeArgs };
 }
 
 const results = { ...(operator ? { operator } : {}), ...(agent ? { agent } : {}) };

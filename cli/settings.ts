@@ -8,7 +8,10 @@
  * came from and what is wrong.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+
+// YAML is read only when a file is given; loading it lazily keeps it out of the agent's memory.
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 import type { Command } from 'commander';
 
 export type SettingKind = 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'duration-ms';

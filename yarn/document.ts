@@ -5,8 +5,21 @@
  * "3.10" to 3.1 would corrupt version strings, so numbers are coerced by the schemas instead,
  * which they must do anyway because JSON may carry numeric strings (reference §1.2).
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser as XMLParserType } from 'fast-xml-parser';
 import { YarnDocumentError, bodyExcerpt } from './errors.js';
+
+// Loaded on the first XML body only: JSON is the default everywhere, and the node agent's
+// resident size counts every module it holds.
+const requireLazy = createRequire(import.meta.url);
+let xml: { parser: XMLParserType; validate: (body: string) => true | { err: { msg: string; line?: number } } } | undefined;
+function xmlTools(): NonNullable<typeof xml> {
+  if (!xml) {
+    const { XMLParser, XMLValidator } = requireLazy('fast-xml-parser') as typeof import('fast-xml-parser');
+    xml = { parser: new XMLParser(XML_OPTIONS), validate: (body) => XMLValidator.validate(body) as never };
+  }
+  return xml;
+}
 
 export type BodyFormat = 'json' | 'xml';
 
@@ -19,15 +32,15 @@ const LIST_TAGS = new Set([
   'resourceInformation', 'app', 'property',
 ]);
 
-const xmlParser = new XMLParser({
+const XML_OPTIONS = {
   ignoreAttributes: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
-  isArray: (tagName, jPath) => LIST_TAGS.has(tagName) && String(jPath).includes('.'),
-});
+  isArray: (tagName: string, jPath: unknown) => LIST_TAGS.has(tagName) && String(jPath).includes('.'),
+};
 
 /** JSON / XML / neither, from a Content-Type header value. */
 export function formatOfContentType(contentType: string | undefined): BodyFormat | undefined {
@@ -51,13 +64,13 @@ export function parseJsonDocument(body: string, url: string): unknown {
 /** Parse an XML body into `{<root>: …}`; malformed or empty XML is an error naming the URL. */
 export function parseXmlDocument(body: string, url: string): Record<string, unknown> {
   if (body.trim() === '') throw new YarnDocumentError(url, 'empty XML body', '');
-  const valid = XMLValidator.validate(body);
+  const valid = xmlTools().validate(body);
   if (valid !== true) {
     throw new YarnDocumentError(url, `invalid XML (${valid.err.msg} at line ${valid.err.line})`, bodyExcerpt(body));
   }
   let parsed: unknown;
   try {
-    parsed = xmlParser.parse(body);
+    parsed = xmlTools().parser.parse(body);
   } catch (err) {
     throw new YarnDocumentError(url, `invalid XML (${(err as Error).message})`, bodyExcerpt(body));
   }
