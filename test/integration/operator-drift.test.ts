@@ -49,7 +49,9 @@ describe('drift repair', () => {
     }, 3 * POLL_MS + 2000, 'repaired override');
     // The first poll after the restart sees the drift (the one running at the restart may have missed it).
     expect(pollsAtRepair - polls0).toBeLessThanOrEqual(2);
-    const repair = op.controller.writes.filter((x) => x.action.kind === 'resize').pop()!;
+    // The RM has the total the moment the POST lands; the operator records the write when the
+    // read-back returns, a moment later.
+    const repair = await waitFor(() => o.controller.writes.filter((x) => x.action.kind === 'resize' && x.action.driftRepair).pop(), 2000, 'repair recorded');
     expect(repair.node).toBe('node-1');
     expect(repair.action).toMatchObject({ driftRepair: true, capacity: want });
     // The claim did not move and the Node was not patched for it: only the RM was wrong.
@@ -73,6 +75,9 @@ describe('drift repair', () => {
       const want2 = cap(9000, 17 * GIB);
       await waitFor(async () => JSON.stringify([(await rmNode(rm1!.url, 'node-1:8041')).total, (await rmNode(rm1!.url, 'node-2:8041')).total])
         === JSON.stringify([want1, want2]), 5000, 'converged on rm1');
+      // The RM has a total as soon as its POST lands; the write is recorded when the read-back returns.
+      const running = op;
+      await waitFor(() => running.controller.idle, 5000, 'operator idle');
       expect(op.controller.writes.filter((x) => x.action.kind === 'resize')).toHaveLength(2);
 
       if (how === 'killed') await rm1!.stop();

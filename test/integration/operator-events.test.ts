@@ -110,6 +110,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     // Grow: the higher claim landed while the RM still had the old, smaller total.
     expect(raised[0]!.claim).toEqual({ cpu: want.vcores * 1000, memory: want.memoryMiB * MIB });
     expect(raised[0]!.rmTotal).toEqual(before);
+    await waitFor(() => op.controller.idle, 8000, 'operator idle');
     const w = op.controller.writes.filter((x) => x.node === node);
     expect(w.slice(-2).map((x) => x.action.kind)).toEqual(['set-claim', 'resize']);
     grewAt = w[w.length - 1]!.at;
@@ -125,6 +126,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     expect(rmTotalNow()).toEqual(before);
     // Nothing else changes: the held growth must still be applied once the interval has passed.
     await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, GROW_INTERVAL_MS + 5000, 'held growth applied');
+    await waitFor(() => op.controller.idle, 8000, 'operator idle');
     const resize = op.controller.writes.filter((x) => x.node === node && x.action.kind === 'resize').pop()!;
     expect(resize.at - grewAt).toBeGreaterThanOrEqual(GROW_INTERVAL_MS);
     const raised = seen.slice(seenBefore);
@@ -141,6 +143,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 8000, 'shrink on the RM');
     await waitFor(() => seen.length > seenBefore, 8000, 'claim lowered');
     expect(lastClaimSeen()!.rmTotal).toEqual(want);
+    await waitFor(() => op.controller.idle, 8000, 'operator idle');
     const w = op.controller.writes.filter((x) => x.node === node);
     expect(w.slice(-2).map((x) => x.action.kind)).toEqual(['resize', 'set-claim']);
     expect(polls()).toBe(1);
