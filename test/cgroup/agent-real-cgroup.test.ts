@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CGROUP_ROOT, probeRealCgroups, testContainerId } from './real-cgroups.js';
+import { CGROUP_ROOT, probeRealCgroups, removeCgroups, testContainerId } from './real-cgroups.js';
 import { startAgent, type AgentHandle } from '../../agent/agent.js';
 import { NodeCgroups, readMemory } from '../../cgroup/index.js';
 import { createLogger } from '../../log/logger.js';
@@ -115,21 +115,7 @@ describe.skipIf(!probed.ok)('agent on real cgroups', () => {
     }
     for (const c of children) if (alive(c)) c.kill('SIGKILL');
     await Promise.all(children.map((c) => exited(c)));
-    for (const dir of [...created].reverse()) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          fs.rmdirSync(dir);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
-          if (attempt >= 50) {
-            console.log(`cleanup: could not remove ${dir}: ${(err as Error).message}`);
-            break;
-          }
-          await sleep(40);
-        }
-      }
-    }
+    await removeCgroups(created);
     fs.rmSync(tmp, { recursive: true, force: true });
     for (const dir of created) expect(fs.existsSync(dir)).toBe(false);
   });

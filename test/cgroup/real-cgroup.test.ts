@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CGROUP_ROOT, probeRealCgroups, testContainerId } from './real-cgroups.js';
+import { CGROUP_ROOT, probeRealCgroups, removeCgroups, testContainerId } from './real-cgroups.js';
 import { NodeCgroups, readCpuLimit, readCpuUsageNanos, readMemory, readPids, readPressure } from '../../cgroup/index.js';
 import { milliCores } from '../../kube/quantity.js';
 
@@ -85,22 +85,7 @@ describe.skipIf(!probed.ok)('real cgroups (hybrid / v1 / v2 node)', () => {
   afterAll(async () => {
     for (const c of children) if (alive(c)) c.kill('SIGKILL');
     await Promise.all(children.map((c) => exitSignal(c)));
-    // rmdir bottom-up; a cgroup whose last task just exited may still be busy for a moment
-    for (const dir of [...created].reverse()) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          fs.rmdirSync(dir);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
-          if (attempt >= 50) {
-            console.log(`cleanup: could not remove ${dir}: ${(err as Error).message}`);
-            break;
-          }
-          await sleep(40);
-        }
-      }
-    }
+    await removeCgroups(created);
     for (const dir of created) expect(fs.existsSync(dir)).toBe(false);
   });
 

@@ -20,3 +20,25 @@ export function probeRealCgroups(): { ok: boolean; reason: string } {
 
 /** A container id of the test's fake application, by sequence number (1 is the AM). */
 export const testContainerId = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
+
+/**
+ * rmdir the test's cgroups bottom-up (deepest first). A cgroup whose last task just exited can
+ * stay busy for a moment, so each is retried for about 2 s before giving up with one line.
+ */
+export async function removeCgroups(createdTopDown: readonly string[]): Promise<void> {
+  for (const dir of [...createdTopDown].reverse()) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
+        if (attempt >= 50) {
+          console.log(`cleanup: could not remove ${dir}: ${(err as Error).message}`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    }
+  }
+}
