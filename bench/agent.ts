@@ -189,11 +189,17 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       '--memory-evict-cool-time-seconds', '0', '--max-evictions-per-minute', '10000', '--grace-period-seconds', '5',
     ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
     const agentChild = child;
+    if (process.env.BENCH_RSS_TRACE) {
+      const t0 = performance.now();
+      const iv = setInterval(() => say(`rss trace ${(performance.now() - t0).toFixed(0)} ms: ${agentChild.rssMB().toFixed(1)} MB; log ${fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').length : 0} lines`), 50);
+      setTimeout(() => clearInterval(iv), 3000);
+    }
     await waitFor('the agent child running', () => {
       if (agentChild.child.exitCode !== null) throw new Error(`agent exited: ${tail(logFile)}`);
       return fs.readFileSync(logFile, 'utf8').includes('node agent running') ? true : undefined;
     }, 30_000, 100);
     await sleep(2500); // two ticks: containers proven, CPU rates known
+    say(`agent bench: agent child before the trials: rss ${agentChild.rssMB().toFixed(1)} MB, peak ${agentChild.peakRssMB().toFixed(1)} MB`);
     const reactions: number[] = [];
     const low = meminfoText(memoryBytes, memoryBytes * 0.5);
     const high = meminfoText(memoryBytes, memoryBytes * 0.701); // release to 69.95 %: ≈ 66 MiB, one victim
