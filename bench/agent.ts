@@ -191,7 +191,11 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const agentChild = child;
     if (process.env.BENCH_RSS_TRACE) {
       const t0 = performance.now();
-      const iv = setInterval(() => say(`rss trace ${(performance.now() - t0).toFixed(0)} ms: ${agentChild.rssMB().toFixed(1)} MB; log ${fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').length : 0} lines`), 50);
+      const iv = setInterval(() => {
+        const st = (() => { try { return fs.readFileSync(`/proc/${agentChild.pid}/status`, 'utf8'); } catch { return ''; } })();
+        const f = (k: string) => (new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? '?');
+        say(`rss trace ${(performance.now() - t0).toFixed(0)} ms: ${agentChild.rssMB().toFixed(1)} MB (anon ${f('RssAnon')} kB, file ${f('RssFile')} kB, threads ${f('Threads')})`);
+      }, 25);
       setTimeout(() => clearInterval(iv), 3000);
     }
     await waitFor('the agent child running', () => {
@@ -255,6 +259,9 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     await child?.stop(2000);
     await yarn?.stop().catch(() => undefined);
     await node?.stop().catch(() => undefined);
+    // BENCH_AGENT_LOG=/path keeps the agent child's log (it lives in the temp dir removed here).
+    const keep = process.env.BENCH_AGENT_LOG;
+    if (keep && fs.existsSync(path.join(dir, 'agent.log'))) fs.copyFileSync(path.join(dir, 'agent.log'), keep);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
