@@ -6,7 +6,10 @@
  * - operator: the live heap is ≈ 115 MB at 5,000 nodes / 150,000 pods; 320 MB leaves room for a
  *   150k-pod relist. Raise it (and the container's memory limit) for much larger clusters.
  * - agent: a small live set (≈ 20 MB at 200 containers) with a steady trickle of short-lived
- *   allocations; a 1 MB young generation keeps the resident size near the live set.
+ *   allocations; a 1 MB young generation keeps the resident size near the live set. (The agent
+ *   also keeps undici's WebAssembly HTTP parser on V8's baseline tier itself: agent/agent.ts.)
+ *
+ * Both are accepted in NODE_OPTIONS.
  */
 export const RUNTIME_FLAGS = {
   operator: ['--max-old-space-size=320'],
