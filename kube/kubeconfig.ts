@@ -81,6 +81,9 @@ function readDoc(file: string): Doc {
   } catch (err) {
     throw new KubeConfigError(`kubeconfig ${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new KubeConfigError(`kubeconfig ${file}: not a kubeconfig (expected a YAML mapping with clusters, users and contexts)`);
+  }
   const parsed = docSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -56,6 +56,7 @@ describe('kubeconfig resolution', () => {
     expect(() => resolveKubeConfigFile(write(dir, 'd.yaml', doc('    token: x', 'server: https://x\n    certificate-authority: missing.pem')))).toThrow(/certificate-authority .*missing\.pem: cannot read \(ENOENT\)/);
     expect(() => resolveKubeConfigFile(write(dir, 'e.yaml', ': : [\n'))).toThrow(/e\.yaml: not valid YAML/);
     expect(() => resolveKubeConfigFile(write(dir, 'f.yaml', 'clusters: 7\n'))).toThrow(KubeConfigError);
+    expect(() => resolveKubeConfigFile(write(dir, 'g.yaml', 'root:x:0:0:root:/root:/bin/bash\n'))).toThrow(/g\.yaml: not a kubeconfig/);
     expect(() => resolveKubeConfig(join(dir, 'absent.yaml'))).toThrow(/--kubeconfig .*absent\.yaml: file not found/);
   });
 
