@@ -2,6 +2,7 @@
  * The real `kubectl` against the Kubernetes API simulator: discovery fallback (kubectl asks for
  * aggregated discovery first), Table output, label selectors, annotate and the three patch types.
  */
+import { installDebianPackage } from '../debian-package.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,13 +26,8 @@ function hasKubectl(): boolean {
 /** kubectl, installed from Debian's `kubernetes-client` when missing and we are root. */
 function ensureKubectl(): string | undefined {
   if (hasKubectl()) return undefined;
-  if (process.getuid?.() !== 0) return 'kubectl is not installed and the tests do not run as root to install it';
-  try {
-    execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: 180_000 });
-    execFileSync('apt-get', ['install', '-y', 'kubernetes-client'], { stdio: 'ignore', timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  } catch (err) {
-    return `kubectl is missing and apt-get install kubernetes-client failed: ${(err as Error).message.split('\n')[0]}`;
-  }
+  const failed = installDebianPackage('kubernetes-client');
+  if (failed) return `kubectl is missing: ${failed}`;
   return hasKubectl() ? undefined : 'kubectl is still missing after installing kubernetes-client';
 }
 
