@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CGROUP_ROOT, probeRealCgroups, removeCgroups, testContainerId } from './real-cgroups.js';
+import { CGROUP_ROOT, probeRealCgroups, mkdirsRecorded, removeCgroups, testContainerId } from './real-cgroups.js';
 import { startAgent, type AgentHandle } from '../../agent/agent.js';
 import { NodeCgroups, readMemory } from '../../cgroup/index.js';
 import { createLogger } from '../../log/logger.js';
@@ -47,16 +47,7 @@ describe.skipIf(!probed.ok)('agent on real cgroups', () => {
   const exited = (c: ChildProcess): Promise<NodeJS.Signals | null> =>
     !alive(c) ? Promise.resolve(c.signalCode) : new Promise((res) => c.once('exit', (_code, sig) => res(sig)));
 
-  function mkdirs(root: string, rel: string): void {
-    let cur = root;
-    for (const part of rel.split('/')) {
-      cur = path.join(cur, part);
-      if (!fs.existsSync(cur)) {
-        fs.mkdirSync(cur);
-        created.push(cur);
-      }
-    }
-  }
+  const mkdirs = (root: string, rel: string): void => mkdirsRecorded(root, rel, created);
 
   function start(cmd: string, args: string[], stdin = false): ChildProcess & { pid: number } {
     const c = spawn(cmd, args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'ignore'] });

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CGROUP_ROOT, probeRealCgroups, removeCgroups, testContainerId } from './real-cgroups.js';
+import { CGROUP_ROOT, probeRealCgroups, mkdirsRecorded, removeCgroups, testContainerId } from './real-cgroups.js';
 import { NodeCgroups, readCpuLimit, readCpuUsageNanos, readMemory, readPids, readPressure } from '../../cgroup/index.js';
 import { milliCores } from '../../kube/quantity.js';
 
@@ -42,16 +42,7 @@ describe.skipIf(!probed.ok)('real cgroups (hybrid / v1 / v2 node)', () => {
     return l.unified ? { v1, unified: l.unified.dir } : { v1 };
   };
 
-  function mkdirs(root: string, rel: string): void {
-    let cur = root;
-    for (const part of rel.split('/')) {
-      cur = path.join(cur, part);
-      if (!fs.existsSync(cur)) {
-        fs.mkdirSync(cur);
-        created.push(cur);
-      }
-    }
-  }
+  const mkdirs = (root: string, rel: string): void => mkdirsRecorded(root, rel, created);
 
   function makeContainer(id: string, withUnified: boolean): void {
     const r = roots();

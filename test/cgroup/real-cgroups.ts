@@ -42,3 +42,15 @@ export async function removeCgroups(createdTopDown: readonly string[]): Promise<
     }
   }
 }
+
+/** mkdir -p of `rel` under `root`, recording each directory it creates (top-down) for removeCgroups. */
+export function mkdirsRecorded(root: string, rel: string, created: string[]): void {
+  let cur = root;
+  for (const part of rel.split('/')) {
+    cur = path.join(cur, part);
+    if (!fs.existsSync(cur)) {
+      fs.mkdirSync(cur);
+      created.push(cur);
+    }
+  }
+}

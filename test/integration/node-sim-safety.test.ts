@@ -1,3 +1,4 @@
+import { pidAlive, until } from './process-wait.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,23 +19,8 @@ afterEach(() => {
 
 const cid = (i: number): string => `container_1700000000000_${String(1 + Math.floor(i / 50)).padStart(4, '0')}_01_${String(i + 1).padStart(6, '0')}`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw e;
-  }
-}
+const alive = pidAlive;
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Runs a separate Node process that owns a simulated node with 3 containers; resolves its pids. */
 async function ownerProcess(mode: 'hang' | 'exit'): Promise<{ ownerPid: number; pids: number[]; done: Promise<void> }> {
