@@ -3,7 +3,7 @@
  * lets evictions in flight finish, and removes its socket. A bad setting or an unusable node
  * (no cgroup hierarchy, bad --yarn-cgroup-path) exits non-zero with one clear line.
  */
-import type { SettingsValues } from '../cli/settings.js';
+import type { SettingsValues } from '../settings/settings.js';
 import { createLogger } from '../log/logger.js';
 import { RulesConfigError } from './rules/index.js';
 import { startAgent } from './agent.js';

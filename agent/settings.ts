@@ -1,5 +1,5 @@
 /** Every setting of `loom agent` (flag / LOOM_* env / YAML key). Rule names follow koordlet's. */
-import type { SettingSpec, SettingsValues } from '../cli/settings.js';
+import type { SettingSpec, SettingsValues } from '../settings/settings.js';
 
 const VICTIM_KEYS = ['newest', 'oldest', 'largest-memory', 'largest-cpu', 'most-failed-app', 'app-spread'] as const;
 

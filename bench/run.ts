@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { runAgentBench, type AgentResults } from './agent.js';
 import { runOperatorBench, type OperatorResults } from './operator.js';
 import { REPO_ROOT } from './proc.js';
-import { RUNTIME_FLAGS } from '../cli/runtime-flags.js';
+import { RUNTIME_FLAGS } from '../settings/runtime-flags.js';
 import { formatTable, show, type Target, verdict } from './stats.js';
 
 const started = Date.now();

@@ -1,5 +1,5 @@
 /** Settings of the smaller subcommands (`sim`, `status`, `demo`). */
-import type { SettingSpec } from './settings.js';
+import type { SettingSpec } from '../settings/settings.js';
 import { operatorSettingSpecs } from '../operator/settings.js';
 
 export const simSettingSpecs: readonly SettingSpec[] = [

@@ -1,5 +1,5 @@
 /** Renders docs/configuration.md from the setting declarations, so the reference cannot drift from the code. */
-import { envOf, flagOf, type SettingSpec } from './settings.js';
+import { envOf, flagOf, type SettingSpec } from '../settings/settings.js';
 import { operatorSettingSpecs } from '../operator/settings.js';
 import { agentSettingSpecs } from '../agent/settings.js';
 import { demoSettingSpecs, simSettingSpecs, statusSettingSpecs } from './command-settings.js';

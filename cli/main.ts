@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
  * `loom`: one command line for the operator, the node agent, the simulators and the demo.
- * Each subcommand declares its settings once (see cli/settings.ts) and loads its implementation
+ * Each subcommand declares its settings once (see settings/settings.ts) and loads its implementation
  * lazily, so `loom --help` is instant and one part's dependencies never slow another.
  */
 import { Command, CommanderError } from 'commander';
-import { addSettingOptions, settingsFor, SettingsError, type SettingSpec, type SettingsValues } from './settings.js';
+import { addSettingOptions, settingsFor, SettingsError, type SettingSpec, type SettingsValues } from '../settings/settings.js';
 import { operatorSettingSpecs } from '../operator/settings.js';
 import { agentSettingSpecs } from '../agent/settings.js';
 import { simSettingSpecs, statusSettingSpecs, demoSettingSpecs } from './command-settings.js';

@@ -1,7 +1,7 @@
 /** `loom demo` (= `npm start`): both policies on the same seeded scenario, a live table, a summary and an HTML report. */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { SettingsValues } from '../cli/settings.js';
+import type { SettingsValues } from '../settings/settings.js';
 import { createLogger } from '../log/logger.js';
 import { buildScenario } from './scenario.js';
 import { runScenario, type Policy, type RunResult } from './runner.js';

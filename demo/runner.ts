@@ -5,7 +5,7 @@
 import type { Logger } from '../log/logger.js';
 import { componentLogger } from '../log/logger.js';
 import { SimWorld } from '../sim/world.js';
-import { resolveSettings } from '../cli/settings.js';
+import { resolveSettings } from '../settings/settings.js';
 import { operatorSettingSpecs, toOperatorSettings } from '../operator/settings.js';
 import { startOperator, type RunningOperator } from '../operator/command.js';
 import { agentSettingSpecs, toAgentSettings } from '../agent/settings.js';

@@ -1,6 +1,6 @@
 /** `loom operator`: settings → Kubernetes + RM clients → leader election → controller. */
 import { componentLogger, createLogger } from '../log/logger.js';
-import type { SettingsValues } from '../cli/settings.js';
+import type { SettingsValues } from '../settings/settings.js';
 import { connect, KubeConfigError } from '../kube/connection.js';
 import { KubeApi } from '../kube/api.js';
 import { EventRecorder, LogOnlyEvents } from '../kube/events.js';

@@ -1,6 +1,6 @@
 /** Every setting of `loom operator` (flag / LOOM_* env / YAML key), with its default. */
 import { hostname } from 'node:os';
-import type { SettingSpec, SettingsValues } from '../cli/settings.js';
+import type { SettingSpec, SettingsValues } from '../settings/settings.js';
 
 export const operatorSettingSpecs: readonly SettingSpec[] = [
   { key: 'kubeconfig', kind: 'string', description: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },

@@ -1,6 +1,6 @@
 /** `loom status`: the per-node ledger from a live cluster (one node list, one pod list, one RM poll per cluster). */
 import { createLogger } from '../log/logger.js';
-import type { SettingsValues } from '../cli/settings.js';
+import type { SettingsValues } from '../settings/settings.js';
 import { connect, KubeConfigError } from '../kube/connection.js';
 import { KubeApi, paths, type KubeList, type KubeObject } from '../kube/api.js';
 import { discoverYarnClusters } from '../yarn/site.js';

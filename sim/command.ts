@@ -1,5 +1,5 @@
 /** `loom sim`: the simulators alone, in a fixed initial state; one JSON line; runs until SIGTERM. */
-import type { SettingsValues } from '../cli/settings.js';
+import type { SettingsValues } from '../settings/settings.js';
 import { createLogger } from '../log/logger.js';
 import { SimWorld } from './world.js';
 import { startWorkload } from './workload.js';

@@ -3,7 +3,7 @@
  * and small readers of the simulated world over its real HTTP surfaces (RM REST, /metrics).
  */
 import { Writable } from 'node:stream';
-import { resolveSettings } from '../../cli/settings.js';
+import { resolveSettings } from '../../settings/settings.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { operatorSettingSpecs, toOperatorSettings, type OperatorSettings } from '../../operator/settings.js';
 import { startOperator, type RunningOperator } from '../../operator/command.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envOf, flagOf, resolveSettings, settingsFor, SettingsError } from '../../cli/settings.js';
+import { envOf, flagOf, resolveSettings, settingsFor, SettingsError } from '../../settings/settings.js';
 import { operatorSettingSpecs, toOperatorSettings } from '../../operator/settings.js';
 import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
 import { main } from '../../cli/main.js';
