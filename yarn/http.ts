@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { BodyFormat } from './document.js';
 import { decodeBody } from './document.js';
 import {
-  YarnConfigError, YarnHttpError, YarnTransportError, bodyExcerpt, type TransportFailure,
+  YarnConfigError, YarnDocumentError, YarnHttpError, YarnTransportError, bodyExcerpt, type TransportFailure,
 } from './errors.js';
 import { remoteExceptionOf } from './parse.js';
 
@@ -53,7 +53,11 @@ export interface YarnHttpOptions {
   logger?: Logger;
   /** Jitter source, [0,1). */
   random?: () => number;
+  /** Largest response body accepted, in bytes; a larger one is refused while it streams in. Default 64 MiB. */
+  maxBodyBytes?: number;
 }
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 2 ** 20;
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -70,6 +74,8 @@ export interface YarnRequest {
   endpoint: string;
   /** Override the GET retry count for this call (0 for HA probes). */
   retries?: number;
+  /** Keep the body as bytes (`YarnResponse.bytes`, `body` empty) instead of decoding it to a string. */
+  raw?: boolean;
 }
 
 export interface YarnResponse {
@@ -79,6 +85,8 @@ export interface YarnResponse {
   contentType: string | undefined;
   location: string | undefined;
   body: string;
+  /** The body as received, only for `raw` requests. */
+  bytes?: Buffer;
 }
 
 const ACCEPT: Record<BodyFormat, string> = { json: 'application/json', xml: 'application/xml' };
@@ -131,6 +139,24 @@ function classify(code: string | undefined, timedOut: boolean): TransportFailure
   return 'other';
 }
 
+/**
+ * The body, refused (and the stream destroyed) as soon as it passes `limit` bytes: a huge or
+ * endless answer costs at most `limit` bytes of memory, never the process.
+ */
+async function readLimited(stream: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }, limit: number, url: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      stream.destroy();
+      throw new YarnDocumentError(url, `answer larger than ${limit} bytes: refused`, '');
+    }
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class YarnHttp {
@@ -141,6 +167,7 @@ export class YarnHttp {
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly random: () => number;
+  private readonly maxBodyBytes: number;
 
   constructor(private readonly options: YarnHttpOptions = {}) {
     this.cluster = options.cluster ?? 'yarn';
@@ -149,6 +176,7 @@ export class YarnHttp {
     this.backoffBaseMs = options.backoffBaseMs ?? 200;
     this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
     this.random = options.random ?? Math.random;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     let ca = options.ca;
     if (ca === undefined && options.caFile) {
       try {
@@ -254,7 +282,8 @@ export class YarnHttp {
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
-      const body = await res.body.text();
+      const bytes = await readLimited(res.body, this.maxBodyBytes, url);
+      const body = req.raw ? '' : bytes.toString('utf8');
       const header = (name: string) => {
         const v = res.headers[name];
         return Array.isArray(v) ? v[0] : v;
@@ -262,9 +291,14 @@ export class YarnHttp {
       const response: YarnResponse = {
         url, method: req.method, status: res.statusCode, contentType: header('content-type'), location: header('location'), body,
       };
+      if (req.raw) response.bytes = bytes;
       report(res.statusCode, res.statusCode >= 400 ? 'http' : undefined);
       return response;
     } catch (err) {
+      if (err instanceof YarnDocumentError) {
+        report(undefined, 'document');
+        throw err;
+      }
       const code = errorCode(err);
       const kind = classify(code, timedOut);
       report(undefined, kind);

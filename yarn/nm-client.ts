@@ -2,6 +2,7 @@
  * NodeManager REST client for the node agent (reference §5): node info (with NM restart
  * detection through `nmStartupTime`) and the containers list, JSON or XML.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import { decodeBody, type BodyFormat } from './document.js';
 import { YarnArgumentError, YarnHttpError } from './errors.js';
@@ -19,6 +20,9 @@ export interface NodeManagerClientOptions extends YarnHttpOptions {
   format?: BodyFormat;
   logger?: Logger;
 }
+
+/** Default largest NM answer accepted: generous for real nodes (200 containers ≈ 100 KB of JSON). */
+export const DEFAULT_NM_MAX_BODY_BYTES = 16 * 2 ** 20;
 
 export interface NmContainerList {
   containers: NmContainer[];
@@ -44,13 +48,14 @@ export class NodeManagerClient {
   private readonly format: BodyFormat;
   private readonly logger: Logger | undefined;
   private lastStartupTime: number | undefined;
-  private lastContainers: { body: string; contentType: string | undefined; list: NmContainerList } | undefined;
+  /** The last list and a digest of the body it came from (the body itself is not kept). */
+  private lastContainers: { digest: string; list: NmContainerList } | undefined;
 
   constructor(options: NodeManagerClientOptions = {}) {
     this.url = normaliseBaseUrl(options.url ?? DEFAULT_NM_URL);
     this.format = options.format ?? 'json';
     this.logger = options.logger;
-    this.http = new YarnHttp({ cluster: 'nm', ...options });
+    this.http = new YarnHttp({ cluster: 'nm', ...options, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_NM_MAX_BODY_BYTES });
   }
 
   /** Last `nmStartupTime` seen by `nodeInfo()`. */
@@ -73,18 +78,21 @@ export class NodeManagerClient {
 
   /**
    * `GET /ws/v1/node/containers`, item by item; a bad body is an error, never an empty list. The
-   * agent asks every second and the answer rarely changes: an identical body reuses the last
-   * parsed and validated list (the list is treated as read-only by callers).
+   * agent asks every second and the answer rarely changes: a body with the same digest reuses
+   * the last parsed and validated list (the list is treated as read-only by callers). A body
+   * larger than `maxBodyBytes` is refused as it streams in (YarnDocumentError).
    */
   async listContainers(): Promise<NmContainerList> {
-    const response = await this.http.send({ base: this.url, path: `${NM_BASE_PATH}/containers`, method: 'GET', accept: this.format, endpoint: 'nm.containers.list' });
-    if (response.status >= 300) throw this.http.httpError(response);
+    const response = await this.http.send({ base: this.url, path: `${NM_BASE_PATH}/containers`, method: 'GET', accept: this.format, endpoint: 'nm.containers.list', raw: true });
+    const bytes = response.bytes ?? Buffer.alloc(0);
+    if (response.status >= 300) throw this.http.httpError({ ...response, body: bytes.toString('utf8', 0, Math.min(bytes.length, 4096)) });
+    const digest = createHash('sha1').update(response.contentType ?? '').update('\0').update(bytes).digest('base64');
     const last = this.lastContainers;
-    if (last && last.body === response.body && last.contentType === response.contentType) return last.list;
-    const parsed = parseNmContainers(decodeBody(response.body, response.contentType, response.url), response.url);
-    if (parsed.rejected.length) this.logger?.warn({ url: response.url, rejected: parsed.rejected }, 'NM container entries skipped');
+    if (last && last.digest === digest) return last.list;
+    const parsed = parseNmContainers(decodeBody(bytes.toString('utf8'), response.contentType, response.url), response.url);
+    if (parsed.rejected.length) this.logger?.warn({ url: response.url, rejected: parsed.rejected.length, first: parsed.rejected.slice(0, 5) }, 'NM container entries skipped');
     const list = { containers: parsed.items, rejected: parsed.rejected };
-    this.lastContainers = { body: response.body, contentType: response.contentType, list };
+    this.lastContainers = { digest, list };
     return list;
   }
 

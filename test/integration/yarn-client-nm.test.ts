@@ -1,9 +1,11 @@
 /**
  * NodeManagerClient against the simulated NM web servers (sim/yarn) over real loopback HTTP.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, startYarnSim, type YarnSim } from '../../sim/yarn/index.js';
-import { YarnArgumentError, YarnTransportError } from '../../yarn/errors.js';
+import { YarnArgumentError, YarnDocumentError, YarnTransportError } from '../../yarn/errors.js';
 import { NodeManagerClient } from '../../yarn/nm-client.js';
 
 const NODE_ID = 'worker-1:45454';
@@ -101,5 +103,65 @@ describe('NM client', () => {
     const err = await c.listContainers().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(YarnTransportError);
     expect((err as YarnTransportError).kind).toBe('connect');
+  });
+});
+
+describe('NM client: bounded answers', () => {
+  /** An NM whose container list is a 200 MB stream, produced chunk by chunk as the client reads. */
+  async function hugeNm(): Promise<{ url: string; sent: () => number; closed: Promise<void>; stop: () => Promise<void> }> {
+    let sent = 0;
+    let markClosed!: () => void;
+    const closed = new Promise<void>((r) => { markClosed = r; });
+    const entry = JSON.stringify({ id: 'container_1700000000000_0001_01_000002', state: 'RUNNING', nodeId: 'x:1', diagnostics: 'd'.repeat(900) });
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"containers":{"container":[');
+      const total = 200 * 2 ** 20;
+      const chunk = Buffer.from(`${entry},`.repeat(64));
+      const pump = (): void => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!res.write(chunk)) { res.once('drain', pump); return; }
+        }
+        res.end(`${entry}]}}`);
+      };
+      res.on('close', () => markClosed());
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      sent: () => sent,
+      closed,
+      stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    };
+  }
+
+  it('a 200 MB container list is refused once it passes the limit, and the stream is dropped', async () => {
+    const nm = await hugeNm();
+    try {
+      const c = new NodeManagerClient({ url: nm.url, timeoutMs: 20_000, retries: 0, maxBodyBytes: 4 * 2 ** 20 });
+      open.push(c);
+      const err = await c.listContainers().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(YarnDocumentError);
+      expect((err as Error).message).toMatch(/larger than 4194304 bytes/);
+      await nm.closed;
+      // The server stops at the first full socket buffers after the limit, far from 200 MB.
+      expect(nm.sent()).toBeLessThan(32 * 2 ** 20);
+    } finally {
+      await nm.stop();
+    }
+  });
+
+  it('an unchanged body reuses the last list (by digest); a changed one is parsed again', async () => {
+    const { s, nm } = await setup();
+    s.cluster.submitApp({ user: 'etl', replaceFailed: false, containers: [{ count: 1, memoryMiB: 1024, vcores: 1 }] });
+    const c = nm();
+    const a = await c.listContainers();
+    expect(await c.listContainers()).toBe(a);
+    s.cluster.submitApp({ user: 'etl', replaceFailed: false, containers: [{ count: 1, memoryMiB: 1024, vcores: 1 }] });
+    const b = await c.listContainers();
+    expect(b).not.toBe(a);
+    expect(b.containers.length).toBe(a.containers.length + 2);
   });
 });
