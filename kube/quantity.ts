@@ -57,7 +57,8 @@ export function parseQuantity(input: unknown): number {
 
 /** `Quantity.Value()`: the value rounded up to an integer, as Kubernetes does. */
 export function quantityValue(input: unknown): number {
-  return Math.ceil(parseQuantity(input) - 1e-9);
+  // `+ 0` turns the -0 that ceil(0 − ε) gives into 0.
+  return Math.ceil(parseQuantity(input) - 1e-9) + 0;
 }
 
 /** Parse a `kubernetes.io/batch-cpu` quantity into milli-cores (rounded up, like `Value()`). */

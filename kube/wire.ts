@@ -39,7 +39,83 @@ export class WireFormatError extends Error {
 
 const resourceList = z.record(z.string(), z.union([z.string(), z.number()]));
 
-const originSchema = z.object({ resources: resourceList });
+/**
+ * Go's `encoding/json` key folding for ASCII field names: case-insensitive, and 'ſ' (U+017F) and
+ * the Kelvin sign (U+212A) fold to 's' and 'k' as `unicode.SimpleFold` makes them.
+ */
+const goFold = (key: string): string => key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
+
+/**
+ * Entries of a JSON object in source order, duplicates included (JSON.parse keeps only the last,
+ * Go decodes every one). Only called on text JSON.parse accepted.
+ */
+function objectEntries(text: string): [string, string][] | undefined {
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++; };
+  const str = () => {
+    const start = i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return text.slice(start, i);
+  };
+  const value = () => {
+    const start = i;
+    let depth = 0;
+    for (; i < text.length; i++) {
+      const c = text[i]!;
+      if (c === '"') { str(); i--; continue; }
+      if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') { if (depth === 0) break; depth--; }
+      else if (c === ',' && depth === 0) break;
+    }
+    return text.slice(start, i).trim();
+  };
+  ws();
+  if (text[i] !== '{') return undefined;
+  i++;
+  const out: [string, string][] = [];
+  ws();
+  if (text[i] === '}') return out;
+  for (;;) {
+    ws();
+    const key = JSON.parse(str()) as string;
+    ws();
+    i++; // ':'
+    out.push([key, value()]);
+    ws();
+    if (text[i++] === '}') return out;
+  }
+}
+
+/**
+ * `json.Unmarshal(raw, &OriginAllocatable{})` with Koordinator's type
+ * `struct { Resources corev1.ResourceList \`json:"resources,omitempty"\` }`: `null`, `{}` and
+ * `{"resources":null}` are empty; unknown keys are ignored; keys match case-insensitively; a
+ * repeated `resources` merges into the same map; a quantity of `null` is zero. Anything else Go
+ * refuses is an error.
+ */
+function decodeOriginAllocatable(source: string, raw: string): Record<string, string | number> {
+  const top = parseJson(source, raw);
+  if (top === null) return {};
+  if (typeof top !== 'object' || Array.isArray(top)) {
+    throw new WireFormatError(source, `unexpected shape: cannot decode ${Array.isArray(top) ? 'an array' : `a ${typeof top}`} into an object`);
+  }
+  const merged: Record<string, string | number> = {};
+  for (const [key, text] of objectEntries(raw) ?? []) {
+    if (goFold(key) !== 'resources') continue;
+    const list = JSON.parse(text) as unknown;
+    if (list === null) continue;
+    if (typeof list !== 'object' || Array.isArray(list)) {
+      throw new WireFormatError(source, `unexpected shape: "resources" must be an object of quantities, got ${Array.isArray(list) ? 'an array' : `a ${typeof list}`}`);
+    }
+    for (const [name, q] of Object.entries(list as Record<string, unknown>)) {
+      if (q === null) merged[name] = '0';
+      else if (typeof q === 'string' || typeof q === 'number') merged[name] = q;
+      else throw new WireFormatError(source, `unexpected shape: quantity ${name} must be a string, got ${Array.isArray(q) ? 'an array' : `a ${typeof q}`}`);
+    }
+  }
+  return merged;
+}
 
 const allocationSchema = z.object({
   name: z.string().min(1),
@@ -77,9 +153,7 @@ function batchFrom(source: string, list: Record<string, string | number> | undef
  */
 export function parseOriginAnnotation(raw: string): Partial<BatchResources> {
   const source = `annotation ${ANNOTATION_ORIGIN}`;
-  const parsed = originSchema.safeParse(parseJson(source, raw));
-  if (!parsed.success) throw new WireFormatError(source, `unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return batchFrom(source, parsed.data.resources);
+  return batchFrom(source, decodeOriginAllocatable(source, raw));
 }
 
 export function formatOriginAnnotation(origin: BatchResources): string {

@@ -60,7 +60,19 @@ export interface NodeId {
   port: number;
 }
 
-/** `host:port` or `[v6]:port`; rejects anything NodeId.fromString would. */
+/**
+ * Hosts Loom accepts: RFC 3986 unreserved characters (letters, digits, `.`, `_`, `~`, `-`), which
+ * need no escaping in a URL path segment, an annotation or a log line. `NodeId.fromString` itself
+ * takes any text before the single `:`; this guard only drops what no hostname contains ('/',
+ * '%', '?', '#', whitespace, control characters…).
+ */
+const NODE_HOST = /^[A-Za-z0-9._~-]+$/;
+
+/**
+ * `host:port` as Hadoop's `NodeId.fromString` reads it — split on ':' into exactly two parts,
+ * the host trimmed, the port a plain int (no spaces) — within our host guard and the TCP port
+ * range. `[v6]:port` is accepted as well.
+ */
 export function parseNodeId(raw: string): NodeId | undefined {
   const s = raw.trim();
   let host: string;
@@ -72,11 +84,11 @@ export function parseNodeId(raw: string): NodeId | undefined {
   } else {
     const parts = s.split(':');
     if (parts.length !== 2) return undefined;
-    host = parts[0]!;
+    host = parts[0]!.trim();
     portStr = parts[1]!;
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) return undefined;
+    if (!NODE_HOST.test(host)) return undefined;
   }
-  if (!/^\d{1,5}$/.test(portStr)) return undefined;
+  if (!/^\+?\d{1,5}$/.test(portStr)) return undefined;
   const port = Number(portStr);
   if (port < 1 || port > 65535) return undefined;
   return { host, port };

@@ -4,6 +4,7 @@ import { formatQuantity, parseBatchCpu, parseBatchMemory, parseCpu, parseQuantit
 import {
   parseOriginAnnotation, parseThirdPartyAllocations, sumBatchClaims, withYarnClaim, yarnClaimOf, WireFormatError,
 } from '../../kube/wire.js';
+import { nodeManagerOf, originOf } from '../../operator/snapshot.js';
 import { appIdOf, compareContainerAge, containerAge, isApplicationMaster, isContainerId, parseNodeId } from '../../yarn/ids.js';
 import type { Bytes, MilliCores } from '../../kube/quantity.js';
 
@@ -41,6 +42,28 @@ describe('Koordinator annotations', () => {
     const o = parseOriginAnnotation('{"resources":{"kubernetes.io/batch-cpu":"60646","kubernetes.io/batch-memory":"245976973438"}}');
     expect(o).toEqual({ cpu: 60646, memory: 245976973438 });
     expect(parseOriginAnnotation('{"resources":{"kubernetes.io/batch-cpu":"4k"}}')).toEqual({ cpu: 4000 });
+  });
+
+  it('decodes originExtendedAllocatable exactly as Go json.Unmarshal into OriginAllocatable does', () => {
+    // Koordinator: type OriginAllocatable struct { Resources corev1.ResourceList `json:"resources,omitempty"` }.
+    // omitempty writes an empty list as {}; Go decodes {}, null and {"resources":null} as empty.
+    expect(parseOriginAnnotation('{}')).toEqual({});
+    expect(parseOriginAnnotation('null')).toEqual({});
+    expect(parseOriginAnnotation(' {"resources":null} ')).toEqual({});
+    expect(parseOriginAnnotation('{"resources":{}}')).toEqual({});
+    // Unknown keys are ignored; keys match the field case-insensitively (Go's fold, ſ and K included).
+    expect(parseOriginAnnotation('{"other":[1,2],"resources":{"kubernetes.io/batch-cpu":"2k"}}')).toEqual({ cpu: 2000 });
+    expect(parseOriginAnnotation('{"Resources":{"kubernetes.io/batch-cpu":"2k"}}')).toEqual({ cpu: 2000 });
+    expect(parseOriginAnnotation('{"RE\u017fOURCES":{"kubernetes.io/batch-cpu":"3k"}}')).toEqual({ cpu: 3000 });
+    // A repeated field decodes into the same map: entries merge, the later one wins.
+    expect(parseOriginAnnotation('{"resources":{"kubernetes.io/batch-cpu":"1k","kubernetes.io/batch-memory":"1Gi"},"resources":{"kubernetes.io/batch-cpu":"5k"}}'))
+      .toEqual({ cpu: 5000, memory: 2 ** 30 });
+    // Quantity.UnmarshalJSON: null is the zero quantity; a bare JSON number is parsed like its string.
+    expect(parseOriginAnnotation('{"resources":{"kubernetes.io/batch-cpu":null,"kubernetes.io/batch-memory":1024}}')).toEqual({ cpu: 0, memory: 1024 });
+    // What Go refuses, Loom refuses, naming the source.
+    for (const bad of ['[]', '"x"', '1', 'true', '{"resources":[]}', '{"resources":"4k"}', '{"resources":{"kubernetes.io/batch-cpu":true}}']) {
+      expect(() => parseOriginAnnotation(bad), bad).toThrow(/originExtendedAllocatable/);
+    }
   });
 
   it('rejects malformed annotations with the source named', () => {
@@ -87,8 +110,29 @@ describe('YARN ids', () => {
   it('parses NodeIds including IPv6 and rejects the rest', () => {
     expect(parseNodeId('worker-1.example:45454')).toEqual({ host: 'worker-1.example', port: 45454 });
     expect(parseNodeId('[fd00::1]:8041')).toEqual({ host: 'fd00::1', port: 8041 });
-    for (const bad of ['worker-1', 'a:b:c', 'host:0', 'host:70000', ':8041', 'host:80x', 'fd00::1:8041']) {
+    // NodeId.fromString accepts any host:int: container hostnames with '_' or upper case are real.
+    expect(parseNodeId('hadoop_nm_1:8041')).toEqual({ host: 'hadoop_nm_1', port: 8041 });
+    expect(parseNodeId('NM_Host.example-1:8041')).toEqual({ host: 'NM_Host.example-1', port: 8041 });
+    expect(parseNodeId('_nm:8041')).toEqual({ host: '_nm', port: 8041 });
+    expect(parseNodeId('nm-1 :8041')).toEqual({ host: 'nm-1', port: 8041 });
+    // Our guards stay: the id goes into RM URLs, Kubernetes objects and logs.
+    for (const bad of ['worker-1', 'a:b:c', 'host:0', 'host:70000', ':8041', 'host:80x', 'fd00::1:8041',
+      'a/b:8041', '../x:8041', 'a\\b:8041', 'a%2f:8041', 'a?b:8041', 'a#b:8041', 'a b:8041', 'a\nb:8041', 'host: 8041']) {
       expect(parseNodeId(bad)).toBeUndefined();
     }
   });
 });
+
+describe('the operator reads what Koordinator and Hadoop write', () => {
+  it('runs a NodeManager whose host has an underscore instead of calling it malformed', () => {
+    const nm = nodeManagerOf([{ nodeName: 'n1', phase: 'Running', batchCpu: 0, batchMemory: 0, nm: { nodeId: 'hadoop_nm_1:8041', terminating: false } }]);
+    expect(nm).toEqual({ state: 'running', clusterId: '__default_yarn_cluster__', nodeId: 'hadoop_nm_1:8041' });
+  });
+
+  it('takes an empty originExtendedAllocatable ({}) as an annotation without batch resources, not as invalid', () => {
+    expect(originOf({ name: 'n1', resourceVersion: '1', origin: '{}' }).state).toBe('missing');
+    expect(originOf({ name: 'n1', resourceVersion: '1', origin: '{}', allocatableCpu: '4k', allocatableMemory: '8Gi' }))
+      .toMatchObject({ state: 'ok', value: { cpu: 4000, memory: 8 * 2 ** 30 } });
+  });
+});
+
