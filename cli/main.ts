@@ -9,6 +9,7 @@ import { addSettingOptions, settingsFor, SettingsError, type SettingSpec, type S
 import { operatorSettingSpecs } from '../operator/settings.js';
 import { agentSettingSpecs } from '../agent/settings.js';
 import { simSettingSpecs, statusSettingSpecs, demoSettingSpecs } from './command-settings.js';
+import { packageVersion } from './version.js';
 
 type Handler = (settings: SettingsValues) => Promise<number>;
 
@@ -58,6 +59,7 @@ const subcommands: Subcommand[] = [
 export function buildProgram(onRun: (sub: Subcommand, opts: Record<string, unknown>) => void): Command {
   const program = new Command('loom')
     .description('Loom: hybrid YARN–Kubernetes co-location (operator, node agent, simulators)')
+    .version(packageVersion(), '-V, --version', 'print the version of Loom')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const sub of subcommands) {
