@@ -319,6 +319,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       if (tickTimer) clearTimeout(tickTimer);
       if (fastTimer) clearInterval(fastTimer);
       await running;
+      // No tick runs any more: put back the YARN parent's CPU limit (a clean way out).
+      suppressor.onExit(settings.keepLimitsOnExit === true);
       await server.close();
       await metricsEndpoint?.close();
       await evictor.settled();

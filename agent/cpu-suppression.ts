@@ -1,9 +1,10 @@
 /**
  * Applies the CPU suppression rule's decision: the CPU limit of the YARN parent cgroup, written
  * through `cgroup/` (dry-run aware). Logs inputs and outcome at info whenever the decided value
- * changes; a refusal by the kernel is logged once until the write works again.
+ * changes; a refusal by the kernel is logged once until the write works again. Remembers what it
+ * found before its first write, so that stopping the agent can put it back ({@link CpuSuppressor.onExit}).
  */
-import type { CpuLimitResult, NodeCgroups } from '../cgroup/index.js';
+import { type CpuBandwidth, type CpuLimitResult, type NodeCgroups, readCpuBandwidth, setCpuBandwidth } from '../cgroup/index.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentMetrics } from './metrics.js';
 import { OnceLog } from './once-log.js';
@@ -19,6 +20,9 @@ export interface CpuSuppressorDeps {
 export class CpuSuppressor {
   private lastLogged: number | undefined;
   private readonly once: OnceLog;
+  /** The YARN parent's bandwidth before the agent's first write, and the one it wrote last. */
+  private found: CpuBandwidth | undefined;
+  private lastSet: CpuBandwidth | undefined;
 
   constructor(private readonly deps: CpuSuppressorDeps) {
     this.once = new OnceLog(deps.logger);
@@ -36,6 +40,10 @@ export class CpuSuppressor {
       return undefined;
     }
     this.once.clear('write', { fields: { limitMilli: decision.milli }, message: 'YARN parent CPU limit writable again' });
+    if (result.applied) {
+      this.found ??= result.previous;
+      this.lastSet = result.target;
+    }
     if (this.lastLogged !== decision.milli) {
       this.lastLogged = decision.milli;
       const plan = cpuSuppressPlan(snapshot, config);
@@ -60,5 +68,31 @@ export class CpuSuppressor {
       );
     }
     return result;
+  }
+
+  /**
+   * On stop: put back the bandwidth found before the first write (unlimited or someone else's
+   * limit), unless `keep` (`--keep-limits-on-exit`). A value changed since the agent's last write
+   * is somebody else's (or a cgroup the NodeManager re-created) and is left alone.
+   */
+  onExit(keep: boolean): void {
+    const { cgroups, logger } = this.deps;
+    if (!this.found || !this.lastSet) return;
+    if (keep) {
+      logger.info({ limit: this.lastSet, found: this.found }, 'YARN parent CPU limit left as set (--keep-limits-on-exit)');
+      return;
+    }
+    try {
+      const dirs = cgroups.yarnParent();
+      const current = dirs.cpu ? readCpuBandwidth(dirs.cpu) : undefined;
+      if (!current || current.quotaUs !== this.lastSet.quotaUs || current.periodUs !== this.lastSet.periodUs) {
+        logger.warn({ current, lastSet: this.lastSet, found: this.found }, 'YARN parent CPU limit changed since the agent set it; left as it is');
+        return;
+      }
+      const result = setCpuBandwidth(dirs, this.found);
+      logger.info({ restored: this.found, from: current, writes: result.writes }, 'YARN parent CPU limit restored to what the agent found');
+    } catch (err) {
+      logger.error({ found: this.found, err: (err as Error).message }, 'cannot put back the YARN parent CPU limit');
+    }
   }
 }

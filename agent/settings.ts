@@ -16,6 +16,7 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'metricsAddr', kind: 'string', description: 'host:port for /metrics and /healthz', default: '0.0.0.0:9465' },
   { key: 'kubeconfig', kind: 'string', description: 'kubeconfig for posting Events (default: in-cluster when available, else no Events)' },
   { key: 'dryRun', kind: 'boolean', description: 'decide and log, never write a cgroup or signal a process', default: false },
+  { key: 'keepLimitsOnExit', kind: 'boolean', description: 'on stop, leave the CPU limit the agent set on the YARN parent cgroup (default: put back what it found)', default: false },
   { key: 'tickMillis', kind: 'integer', min: 50, max: 60000, description: 'full collect + rules period', default: 1000 },
   { key: 'fastWatchMillis', kind: 'integer', min: 10, max: 10000, description: 'fast node-memory watch period', default: 100 },
   { key: 'memoryEvictThresholdPercent', kind: 'number', min: 1, max: 100, description: 'evict YARN containers when node memory use reaches this', default: 70 },
@@ -56,6 +57,8 @@ export interface AgentSettings {
   metricsAddr: string;
   kubeconfig?: string;
   dryRun: boolean;
+  /** On stop, leave the YARN parent's CPU limit as set instead of restoring what was found. */
+  keepLimitsOnExit?: boolean;
   tickMillis: number;
   fastWatchMillis: number;
   /** Rule settings keyed exactly like the YAML / koordlet names. */
@@ -87,6 +90,7 @@ export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = proc
     metricsAddr: v.metricsAddr as string,
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig as string } : {}),
     dryRun: v.dryRun as boolean,
+    keepLimitsOnExit: v.keepLimitsOnExit as boolean,
     tickMillis: v.tickMillis as number,
     fastWatchMillis: v.fastWatchMillis as number,
     rules,

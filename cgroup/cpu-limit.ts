@@ -58,7 +58,16 @@ export interface CpuLimitPlan {
 export function planCpuLimit(d: CgroupDir, limit: CpuLimit, current: CpuBandwidth, periodUs = current.periodUs): CpuLimitPlan {
   checkPeriod(periodUs);
   const quotaUs = limit === 'unlimited' ? null : quotaUsFor(limit, periodUs);
-  const target: CpuBandwidth = { quotaUs, periodUs };
+  return planCpuBandwidth(d, { quotaUs, periodUs }, current);
+}
+
+/** Pure: the writes that put an exact bandwidth (e.g. one read earlier) on a directory. */
+export function planCpuBandwidth(d: CgroupDir, target: CpuBandwidth, current: CpuBandwidth): CpuLimitPlan {
+  const { quotaUs, periodUs } = target;
+  checkPeriod(periodUs);
+  if (quotaUs !== null && (!Number.isInteger(quotaUs) || quotaUs < MIN_QUOTA_US || quotaUs > MAX_QUOTA_US)) {
+    throw new RangeError(`CFS quota must be an integer in ${MIN_QUOTA_US}..${MAX_QUOTA_US} µs, got ${quotaUs}`);
+  }
   const version = d.hierarchy.version;
   const writes: CpuLimitWrite[] = [];
   const same = current.quotaUs === quotaUs && current.periodUs === periodUs;
@@ -91,8 +100,18 @@ export function setCpuLimit(cg: CgroupDirs, limit: CpuLimit, opts: SetCpuLimitOp
   const d = cg.cpu;
   if (!d) throw new CgroupNotFoundError(cg.cgroupPath, 'cpu');
   const previous = readCpuBandwidth(d);
-  const plan = planCpuLimit(d, limit, previous, opts.periodUs ?? previous.periodUs);
-  const dryRun = opts.dryRun === true;
+  return applyCpuPlan(planCpuLimit(d, limit, previous, opts.periodUs ?? previous.periodUs), previous, opts.dryRun === true);
+}
+
+/** Put an exact bandwidth back (what the agent found before its first write). */
+export function setCpuBandwidth(cg: CgroupDirs, target: CpuBandwidth, opts: { dryRun?: boolean } = {}): CpuLimitResult {
+  const d = cg.cpu;
+  if (!d) throw new CgroupNotFoundError(cg.cgroupPath, 'cpu');
+  const previous = readCpuBandwidth(d);
+  return applyCpuPlan(planCpuBandwidth(d, target, previous), previous, opts.dryRun === true);
+}
+
+function applyCpuPlan(plan: CpuLimitPlan, previous: CpuBandwidth, dryRun: boolean): CpuLimitResult {
   if (!dryRun) for (const w of plan.writes) writeCgroupFile(w.file, w.value);
   return { ...plan, previous, dryRun, applied: !dryRun && plan.writes.length > 0 };
 }
