@@ -8,13 +8,15 @@ import { execFileSync } from 'node:child_process';
 
 const LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=300'];
 
-export function installDebianPackage(pkg: string): string | undefined {
+export function installDebianPackage(pkgs: string | readonly string[]): string | undefined {
+  const list = typeof pkgs === 'string' ? [pkgs] : [...pkgs];
+  const pkg = list.join(' ');
   if (process.getuid?.() !== 0) return `${pkg} is not installed and installing it needs root`;
   let last = '';
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       execFileSync('apt-get', [...LOCK_WAIT, 'update', '-qq'], { stdio: 'ignore', timeout: 300_000 });
-      execFileSync('apt-get', [...LOCK_WAIT, 'install', '-y', '-qq', pkg], {
+      execFileSync('apt-get', [...LOCK_WAIT, 'install', '-y', '-qq', ...list], {
         stdio: 'ignore', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
       });
       return undefined;

@@ -1,7 +1,7 @@
 /**
  * The HTTP shell under the RM and NM clients: one undici `Agent` (a keep-alive `Pool` per origin),
  * per-attempt timeout, retries with exponential backoff + jitter for idempotent GETs only,
- * simple auth (`user.name`), HTTPS with a CA, and a metrics hook. Redirects are never followed
+ * simple auth (`user.name`) or SPNEGO (spnego.ts), HTTPS with a CA, and a metrics hook. Redirects are never followed
  * here: a 3xx comes back to the caller (the RM client decides what a standby's 307 means).
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import {
   YarnConfigError, YarnDocumentError, YarnHttpError, YarnTransportError, bodyExcerpt, type TransportFailure,
 } from './errors.js';
 import { remoteExceptionOf } from './parse.js';
+import { KerberosError } from './kerberos/errors.js';
+import { simpleAuth, type AuthAnswer, type Authenticator } from './spnego.js';
 
 /** One HTTP attempt, reported to `onRequest` (the operator turns these into metrics). */
 export interface YarnRequestEvent {
@@ -47,6 +49,8 @@ export interface YarnHttpOptions {
   caFile?: string;
   /** Extra headers on every request (e.g. `X-Hadoop-Delegation-Token`). */
   headers?: Record<string, string>;
+  /** SPNEGO (yarn/spnego.ts); default: simple auth, with a clear error when a server asks for Kerberos. */
+  auth?: Authenticator;
   /** Max sockets per origin. Default 4. */
   connections?: number;
   onRequest?: (event: YarnRequestEvent) => void;
@@ -271,32 +275,45 @@ export class YarnHttp {
         // a broken metrics hook must not break the call
       }
     };
-    try {
+    const sendWith = async (extra: Record<string, string>): Promise<AuthAnswer & { bytes: Buffer }> => {
       const res = await this.agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
         method: req.method,
-        headers,
+        headers: { ...headers, ...extra },
         body: req.body ?? null,
         signal: controller.signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
       const bytes = await readLimited(res.body, this.maxBodyBytes, url);
-      const body = req.raw ? '' : bytes.toString('utf8');
       const header = (name: string) => {
         const v = res.headers[name];
         return Array.isArray(v) ? v[0] : v;
       };
-      const response: YarnResponse = {
-        url, method: req.method, status: res.statusCode, contentType: header('content-type'), location: header('location'), body,
+      const cookies = res.headers['set-cookie'];
+      return {
+        status: res.statusCode, header, bytes,
+        setCookies: cookies === undefined ? [] : Array.isArray(cookies) ? cookies : [cookies],
+        excerpt: () => bodyExcerpt(bytes.toString('utf8').replace(/<[^>]*>/g, ' ')),
       };
-      if (req.raw) response.bytes = bytes;
-      report(res.statusCode, res.statusCode >= 400 ? 'http' : undefined);
+    };
+    try {
+      const res = await (this.options.auth ?? simpleAuth).exchange(target, sendWith);
+      const response: YarnResponse = {
+        url, method: req.method, status: res.status, contentType: res.header('content-type'), location: res.header('location'),
+        body: req.raw ? '' : res.bytes.toString('utf8'),
+      };
+      if (req.raw) response.bytes = res.bytes;
+      report(res.status, res.status >= 400 ? 'http' : undefined);
       return response;
     } catch (err) {
       if (err instanceof YarnDocumentError) {
         report(undefined, 'document');
+        throw err;
+      }
+      if (err instanceof KerberosError) {
+        report(undefined, 'kerberos');
         throw err;
       }
       const code = errorCode(err);

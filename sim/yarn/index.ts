@@ -6,6 +6,7 @@ export {
   SimError, YarnCluster,
 } from './cluster.js';
 export { type HaState, RmGroup } from './ha.js';
+export { SpnegoFilter, type SpnegoFilterOptions, type SpnegoVerdict } from './auth.js';
 export { SimNodeManager, type NmServerOptions } from './nm-server.js';
 export { SimResourceManager, type RmServerOptions } from './rm-server.js';
 export { type EmptyListStyle, type Format } from './render.js';

@@ -4,7 +4,7 @@
  * down, and a start after a stop is a re-registration (new nmStartupTime, RM override lost).
  */
 import type http from 'node:http';
-import { pseudoAuthFilter } from './auth.js';
+import { type SpnegoFilter, pseudoAuthFilter } from './auth.js';
 import type { YarnCluster } from './cluster.js';
 import { containerInfo, nmNodeInfo } from './dao.js';
 import { type Reply, RestartableServer, send, splitUrl } from './http.js';
@@ -19,6 +19,8 @@ export interface NmServerOptions {
   port?: number;
   emptyListStyle: EmptyListStyle;
   anonymousAllowed: boolean;
+  /** Kerberos: hadoop-auth's SPNEGO filter instead of simple auth. */
+  spnego?: SpnegoFilter;
 }
 
 const PREFIX = '/ws/v1/node';
@@ -72,13 +74,26 @@ export class SimNodeManager {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, _body: Buffer): void {
-    send(res, this.route(req), req.method === 'HEAD');
+    const headOnly = req.method === 'HEAD';
+    const spnego = this.options.spnego;
+    if (!spnego) {
+      send(res, this.route(req), headOnly);
+      return;
+    }
+    void spnego.filter(req).then((verdict) => {
+      if ('reply' in verdict) {
+        send(res, verdict.reply, headOnly);
+        return;
+      }
+      const reply = this.route(req, true);
+      send(res, { ...reply, headers: { ...(reply.headers ?? {}), ...verdict.headers } }, headOnly);
+    });
   }
 
-  private route(req: http.IncomingMessage): Reply {
+  private route(req: http.IncomingMessage, authenticated = false): Reply {
     this.cluster.tick();
     const { path, query } = splitUrl(req.url);
-    const denied = pseudoAuthFilter(query, this.options.anonymousAllowed);
+    const denied = authenticated ? undefined : pseudoAuthFilter(query, this.options.anonymousAllowed);
     if (denied) return denied;
     const node = this.cluster.node(this.nodeId);
     if (!node) return { status: 503 };

@@ -5,7 +5,7 @@
  * 415) → entity unmarshalling (400) → handler (401 user, 400 id, 404 node, 500 …).
  */
 import type http from 'node:http';
-import { callerOf, pseudoAuthFilter } from './auth.js';
+import { type SpnegoFilter, callerOf, pseudoAuthFilter } from './auth.js';
 import type { YarnCluster } from './cluster.js';
 import { SimError } from './cluster.js';
 import { NodeRenderCache, clusterInfo, clusterMetrics, resourceInfo } from './dao.js';
@@ -30,6 +30,8 @@ export interface RmServerOptions {
   anonymousAllowed: boolean;
   /** Status of an unmapped server-side exception: 500 (Jersey 1, ≤3.4) or 503 (trunk). */
   internalErrorStatus: 500 | 503;
+  /** Kerberos: hadoop-auth's SPNEGO filter instead of simple auth. */
+  spnego?: SpnegoFilter;
 }
 
 /** Paths a standby serves itself (`RMWebAppFilter`), matched exactly. */
@@ -108,17 +110,32 @@ export class SimResourceManager {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
     const headOnly = req.method === 'HEAD';
-    send(res, this.route(req, body), headOnly);
+    const spnego = this.options.spnego;
+    if (!spnego) {
+      send(res, this.route(req, body), headOnly);
+      return;
+    }
+    void spnego.filter(req).then((verdict) => {
+      if ('reply' in verdict) {
+        this.cluster.counters.hit('rm.unauthorized');
+        send(res, verdict.reply, headOnly);
+        return;
+      }
+      const reply = this.route(req, body, verdict.user);
+      send(res, { ...reply, headers: { ...(reply.headers ?? {}), ...verdict.headers } }, headOnly);
+    });
   }
 
-  private route(req: http.IncomingMessage, body: Buffer): Reply {
+  /** `authenticated`: the Kerberos caller (secure mode), which replaces `user.name`. */
+  private route(req: http.IncomingMessage, body: Buffer, authenticated?: string): Reply {
     this.cluster.tick();
     const { path, rawPath, query, rawQuery } = splitUrl(req.url);
-    const denied = pseudoAuthFilter(query, this.options.anonymousAllowed);
+    const denied = authenticated === undefined ? pseudoAuthFilter(query, this.options.anonymousAllowed) : undefined;
     if (denied) {
       this.cluster.counters.hit('rm.unauthorized');
       return denied;
     }
+    const caller = authenticated ?? callerOf(query);
     if (this.haState !== 'ACTIVE' && !STANDBY_EXEMPT.has(rawPath) && !rawPath.startsWith('/proxy/')) {
       this.cluster.counters.hit('rm.redirect');
       return this.standbyRedirect(rawPath, rawQuery, query);
@@ -159,12 +176,12 @@ export class SimResourceManager {
       }
       if (segs.length === 3 && segs[1] !== '' && segs[2] === 'resource') {
         if (method !== 'POST') return methodNotAllowed('POST,OPTIONS');
-        return this.updateNodeResource(req, segs[1]!, query, body);
+        return this.updateNodeResource(req, segs[1]!, caller, body);
       }
     }
     if (segs[0] === 'containers' && segs.length === 4 && segs[1] !== '' && segs[2] === 'signal' && segs[3] !== '') {
       if (method !== 'POST') return methodNotAllowed('POST,OPTIONS');
-      return this.signalToContainer(req, segs[1]!, segs[3]!, query);
+      return this.signalToContainer(req, segs[1]!, segs[3]!, caller);
     }
     return this.notFound();
   }
@@ -260,7 +277,7 @@ export class SimResourceManager {
     return ok(format, bodyText);
   }
 
-  private updateNodeResource(req: http.IncomingMessage, raw: string, query: URLSearchParams, body: Buffer): Reply {
+  private updateNodeResource(req: http.IncomingMessage, raw: string, caller: string | undefined, body: Buffer): Reply {
     this.cluster.counters.hit('rm.resize');
     const ct = mediaType(req.headers['content-type']);
     if (ct !== 'application/json' && ct !== 'application/xml') return { status: 415 };
@@ -269,7 +286,7 @@ export class SimResourceManager {
     const text = body.toString('utf8');
     const parsed: ParseResult = ct === 'application/json' ? parseResourceOptionJson(text) : parseResourceOptionXml(text);
     if (!parsed.ok) return this.error(format, 400, EXCEPTIONS.unmarshal(parsed.message));
-    if (this.options.requireUser && callerOf(query) === undefined) {
+    if (this.options.requireUser && caller === undefined) {
       return this.error(format, 401, EXCEPTIONS.authorization('Unable to obtain user name, user not authenticated'));
     }
     const found = this.lookupNode(format, raw);
@@ -287,10 +304,10 @@ export class SimResourceManager {
     }
   }
 
-  private signalToContainer(req: http.IncomingMessage, containerId: string, command: string, query: URLSearchParams): Reply {
+  private signalToContainer(req: http.IncomingMessage, containerId: string, command: string, caller: string | undefined): Reply {
     this.cluster.counters.hit('rm.signal');
     const format = negotiate(req.headers.accept) ?? 'json';
-    if (this.options.requireUser && callerOf(query) === undefined) {
+    if (this.options.requireUser && caller === undefined) {
       return this.error(format, 401, EXCEPTIONS.authorization('Unable to obtain user name, user not authenticated'));
     }
     const upper = command.toUpperCase();

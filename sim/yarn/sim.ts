@@ -6,6 +6,7 @@ import type { Logger } from '../../log/logger.js';
 import { componentLogger, createLogger } from '../../log/logger.js';
 import type { Clock } from './clock.js';
 import { type ClusterOptions, YarnCluster } from './cluster.js';
+import type { SpnegoFilter } from './auth.js';
 import { type HaState, RmGroup } from './ha.js';
 import { SimNodeManager } from './nm-server.js';
 import type { EmptyListStyle } from './render.js';
@@ -33,6 +34,8 @@ export interface YarnSimOptions {
   requireUser?: boolean;
   anonymousAllowed?: boolean;
   internalErrorStatus?: 500 | 503;
+  /** Kerberos: every RM and NM requires SPNEGO through this filter (one keytab, `HTTP/localhost`). */
+  spnego?: SpnegoFilter;
   /** Real milliseconds between automatic `cluster.tick()`s, like NM heartbeats (default 100; 0 = only on requests / by hand). */
   heartbeatMs?: number;
   cluster?: Omit<ClusterOptions, 'clock' | 'logger'>;
@@ -68,6 +71,7 @@ export async function startYarnSim(options: YarnSimOptions = {}): Promise<YarnSi
       requireUser: options.requireUser ?? false,
       anonymousAllowed,
       internalErrorStatus: options.internalErrorStatus ?? 500,
+      ...(options.spnego ? { spnego: options.spnego } : {}),
     }, i === 0 ? 'ACTIVE' : 'STANDBY'));
   }
   const nodeManagers = new Map<string, SimNodeManager>();
@@ -77,7 +81,7 @@ export async function startYarnSim(options: YarnSimOptions = {}): Promise<YarnSi
     const withServer = spec.nmServer ?? options.nmServers ?? true;
     const nodeId = `${spec.host}:${spec.rpcPort}`;
     if (!withServer) return cluster.addNode(spec);
-    const nm = new SimNodeManager(cluster, nodeId, { port: spec.nmPort, emptyListStyle, anonymousAllowed });
+    const nm = new SimNodeManager(cluster, nodeId, { port: spec.nmPort, emptyListStyle, anonymousAllowed, ...(options.spnego ? { spnego: options.spnego } : {}) });
     await nm.start();
     try {
       const node = cluster.addNode({ ...spec, httpPort: nm.port });
