@@ -5,7 +5,7 @@
  */
 import type { SettingsValues } from '../settings/settings.js';
 import { createLogger } from '../log/logger.js';
-import { RulesConfigError } from './rules/index.js';
+import { describeError, isInputError } from '../input/input-error.js';
 import { startAgent } from './agent.js';
 import { toAgentSettings } from './settings.js';
 
@@ -15,10 +15,12 @@ export async function runAgentCommand(values: SettingsValues): Promise<number> {
   try {
     agent = await startAgent(toAgentSettings(values), { logger });
   } catch (err) {
-    const msg = err instanceof RulesConfigError ? err.message : `cannot start: ${(err as Error).message}`;
-    logger.error({ err: (err as Error).message }, msg);
+    // A bad setting (rule values, a busy --metrics-addr …) exits 2 like any other bad input.
+    const input = isInputError(err);
+    const msg = input ? err.message : `cannot start: ${describeError(err)}`;
+    logger.error({ err }, msg);
     process.stderr.write(`loom agent: ${msg}\n`);
-    return err instanceof RulesConfigError ? 2 : 1;
+    return input ? 2 : 1;
   }
   const started = agent;
   await new Promise<void>((resolve) => {

@@ -56,8 +56,8 @@ export function createCopilotBackend(d: CopilotBackendDeps): CopilotBackend {
     async killContainer(id) {
       const col = d.latest();
       const c = col?.containers.find((x) => x.nm.id === id);
-      if (!col || !c) throw new CopilotRequestError(`container ${id} is not a live YARN container of this node`);
-      if (!c.cgroup || !c.stats) throw new CopilotRequestError(`container ${id} cannot be proven from its cgroup (${c.problem ?? 'not read yet'}): refusing to kill`);
+      if (!col || !c) throw new CopilotRequestError('POST /v1/killContainer', `container ${id} is not a live YARN container of this node`, 'containerID');
+      if (!c.cgroup || !c.stats) throw new CopilotRequestError('POST /v1/killContainer', `container ${id} cannot be proven from its cgroup (${c.problem ?? 'not read yet'}): refusing to kill`, 'containerID');
       const info = toContainerInfo(c.nm, d.yarnCgroupPath, c.firstSeenAt);
       if (d.evictor.evicting.has(id)) return info;
       await issue([{

@@ -102,14 +102,14 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, route: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (b: Buffer) => {
       size += b.length;
       if (size > MAX_BODY) {
-        reject(new CopilotRequestError(`request body larger than ${MAX_BODY} bytes`));
+        reject(new CopilotRequestError(route, `request body larger than ${MAX_BODY} bytes`));
         req.resume();
         return;
       }
@@ -134,17 +134,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, backend: Copilo
       case 'GET /v1/container': {
         const id = url.searchParams.get('containerID') ?? '';
         const info = id === '' ? undefined : backend.container(id);
-        if (!info) throw new CopilotRequestError(id === '' ? 'containerID query parameter is required' : `container ${JSON.stringify(id.slice(0, 120))} not found on this node`);
+        if (!info) throw new CopilotRequestError(route, id === '' ? 'query parameter is required' : `container ${JSON.stringify(id.slice(0, 120))} not found on this node`, 'containerID');
         return reply(res, 200, info);
       }
       case 'POST /v1/killContainer': {
-        const id = parseKillContainerRequest(await readBody(req));
+        const id = parseKillContainerRequest(await readBody(req, route));
         logger.info({ container: id }, 'copilot API: killContainer');
         const info = await backend.killContainer(id);
         return reply(res, 200, { items: [info] });
       }
       case 'POST /v1/killContainersByResource': {
-        const request = parseKillByResourceRequest(await readBody(req));
+        const request = parseKillByResourceRequest(await readBody(req, route));
         logger.info({ request }, 'copilot API: killContainersByResource');
         return reply(res, 200, await backend.killContainersByResource(request));
       }
@@ -153,7 +153,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, backend: Copilo
     }
   } catch (err) {
     if (err instanceof CopilotRequestError) {
-      logger.info({ route, err: err.message }, 'copilot API: request refused');
+      logger.info({ route, input: err.fields }, 'copilot API: request refused');
       return reply(res, 400, { error: err.message });
     }
     throw err;

@@ -5,6 +5,7 @@
  * types must match exactly (quantities are strings, absent maps are `null`).
  */
 import { z } from 'zod';
+import { InputError, problemWithin } from '../input/input-error.js';
 import {
   type Bytes, type MilliCores, formatBatchCpu, formatBatchMemory, formatQuantity, parseBatchCpu, parseBatchMemory,
 } from '../kube/quantity.js';
@@ -67,10 +68,10 @@ export function toContainerInfo(c: NmContainer, yarnCgroupPath: string, firstSee
   };
 }
 
-/** A request the API refuses: answered 400 with `{"error": message}`. */
-export class CopilotRequestError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A request the API refuses: answered 400 with `{"error": message}`; `source` is the endpoint. */
+export class CopilotRequestError extends InputError {
+  constructor(source: string, problem: string, key?: string) {
+    super(source, problem, key ? { key } : {});
     this.name = 'CopilotRequestError';
   }
 }
@@ -83,42 +84,50 @@ const killRequest = z.strictObject({
   resources: resourceList.nullable().optional(),
 });
 
-function parseBody(text: string): z.infer<typeof killRequest> {
+const KILL_CONTAINER = 'POST /v1/killContainer';
+const KILL_BY_RESOURCE = 'POST /v1/killContainersByResource';
+
+function parseBody(text: string, source: string): z.infer<typeof killRequest> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new CopilotRequestError(`request body is not JSON: ${(err as Error).message}`);
+    throw new CopilotRequestError(source, `request body is not JSON: ${(err as Error).message}`);
   }
   const r = killRequest.safeParse(doc);
   if (!r.success) {
-    throw new CopilotRequestError(`invalid request: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+    const [first, ...rest] = r.error.issues;
+    const key = first!.path.map(String).join('.');
+    const more = rest.length ? `; ${rest.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; ')}` : '';
+    throw new CopilotRequestError(source, `invalid request: ${first!.message}${more}`, key || undefined);
   }
   return r.data;
 }
 
 /** `POST /v1/killContainer` body → a validated container id. */
 export function parseKillContainerRequest(text: string): string {
-  const body = parseBody(text);
+  const body = parseBody(text, KILL_CONTAINER);
   const id: string = body.containerID ?? '';
-  if (id === '') throw new CopilotRequestError('containerID is required');
-  if (!isContainerId(id)) throw new CopilotRequestError(`containerID ${JSON.stringify(String(id).slice(0, 120))} is not a YARN container id`);
+  if (id === '') throw new CopilotRequestError(KILL_CONTAINER, 'containerID is required', 'containerID');
+  if (!isContainerId(id)) throw new CopilotRequestError(KILL_CONTAINER, `${JSON.stringify(String(id).slice(0, 120))} is not a YARN container id`, 'containerID');
   return id;
 }
 
 /** `POST /v1/killContainersByResource` body → what to release (milli-cores, bytes). */
 export function parseKillByResourceRequest(text: string): ResourceRequest {
-  const body = parseBody(text);
-  if (!body.resources) throw new CopilotRequestError('resources is required');
+  const body = parseBody(text, KILL_BY_RESOURCE);
+  if (!body.resources) throw new CopilotRequestError(KILL_BY_RESOURCE, 'resources is required', 'resources');
   const out: ResourceRequest = {};
   for (const [name, value] of Object.entries(body.resources)) {
+    const key = `resources.${name}`;
     try {
       if (name === BATCH_CPU) out.cpu = parseBatchCpu(value);
       else if (name === BATCH_MEMORY) out.memory = parseBatchMemory(value);
-      else throw new CopilotRequestError(`unsupported resource ${JSON.stringify(name)} (expected ${BATCH_CPU} and/or ${BATCH_MEMORY})`);
+      else throw new CopilotRequestError(KILL_BY_RESOURCE, `unsupported resource (expected ${BATCH_CPU} and/or ${BATCH_MEMORY})`, key);
     } catch (err) {
       if (err instanceof CopilotRequestError) throw err;
-      throw new CopilotRequestError(`resources.${name}: ${(err as Error).message}`);
+      if (err instanceof InputError) throw new CopilotRequestError(KILL_BY_RESOURCE, problemWithin(err), key);
+      throw err;
     }
   }
   return out;

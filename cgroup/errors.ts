@@ -2,11 +2,12 @@
  * Typed errors of the cgroup layer. Every error names the file or path it is about, so a log line
  * is enough to find the culprit on a node.
  */
+import { InputError } from '../input/input-error.js';
 
 /** A cgroup or proc file whose content is not what the kernel writes (garbage, negative, truncated). */
-export class CgroupParseError extends Error {
+export class CgroupParseError extends InputError {
   constructor(readonly file: string, readonly reason: string) {
-    super(`${file}: ${reason}`);
+    super(file, reason);
     this.name = 'CgroupParseError';
   }
 }

@@ -1,6 +1,8 @@
 /** Settings of the smaller subcommands (`sim`, `status`, `demo`). */
 import type { SettingSpec } from '../settings/settings.js';
 import { operatorSettingSpecs } from '../operator/settings.js';
+import { agentSettingSpecs } from '../agent/settings.js';
+import { logSettingSpecs } from '../log/log-settings.js';
 
 export const simSettingSpecs: readonly SettingSpec[] = [
   { key: 'nodes', kind: 'integer', min: 1, max: 5000, description: 'number of simulated nodes', default: 3 },
@@ -13,9 +15,18 @@ export const simSettingSpecs: readonly SettingSpec[] = [
   { key: 'dir', kind: 'string', description: 'where to put kubeconfig, Hadoop conf and node trees (default: a new temp dir, removed on exit)' },
 ];
 
-/** `loom status` reads the operator's own settings (to compute drift the same way) plus an output format. */
+/**
+ * The operator settings `loom status` reads: where the cluster is, the ledger policy (to compute
+ * drift the way the operator does), how to reach the RMs, where the operator's Events are; plus an
+ * output format. Loop timing, hysteresis, leader election and listeners mean nothing to it.
+ */
+export const STATUS_OPERATOR_KEYS = [
+  'kubeconfig', 'hadoopConfDir', 'policy', 'headroomShare', 'safetyMarginPercent', 'vcoresPerCore',
+  'rmUser', 'rmCaFile', 'rmTimeoutMs', 'eventNamespace',
+] as const;
+
 export const statusSettingSpecs: readonly SettingSpec[] = [
-  ...operatorSettingSpecs.filter((s) => !['once', 'dryRun', 'metricsAddr', 'leaderElection', 'leaseNamespace', 'leaseName', 'leaseDurationSeconds', 'identity', 'rmConcurrency'].includes(s.key)),
+  ...operatorSettingSpecs.filter((s) => (STATUS_OPERATOR_KEYS as readonly string[]).includes(s.key)),
   { key: 'output', kind: 'enum', choices: ['table', 'json'], description: 'output format', default: 'table' },
 ];
 
@@ -27,3 +38,12 @@ export const demoSettingSpecs: readonly SettingSpec[] = [
   { key: 'report', kind: 'string', description: 'path of the HTML report', default: 'loom-report.html' },
   { key: 'policies', kind: 'string', description: 'comma list of policies to run, in order', default: 'partitioned,shared' },
 ];
+
+/** Every command's settings as the command line, the environment and the file accept them. */
+export const commandSettingSpecs = {
+  demo: [...demoSettingSpecs, ...logSettingSpecs('error')],
+  operator: [...operatorSettingSpecs, ...logSettingSpecs('info')],
+  agent: [...agentSettingSpecs, ...logSettingSpecs('info')],
+  sim: [...simSettingSpecs, ...logSettingSpecs('warn')],
+  status: [...statusSettingSpecs, ...logSettingSpecs('warn')],
+} as const satisfies Record<string, readonly SettingSpec[]>;

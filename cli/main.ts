@@ -5,10 +5,10 @@
  * lazily, so `loom --help` is instant and one part's dependencies never slow another.
  */
 import { Command, CommanderError } from 'commander';
-import { addSettingOptions, settingsFor, SettingsError, type SettingSpec, type SettingsValues } from '../settings/settings.js';
-import { operatorSettingSpecs } from '../operator/settings.js';
-import { agentSettingSpecs } from '../agent/settings.js';
-import { simSettingSpecs, statusSettingSpecs, demoSettingSpecs } from './command-settings.js';
+import { addSettingOptions, settingsFor, type SettingSpec, type SettingsValues } from '../settings/settings.js';
+import { describeError, isInputError } from '../input/input-error.js';
+import type { LogFormat, LogLevel } from '../log/log-settings.js';
+import { commandSettingSpecs } from './command-settings.js';
 import { packageVersion } from './version.js';
 
 type Handler = (settings: SettingsValues) => Promise<number>;
@@ -27,43 +27,48 @@ const subcommands: Subcommand[] = [
   {
     name: 'demo',
     summary: 'run the embedded demo: a simulated mixed cluster with the real operator and agents (npm start)',
-    specs: demoSettingSpecs,
+    specs: commandSettingSpecs.demo,
     load: async () => (await import('../demo/command.js')).runDemoCommand,
   },
   {
     name: 'operator',
     summary: 'run the cluster-level operator: the batch-resource ledger between Kubernetes and YARN',
-    specs: operatorSettingSpecs,
+    specs: commandSettingSpecs.operator,
     load: async () => (await import('../operator/command.js')).runOperatorCommand,
   },
   {
     name: 'agent',
     summary: 'run the node agent: YARN container metrics, CPU suppression and eviction',
-    specs: agentSettingSpecs,
+    specs: commandSettingSpecs.agent,
     load: async () => (await import('../agent/command.js')).runAgentCommand,
   },
   {
     name: 'sim',
     summary: 'start the simulators alone (Kubernetes API, YARN RM/NMs, nodes) and print one JSON line',
-    specs: simSettingSpecs,
+    specs: commandSettingSpecs.sim,
     load: async () => (await import('../sim/command.js')).runSimCommand,
   },
   {
     name: 'status',
     summary: 'per-node ledger table from a live cluster',
-    specs: statusSettingSpecs,
+    specs: commandSettingSpecs.status,
     load: async () => (await import('../operator/status-command.js')).runStatusCommand,
   },
 ];
+
+/** Help lines never run past this many columns, whatever the terminal (commander wraps descriptions to fit). */
+export const HELP_COLUMNS = 100;
+const helpLayout = { helpWidth: HELP_COLUMNS };
 
 export function buildProgram(onRun: (sub: Subcommand, opts: Record<string, unknown>) => void): Command {
   const program = new Command('loom')
     .description('Loom: hybrid YARN–Kubernetes co-location (operator, node agent, simulators)')
     .version(packageVersion(), '-V, --version', 'print the version of Loom')
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp(helpLayout)
     .exitOverride();
   for (const sub of subcommands) {
-    const cmd = program.command(sub.name).description(sub.summary).exitOverride();
+    const cmd = program.command(sub.name).description(sub.summary).configureHelp(helpLayout).exitOverride();
     cmd.option('--config <file>', 'YAML settings file (keys as in docs/configuration.md); env LOOM_CONFIG');
     addSettingOptions(cmd, sub.specs);
     cmd.action((opts: Record<string, unknown>) => onRun(sub, opts));
@@ -87,18 +92,18 @@ export async function main(argv: string[]): Promise<number> {
     program.outputHelp();
     return argv.length === 0 ? 0 : EXIT_USAGE;
   }
-  let settings: SettingsValues;
+  const name = chosen.sub.name;
   try {
-    settings = settingsFor(chosen.sub.specs, chosen.opts);
+    const settings = settingsFor(chosen.sub.specs, chosen.opts);
+    const { configureLogging } = await import('../log/logger.js');
+    configureLogging({ level: settings.logLevel as LogLevel | undefined, format: settings.logFormat as LogFormat | undefined });
+    const handler = await chosen.sub.load();
+    return await handler(settings);
   } catch (err) {
-    if (err instanceof SettingsError) {
-      process.stderr.write(`loom ${chosen.sub.name}: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw err;
+    // One line whatever failed: bad input (flags, environment, files) exits 2, anything else 1.
+    process.stderr.write(`loom ${name}: ${describeError(err)}\n`);
+    return isInputError(err) ? EXIT_USAGE : 1;
   }
-  const handler = await chosen.sub.load();
-  return handler(settings);
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -42,8 +42,8 @@ export function summaryText(runs: RunResult[]): string {
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const out = o.out ?? process.stdout;
-  // Components log to stderr, errors only by default (LOOM_LOG_LEVEL=info shows every decision); the table and the summary own stdout.
-  const logger = createLogger('demo', { level: process.env.LOOM_LOG_LEVEL ?? 'error' }, process.stderr as never);
+  // Components log to stderr, errors only by default (--log-level info shows every decision); the table and the summary own stdout.
+  const logger = createLogger('demo', {}, process.stderr as never);
   const scenario = buildScenario({ durationSec: o.durationSec, nodes: o.nodes, seed: o.seed });
   const table = new LiveTable(out);
   const runs: RunResult[] = [];

@@ -25,6 +25,40 @@ export class KubeApiError extends Error {
   get gone(): boolean { return this.status === 410; }
 }
 
+/** Words for the transport failures a person meets (a dead or unreachable API server). */
+const TRANSPORT_PROBLEMS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_BODY_TIMEOUT: 'answer stalled',
+  UND_ERR_SOCKET: 'connection closed',
+};
+
+function codeOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** No HTTP answer from the Kubernetes API server; the message says it was Kubernetes, which server, and why. */
+export class KubeTransportError extends Error {
+  readonly code: string | undefined;
+  constructor(readonly method: string, readonly server: string, readonly path: string, cause: unknown) {
+    const code = codeOf(cause);
+    const why = (code && TRANSPORT_PROBLEMS[code]) ?? (cause as Error)?.message ?? String(cause);
+    super(`Kubernetes API server ${server} unreachable: ${why}${code ? ` (${code})` : ''} on ${method} ${path}`, { cause });
+    this.name = 'KubeTransportError';
+    this.code = code;
+  }
+}
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -78,15 +112,21 @@ export class KubeApi {
       headers['content-type'] = opts.contentType ?? 'application/json';
     }
     const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
-    const res = await request(this.url(path, opts.query), {
-      method: method as 'GET',
-      headers,
-      ...(body !== undefined ? { body } : {}),
-      dispatcher: this.conn.dispatcher,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
-    const text = await res.body.text();
+    let res: Awaited<ReturnType<typeof request>>;
+    let text: string;
+    try {
+      res = await request(this.url(path, opts.query), {
+        method: method as 'GET',
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        dispatcher: this.conn.dispatcher,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      text = await res.body.text();
+    } catch (err) {
+      throw new KubeTransportError(method, this.conn.server, path, err);
+    }
     if (res.statusCode >= 400) {
       let reason: string | undefined;
       let message = text.slice(0, 300);

@@ -46,7 +46,7 @@ function staticHeaders(c: ResolvedKubeConfig): HeaderSource {
         try {
           cached = { token: readFileSync(c.tokenFile, 'utf8').trim(), at: Date.now() };
         } catch (err) {
-          throw new KubeConfigError(`${c.source}: token file ${c.tokenFile}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+          throw new KubeConfigError(c.source, `token file ${c.tokenFile}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
         }
       }
       return { authorization: `Bearer ${cached.token}` };

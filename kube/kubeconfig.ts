@@ -14,10 +14,11 @@ import { createRequire } from 'node:module';
 // YAML is read only when a file is given; loading it lazily keeps it out of the agent's memory.
 const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 import { z } from 'zod';
+import { InputError } from '../input/input-error.js';
 
-export class KubeConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+export class KubeConfigError extends InputError {
+  constructor(source: string, problem: string, key?: string) {
+    super(source, problem, key ? { key } : {});
     this.name = 'KubeConfigError';
   }
 }
@@ -73,21 +74,21 @@ function readDoc(file: string): Doc {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new KubeConfigError(`kubeconfig ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new KubeConfigError(`kubeconfig ${file}`, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new KubeConfigError(`kubeconfig ${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    throw new KubeConfigError(`kubeconfig ${file}`, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new KubeConfigError(`kubeconfig ${file}: not a kubeconfig (expected a YAML mapping with clusters, users and contexts)`);
+    throw new KubeConfigError(`kubeconfig ${file}`, `not a kubeconfig (expected a YAML mapping with clusters, users and contexts)`);
   }
   const parsed = docSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new KubeConfigError(`kubeconfig ${file}: ${issue?.path.join('.') || 'document'}: ${issue?.message ?? 'invalid'}`);
+    throw new KubeConfigError(`kubeconfig ${file}`, issue?.message ?? 'invalid', issue?.path.map(String).join('.') || undefined);
   }
   return parsed.data;
 }
@@ -102,7 +103,7 @@ function material(file: string, path: string | undefined, data: string | undefin
   try {
     return readFileSync(full);
   } catch (err) {
-    throw new KubeConfigError(`kubeconfig ${file}: ${what} ${full}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new KubeConfigError(`kubeconfig ${file}`, `${what} ${full}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
@@ -110,20 +111,20 @@ function material(file: string, path: string | undefined, data: string | undefin
 export function resolveKubeConfigFile(file: string): ResolvedKubeConfig {
   const doc = readDoc(file);
   const ctxName = doc['current-context'];
-  if (!ctxName) throw new KubeConfigError(`kubeconfig ${file}: no current-context`);
+  if (!ctxName) throw new KubeConfigError(`kubeconfig ${file}`, `no current-context`);
   const ctx = doc.contexts?.find((c) => c.name === ctxName)?.context;
-  if (!ctx) throw new KubeConfigError(`kubeconfig ${file}: current-context "${ctxName}" is not among its contexts`);
+  if (!ctx) throw new KubeConfigError(`kubeconfig ${file}`, `current-context "${ctxName}" is not among its contexts`);
   const cluster = doc.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
-  if (!cluster) throw new KubeConfigError(`kubeconfig ${file}: context "${ctxName}" names cluster "${ctx.cluster}", which is not defined`);
+  if (!cluster) throw new KubeConfigError(`kubeconfig ${file}`, `context "${ctxName}" names cluster "${ctx.cluster}", which is not defined`);
   const user = ctx.user ? doc.users?.find((u) => u.name === ctx.user)?.user ?? undefined : undefined;
   if (ctx.user && user === undefined && !doc.users?.some((u) => u.name === ctx.user)) {
-    throw new KubeConfigError(`kubeconfig ${file}: context "${ctxName}" names user "${ctx.user}", which is not defined`);
+    throw new KubeConfigError(`kubeconfig ${file}`, `context "${ctxName}" names user "${ctx.user}", which is not defined`);
   }
   let server: URL;
   try {
     server = new URL(cluster.server);
   } catch {
-    throw new KubeConfigError(`kubeconfig ${file}: cluster "${ctx.cluster}": server ${JSON.stringify(cluster.server)} is not a URL`);
+    throw new KubeConfigError(`kubeconfig ${file}`, `cluster "${ctx.cluster}": server ${JSON.stringify(cluster.server)} is not a URL`);
   }
   const out: ResolvedKubeConfig = {
     server: server.href.replace(/\/+$/, ''),
@@ -149,9 +150,9 @@ export function resolveKubeConfigFile(file: string): ResolvedKubeConfig {
 export function resolveInCluster(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): ResolvedKubeConfig {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-  if (!host) throw new KubeConfigError('in-cluster: KUBERNETES_SERVICE_HOST is not set');
+  if (!host) throw new KubeConfigError('in-cluster', 'KUBERNETES_SERVICE_HOST is not set');
   const tokenFile = `${dir}/token`;
-  if (!existsSync(tokenFile)) throw new KubeConfigError(`in-cluster: ${tokenFile} does not exist`);
+  if (!existsSync(tokenFile)) throw new KubeConfigError('in-cluster', `${tokenFile} does not exist`);
   const caFile = `${dir}/ca.crt`;
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -165,7 +166,7 @@ export function resolveInCluster(env: NodeJS.ProcessEnv = process.env, dir = SER
 /** `--kubeconfig FILE`, else in-cluster, else the first file of `$KUBECONFIG`, else `~/.kube/config`. */
 export function resolveKubeConfig(file?: string, env: NodeJS.ProcessEnv = process.env): ResolvedKubeConfig {
   if (file) {
-    if (!existsSync(file)) throw new KubeConfigError(`--kubeconfig ${file}: file not found`);
+    if (!existsSync(file)) throw new KubeConfigError(`--kubeconfig ${file}`, 'file not found');
     return resolveKubeConfigFile(file);
   }
   if (env.KUBERNETES_SERVICE_HOST && existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return resolveInCluster(env);
@@ -173,5 +174,5 @@ export function resolveKubeConfig(file?: string, env: NodeJS.ProcessEnv = proces
   if (fromEnv) return resolveKubeConfigFile(fromEnv);
   const home = `${env.HOME ?? homedir()}/.kube/config`;
   if (existsSync(home)) return resolveKubeConfigFile(home);
-  throw new KubeConfigError('no kubeconfig found: pass --kubeconfig, run in a cluster, or set KUBECONFIG');
+  throw new KubeConfigError('--kubeconfig', 'no kubeconfig found: pass --kubeconfig, run in a cluster, or set KUBECONFIG');
 }

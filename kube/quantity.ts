@@ -5,6 +5,7 @@
  * `kubernetes.io/batch-cpu: "60646"` is 60 646 milli-cores, `"10k"` is 10 000 milli-cores;
  * `kubernetes.io/batch-memory: "10Gi"` is 10 × 2^30 bytes.
  */
+import { InputError } from '../input/input-error.js';
 
 /** CPU in milli-cores (1 core = 1000). */
 export type MilliCores = number & { readonly __unit: 'milli-cores' };
@@ -19,9 +20,10 @@ const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1
 
 const QUANTITY = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/;
 
-export class QuantityError extends Error {
+/** A quantity string alone does not know where it came from: callers re-home it (`err.within(source, key)`). */
+export class QuantityError extends InputError {
   constructor(readonly input: unknown, reason: string) {
-    super(`invalid quantity ${JSON.stringify(input)}: ${reason}`);
+    super('', `invalid quantity ${JSON.stringify(typeof input === 'string' && input.length > 64 ? `${input.slice(0, 64)}…` : input)}: ${reason}`);
     this.name = 'QuantityError';
   }
 }

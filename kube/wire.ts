@@ -3,6 +3,7 @@
  * `shared/reference/koordinator.md` §2.2–2.3; Loom must stay byte-compatible with them.
  */
 import { z } from 'zod';
+import { InputError, problemWithin } from '../input/input-error.js';
 import {
   type Bytes, type MilliCores, QuantityError,
   formatBatchCpu, formatBatchMemory, parseBatchCpu, parseBatchMemory,
@@ -30,9 +31,9 @@ export interface BatchResources {
   memory: Bytes;
 }
 
-export class WireFormatError extends Error {
-  constructor(readonly source: string, reason: string) {
-    super(`${source}: ${reason}`);
+export class WireFormatError extends InputError {
+  constructor(source: string, reason: string, key?: string) {
+    super(source, reason, key ? { key } : {});
     this.name = 'WireFormatError';
   }
 }
@@ -134,15 +135,20 @@ function parseJson(source: string, raw: string): unknown {
   }
 }
 
-function batchFrom(source: string, list: Record<string, string | number> | undefined): Partial<BatchResources> {
+/** `keyPrefix` places the quantities inside the source (`resources.` in an annotation, nothing in a ResourceList). */
+function batchFrom(source: string, list: Record<string, string | number> | undefined, keyPrefix = 'resources.'): Partial<BatchResources> {
   const out: Partial<BatchResources> = {};
   if (!list) return out;
-  try {
-    if (list[BATCH_CPU] !== undefined) out.cpu = parseBatchCpu(list[BATCH_CPU]);
-    if (list[BATCH_MEMORY] !== undefined) out.memory = parseBatchMemory(list[BATCH_MEMORY]);
-  } catch (err) {
-    if (err instanceof QuantityError) throw new WireFormatError(source, err.message);
-    throw err;
+  for (const [name, parse] of [[BATCH_CPU, parseBatchCpu], [BATCH_MEMORY, parseBatchMemory]] as const) {
+    if (list[name] === undefined) continue;
+    try {
+      const v = parse(list[name]);
+      if (name === BATCH_CPU) out.cpu = v as MilliCores;
+      else out.memory = v as Bytes;
+    } catch (err) {
+      if (err instanceof QuantityError) throw new WireFormatError(source, problemWithin(err), `${keyPrefix}${name}`);
+      throw err;
+    }
   }
   return out;
 }
@@ -162,7 +168,7 @@ export function formatOriginAnnotation(origin: BatchResources): string {
 
 /** Batch resources out of a Node's `status.allocatable` (or capacity) map. */
 export function batchFromResourceList(source: string, list: Record<string, string> | undefined): Partial<BatchResources> {
-  return batchFrom(source, list);
+  return batchFrom(source, list, '');
 }
 
 /** All entries of `node.koordinator.sh/thirdPartyAllocations`; absent/empty annotation → []. */

@@ -2,6 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { parseListenAddress } from '../settings/listen-address.js';
+import { SettingsError } from '../settings/settings.js';
 
 export interface HealthProbe {
   /** Alive: the loops are turning. */
@@ -15,17 +17,23 @@ export interface MetricsEndpoint {
   close(): Promise<void>;
 }
 
-/** `host:port`, `:port` or `[v6]:port`; port 0 picks a free one. */
-export function parseListenAddress(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
-  if (!m) throw new Error(`listen address ${JSON.stringify(addr)} is not host:port`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`listen address ${JSON.stringify(addr)}: port out of range`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}
+/** What the kernel's refusal to listen means, in words. */
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'address already in use (another process is listening there)',
+  EACCES: 'permission denied (a port below 1024 needs privileges)',
+  EADDRNOTAVAIL: 'no such address on this host',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+};
 
-export async function serveMetrics(addr: string, registry: Registry, probe: HealthProbe): Promise<MetricsEndpoint> {
-  const { host, port } = parseListenAddress(addr);
+/**
+ * Serve on `addr` (`host:port`, `:port` or `[v6]:port`; port 0 picks a free one). A bad or busy
+ * address is a {@link SettingsError} naming `setting` (the flag it came from) and the address.
+ */
+export async function serveMetrics(addr: string, registry: Registry, probe: HealthProbe, setting = '--metrics-addr'): Promise<MetricsEndpoint> {
+  const parsed = parseListenAddress(addr);
+  if ('problem' in parsed) throw new SettingsError(setting, parsed.problem);
+  const { host, port } = parsed;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -47,7 +55,10 @@ export async function serveMetrics(addr: string, registry: Registry, probe: Heal
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? 'error';
+      reject(new SettingsError(setting, `cannot listen on ${addr}: ${LISTEN_PROBLEMS[code] ?? err.message} (${code})`));
+    });
     server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;

@@ -1,7 +1,8 @@
 /** `loom operator`: settings → Kubernetes + RM clients → leader election → controller. */
 import { componentLogger, createLogger } from '../log/logger.js';
-import type { SettingsValues } from '../settings/settings.js';
-import { connect, KubeConfigError } from '../kube/connection.js';
+import { SettingsError, type SettingsValues } from '../settings/settings.js';
+import { isInputError } from '../input/input-error.js';
+import { connect } from '../kube/connection.js';
 import { KubeApi } from '../kube/api.js';
 import { EventRecorder, LogOnlyEvents } from '../kube/events.js';
 import { LeaderElector } from '../kube/lease.js';
@@ -34,7 +35,7 @@ export interface RunningOperator {
 
 /** Build and start an operator (used by the command, the demo and tests). */
 export async function startOperator(s: OperatorSettings, log = createLogger('operator')): Promise<RunningOperator> {
-  if (!s.hadoopConfDir) throw new KubeConfigError('no Hadoop configuration: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
+  if (!s.hadoopConfDir) throw new SettingsError('--hadoop-conf-dir', 'not set: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
   const metrics = new OperatorMetrics(!s.once);
   const clustersFound = discoverYarnClusters(s.hadoopConfDir);
   const clients = new Map<string, ResourceManagerClient>();
@@ -94,7 +95,7 @@ export async function runOperatorCommand(values: SettingsValues): Promise<number
   try {
     op = await startOperator(s, log);
   } catch (err) {
-    if (err instanceof KubeConfigError || err instanceof YarnError) {
+    if (isInputError(err) || err instanceof YarnError) {
       process.stderr.write(`loom operator: ${err.message}\n`);
       return 2;
     }

@@ -1,13 +1,11 @@
 /** `loom status`: the per-node ledger from a live cluster (one node list, one pod list, one RM poll per cluster). */
 import { createLogger } from '../log/logger.js';
-import type { SettingsValues } from '../settings/settings.js';
-import { connect, KubeConfigError } from '../kube/connection.js';
+import { SettingsError, type SettingsValues } from '../settings/settings.js';
+import { describeError } from '../input/input-error.js';
+import { connect } from '../kube/connection.js';
 import { KubeApi, paths, type KubeList, type KubeObject } from '../kube/api.js';
 import { discoverYarnClusters } from '../yarn/site.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
-import { YarnError } from '../yarn/errors.js';
-import { toOperatorSettings } from './settings.js';
-import { ledgerConfigOf } from './command.js';
 import { projectNode, projectPod, type PodRecord } from './observe.js';
 import { nodeIdKey, snapshotOf, type ClusterView } from './snapshot.js';
 import { decideNode, type LedgerConfig } from './ledger/index.js';
@@ -88,52 +86,72 @@ export function formatStatusTable(rows: StatusRow[]): string {
   return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** The ledger `loom status` recomputes: the operator's policy, no hysteresis or grow interval ("what it wants now"). */
+export function statusLedgerConfig(values: SettingsValues): LedgerConfig {
+  return {
+    policy: values.policy as LedgerConfig['policy'],
+    headroomShare: values.headroomShare as number,
+    safetyMarginPercent: values.safetyMarginPercent as number,
+    vcoresPerCore: values.vcoresPerCore as number,
+    hysteresis: { cpuMilli: 0, memoryBytes: 0, percent: 0 },
+    growIntervalMs: 0,
+    overCommitTimeoutMs: -1,
+  };
+}
+
+/**
+ * Prints the table (or JSON) and exits 0 when every configured ResourceManager answered, 1 when
+ * one did not (the table still shows what could be read; stderr names each cluster that was down),
+ * and 1 with one line naming the API server when Kubernetes cannot be reached.
+ */
 export async function runStatusCommand(values: SettingsValues): Promise<number> {
-  const s = toOperatorSettings(values);
+  const hadoopConfDir = (values.hadoopConfDir as string | undefined) ?? (process.env.HADOOP_CONF_DIR || undefined);
+  if (!hadoopConfDir) throw new SettingsError('--hadoop-conf-dir', 'not set: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
   // Logs go to stderr: stdout is the table (or JSON) and must stay parseable.
-  const log = createLogger('status', { level: process.env.LOOM_LOG_LEVEL ?? 'warn' }, process.stderr as never);
+  const log = createLogger('status', {}, process.stderr as never);
+  const clusters = discoverYarnClusters(hadoopConfDir, { logger: log });
+  const conn = await connect(values.kubeconfig as string | undefined);
   try {
-    if (!s.hadoopConfDir) throw new KubeConfigError('no Hadoop configuration: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
-    const conn = await connect(s.kubeconfig);
     const api = new KubeApi(conn);
-    try {
-      const [nodes, pods, events] = await Promise.all([
-        api.request<KubeList<KubeObject>>('GET', paths.nodes()),
-        api.request<KubeList<KubeObject>>('GET', paths.pods()),
-        api.request<KubeList<KubeObject>>('GET', paths.events(s.eventNamespace)).catch(() => ({ metadata: {}, items: [] as KubeObject[] })),
-      ]);
-      const views = new Map<string, ClusterView>();
-      for (const c of discoverYarnClusters(s.hadoopConfDir)) {
-        const client = new ResourceManagerClient({ rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs, ...(s.rmUser ? { user: s.rmUser } : {}), logger: log });
-        try {
-          const list = await client.listNodes();
-          views.set(c.clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() });
-        } catch (err) {
-          views.set(c.clusterId, { status: 'unavailable', detail: (err as Error).message, at: Date.now() });
-        } finally {
-          await client.close();
-        }
+    const eventNamespace = values.eventNamespace as string;
+    const [nodes, pods, events] = await Promise.all([
+      api.request<KubeList<KubeObject>>('GET', paths.nodes()),
+      api.request<KubeList<KubeObject>>('GET', paths.pods()),
+      api.request<KubeList<KubeObject>>('GET', paths.events(eventNamespace)).catch(() => ({ metadata: {}, items: [] as KubeObject[] })),
+    ]);
+    const views = new Map<string, ClusterView>();
+    const down: string[] = [];
+    for (const c of clusters) {
+      const client = new ResourceManagerClient({
+        rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: values.rmTimeoutMs as number, logger: log,
+        ...(values.rmUser ? { user: values.rmUser as string } : {}), ...(values.rmCaFile ? { caFile: values.rmCaFile as string } : {}),
+      });
+      try {
+        const list = await client.listNodes();
+        views.set(c.clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() });
+      } catch (err) {
+        const detail = describeError(err);
+        views.set(c.clusterId, { status: 'unavailable', detail, at: Date.now() });
+        const own = `cluster ${c.clusterId}: `;
+        down.push(`YARN cluster ${c.clusterId}: ResourceManager unavailable: ${detail.startsWith(own) ? detail.slice(own.length) : detail}`);
+      } finally {
+        await client.close();
       }
-      const lastEvents = new Map<string, string>();
-      for (const e of events.items) {
-        const involved = (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject;
-        const when = (e as { lastTimestamp?: string }).lastTimestamp;
-        const source = (e as { reportingComponent?: string }).reportingComponent;
-        if (involved?.kind !== 'Node' || !involved.name || !when || source !== 'loom-operator') continue;
-        if ((lastEvents.get(involved.name) ?? '') < when) lastEvents.set(involved.name, when);
-      }
-      const rows = statusRows(nodes.items, pods.items, views, ledgerConfigOf(s), lastEvents, Date.now());
-      const output = (values.output as string | undefined) ?? 'table';
-      process.stdout.write(output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
-      return 0;
-    } finally {
-      await conn.close();
     }
-  } catch (err) {
-    if (err instanceof KubeConfigError || err instanceof YarnError) {
-      process.stderr.write(`loom status: ${err.message}\n`);
-      return 2;
+    const lastEvents = new Map<string, string>();
+    for (const e of events.items) {
+      const involved = (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject;
+      const when = (e as { lastTimestamp?: string }).lastTimestamp;
+      const source = (e as { reportingComponent?: string }).reportingComponent;
+      if (involved?.kind !== 'Node' || !involved.name || !when || source !== 'loom-operator') continue;
+      if ((lastEvents.get(involved.name) ?? '') < when) lastEvents.set(involved.name, when);
     }
-    throw err;
+    const rows = statusRows(nodes.items, pods.items, views, statusLedgerConfig(values), lastEvents, Date.now());
+    const output = (values.output as string | undefined) ?? 'table';
+    process.stdout.write(output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
+    for (const line of down) process.stderr.write(`loom status: ${line}\n`);
+    return down.length === 0 ? 0 : 1;
+  } finally {
+    await conn.close();
   }
 }

@@ -5,7 +5,7 @@
  * (`hysteresis.cpuMilli` → `--hysteresis-cpu-milli`), an environment variable
  * (`LOOM_HYSTERESIS_CPU_MILLI`) and a YAML key (nested `hysteresis: {cpuMilli: …}`).
  * Every layer is validated; the first bad value stops the program with one line naming where it
- * came from and what is wrong.
+ * came from and what is wrong (an {@link InputError}: `source [key]: problem`).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,8 +13,10 @@ import { createRequire } from 'node:module';
 // YAML is read only when a file is given; loading it lazily keeps it out of the agent's memory.
 const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 import type { Command } from 'commander';
+import { InputError } from '../input/input-error.js';
+import { parseListenAddress } from './listen-address.js';
 
-export type SettingKind = 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'duration-ms';
+export type SettingKind = 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'duration-ms' | 'listen-address';
 
 export interface SettingSpec {
   /** camelCase key, dotted for nesting (`hysteresis.percent`). */
@@ -32,9 +34,13 @@ export interface SettingSpec {
 
 export type SettingsValues = Record<string, string | number | boolean | undefined>;
 
-export class SettingsError extends Error {
-  constructor(message: string) {
-    super(message);
+/**
+ * A bad flag, `LOOM_*` variable or settings-file key. `source` is the flag, the variable or the
+ * file; `key` the file key.
+ */
+export class SettingsError extends InputError {
+  constructor(source: string, problem: string, key?: string) {
+    super(source, problem, key ? { key } : {});
     this.name = 'SettingsError';
   }
 }
@@ -46,18 +52,33 @@ export const envOf = (key: string): string =>
 const camelOfFlag = (key: string): string =>
   flagOf(key).slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-function convert(spec: SettingSpec, raw: unknown, where: string): string | number | boolean {
-  const bad = (why: string) => new SettingsError(`${where}: ${why}`);
+/** A value as a person would recognise it in a message (YAML's `.nan` is NaN, not `null`). */
+export function shownValue(raw: unknown): string {
+  if (raw === null || raw === undefined) return 'no value';
+  if (typeof raw === 'number') return Number.isNaN(raw) ? 'NaN' : String(raw);
+  if (typeof raw === 'string') return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+  if (Array.isArray(raw)) return 'a list';
+  if (typeof raw === 'object') return 'a mapping';
+  return String(raw);
+}
+
+function convert(spec: SettingSpec, raw: unknown, source: string, key?: string): string | number | boolean {
+  const bad = (why: string) => new SettingsError(source, why, key);
   let value: string | number | boolean;
   switch (spec.kind) {
     case 'string':
-      if (typeof raw !== 'string' && typeof raw !== 'number') throw bad(`expected a string, got ${JSON.stringify(raw)}`);
+    case 'listen-address':
+      if (typeof raw !== 'string' && typeof raw !== 'number') throw bad(`expected a string, got ${shownValue(raw)}`);
       value = String(raw);
       if (value === '') throw bad('must not be empty');
+      if (spec.kind === 'listen-address') {
+        const addr = parseListenAddress(value);
+        if ('problem' in addr) throw bad(addr.problem);
+      }
       break;
     case 'enum':
       if (typeof raw !== 'string' || !spec.choices?.includes(raw)) {
-        throw bad(`expected one of ${spec.choices?.join(', ')}, got ${JSON.stringify(raw)}`);
+        throw bad(`expected one of ${spec.choices?.join(', ')}, got ${shownValue(raw)}`);
       }
       value = raw;
       break;
@@ -65,13 +86,13 @@ function convert(spec: SettingSpec, raw: unknown, where: string): string | numbe
       if (typeof raw === 'boolean') value = raw;
       else if (typeof raw === 'string' && /^(true|1|yes|on)$/i.test(raw)) value = true;
       else if (typeof raw === 'string' && /^(false|0|no|off)$/i.test(raw)) value = false;
-      else throw bad(`expected true or false, got ${JSON.stringify(raw)}`);
+      else throw bad(`expected true or false, got ${shownValue(raw)}`);
       break;
     case 'number':
     case 'integer':
     case 'duration-ms': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-      if (!Number.isFinite(n)) throw bad(`expected a number, got ${JSON.stringify(raw)}`);
+      if (!Number.isFinite(n)) throw bad(`expected a ${typeof raw === 'number' ? 'finite ' : ''}number, got ${shownValue(raw)}`);
       if (spec.kind !== 'number' && !Number.isInteger(n)) throw bad(`expected an integer, got ${n}`);
       if (spec.min !== undefined && n < spec.min) throw bad(`must be ≥ ${spec.min}, got ${n}`);
       if (spec.max !== undefined && n > spec.max) throw bad(`must be ≤ ${spec.max}, got ${n}`);
@@ -84,22 +105,62 @@ function convert(spec: SettingSpec, raw: unknown, where: string): string | numbe
   return value;
 }
 
-function lookup(tree: unknown, key: string): unknown {
-  let node: unknown = tree;
-  for (const part of key.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[part];
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The closest known key to a misspelt one (case, dashes, a couple of typos), if any is close. */
+function nearestKey(key: string, known: readonly string[]): string | undefined {
+  const norm = (k: string) => k.toLowerCase().replace(/[-_.]/g, '');
+  const same = known.find((k) => norm(k) === norm(key));
+  if (same) return same;
+  let best: { key: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(norm(k), norm(key));
+    if (d <= 2 && (!best || d < best.d)) best = { key: k, d };
   }
-  return node;
+  return best?.key;
 }
 
-/** Keys of a YAML tree, dotted, for unknown-key detection. */
-function leafKeys(tree: unknown, prefix = ''): string[] {
-  if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) return [prefix];
-  return Object.entries(tree as Record<string, unknown>).flatMap(([k, v]) => {
-    const full = prefix ? `${prefix}.${k}` : k;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? leafKeys(v, full) : [full];
-  });
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The settings file's values by setting key. A key is written nested (`hysteresis: {percent: 5}`)
+ * or dotted (`hysteresis.percent: 5`), never both; anything else is refused by name: an unknown
+ * key (with the nearest known one), a group given a plain value, a setting given no value.
+ */
+export function fileValues(specs: readonly SettingSpec[], doc: Record<string, unknown>, source: string): Map<string, unknown> {
+  const leaves = new Set(specs.map((s) => s.key));
+  const childrenOf = (group: string) => [...new Set(specs.filter((s) => s.key.startsWith(`${group}.`)).map((s) => s.key.slice(group.length + 1).split('.')[0]!))];
+  const out = new Map<string, unknown>();
+  const walk = (node: Record<string, unknown>, prefix: string): void => {
+    for (const [name, value] of Object.entries(node)) {
+      const key = prefix ? `${prefix}.${name}` : name;
+      if (leaves.has(key)) {
+        if (out.has(key)) throw new SettingsError(source, 'given twice (nested and dotted); keep one', key);
+        if (value === null || value === undefined) throw new SettingsError(source, 'has no value (remove the key to use the default)', key);
+        out.set(key, value);
+        continue;
+      }
+      const children = childrenOf(key);
+      if (children.length > 0) {
+        if (!isMapping(value)) throw new SettingsError(source, `is a group of settings: expected a mapping of ${children.join(', ')}, got ${shownValue(value)}`, key);
+        walk(value, key);
+        continue;
+      }
+      const near = nearestKey(key, [...leaves]);
+      throw new SettingsError(source, `unknown key${near ? ` (did you mean "${near}"?)` : ''}`, key);
+    }
+  };
+  walk(doc, '');
+  return out;
 }
 
 export function readSettingsFile(path: string): Record<string, unknown> {
@@ -107,17 +168,17 @@ export function readSettingsFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new SettingsError(`--config ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new SettingsError(path, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new SettingsError(`--config ${path}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    throw new SettingsError(path, `not valid YAML (${(err as Error).message.split('\n')[0]})`);
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new SettingsError(`--config ${path}: expected a mapping of settings at the top level`);
-  return doc as Record<string, unknown>;
+  if (!isMapping(doc)) throw new SettingsError(path, `expected a mapping of settings at the top level, got ${shownValue(doc)}`);
+  return doc;
 }
 
 export interface ResolveInput {
@@ -130,20 +191,14 @@ export interface ResolveInput {
 
 /** Merge the four layers and validate; throws {@link SettingsError} naming the culprit. */
 export function resolveSettings({ specs, flags, env, file }: ResolveInput): SettingsValues {
-  if (file) {
-    const known = new Set(specs.map((s) => s.key));
-    for (const key of leafKeys(file.doc)) {
-      if (!known.has(key)) throw new SettingsError(`--config ${file.path}: unknown key "${key}"`);
-    }
-  }
+  const fromFile = file ? fileValues(specs, file.doc, file.path) : new Map<string, unknown>();
   const out: SettingsValues = {};
   for (const spec of specs) {
     const flagValue = flags[camelOfFlag(spec.key)];
     const envValue = env[envOf(spec.key)];
-    const fileValue = file ? lookup(file.doc, spec.key) : undefined;
     if (flagValue !== undefined) out[spec.key] = convert(spec, flagValue, flagOf(spec.key));
     else if (envValue !== undefined && envValue !== '') out[spec.key] = convert(spec, envValue, envOf(spec.key));
-    else if (fileValue !== undefined && fileValue !== null) out[spec.key] = convert(spec, fileValue, `--config ${file!.path}: key "${spec.key}"`);
+    else if (fromFile.has(spec.key)) out[spec.key] = convert(spec, fromFile.get(spec.key), file!.path, spec.key);
     else if (spec.default !== undefined) out[spec.key] = convert(spec, spec.default, `default of ${spec.key}`);
   }
   return out;

@@ -5,7 +5,8 @@ import { SimWorld } from './world.js';
 import { startWorkload } from './workload.js';
 
 export async function runSimCommand(v: SettingsValues): Promise<number> {
-  const log = createLogger('sim', { level: process.env.LOOM_LOG_LEVEL ?? 'warn' }, process.stderr as never);
+  // Level and format come from --log-level / --log-format (default warn): stdout is the JSON line.
+  const log = createLogger('sim', {}, process.stderr as never);
   const world = await SimWorld.start({
     nodes: v.nodes as number,
     ha: v.ha as boolean,

@@ -8,11 +8,12 @@
 import { createRequire } from 'node:module';
 import type { XMLParser as XMLParserType } from 'fast-xml-parser';
 import { YarnDocumentError, bodyExcerpt } from './errors.js';
+import { describeXmlProblem } from './xml-problem.js';
 
 // Loaded on the first XML body only: JSON is the default everywhere, and the node agent's
 // resident size counts every module it holds.
 const requireLazy = createRequire(import.meta.url);
-let xml: { parser: XMLParserType; validate: (body: string) => true | { err: { msg: string; line?: number } } } | undefined;
+let xml: { parser: XMLParserType; validate: (body: string) => true | { err: { code?: string; msg: string; line?: number; col?: number } } } | undefined;
 function xmlTools(): NonNullable<typeof xml> {
   if (!xml) {
     const { XMLParser, XMLValidator } = requireLazy('fast-xml-parser') as typeof import('fast-xml-parser');
@@ -66,7 +67,7 @@ export function parseXmlDocument(body: string, url: string): Record<string, unkn
   if (body.trim() === '') throw new YarnDocumentError(url, 'empty XML body', '');
   const valid = xmlTools().validate(body);
   if (valid !== true) {
-    throw new YarnDocumentError(url, `invalid XML (${valid.err.msg} at line ${valid.err.line})`, bodyExcerpt(body));
+    throw new YarnDocumentError(url, `invalid XML: ${describeXmlProblem(valid.err)}`, bodyExcerpt(body));
   }
   let parsed: unknown;
   try {

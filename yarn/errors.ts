@@ -1,7 +1,10 @@
 /**
  * Typed errors of the YARN clients. Every error names its source (URL, file, key) so a log line
- * alone tells the operator where to look.
+ * alone tells the operator where to look. A body or a configuration file we cannot use is an
+ * {@link InputError} (one printed form with every other bad input); a failed exchange is a
+ * {@link YarnError}.
  */
+import { InputError } from '../input/input-error.js';
 
 /** Base class: `source` is the URL, file or key the error is about. */
 export class YarnError extends Error {
@@ -53,6 +56,19 @@ export class YarnHttpError extends YarnError {
 export type TransportFailure = 'connect' | 'timeout' | 'reset' | 'tls' | 'other';
 
 /**
+ * What went wrong, said once: the cause's own words when they name the code
+ * (`connect ECONNREFUSED 127.0.0.1:8088`), else the kind and the code or detail
+ * (`timeout: no answer within 5000 ms`).
+ */
+function transportProblem(kind: TransportFailure, code: string | undefined, cause: unknown): string {
+  const message = (cause as Error | undefined)?.message ?? '';
+  if (code && message.includes(code)) return message;
+  const detail = code ?? message;
+  if (!detail) return kind;
+  return detail.startsWith(kind) ? detail : `${kind}: ${detail}`;
+}
+
+/**
  * The request never produced an HTTP answer. `kind: 'connect'` means nothing was sent (safe to
  * send elsewhere even for a POST); `timeout`/`reset` mean the server may have executed it.
  */
@@ -64,7 +80,7 @@ export class YarnTransportError extends YarnError {
     readonly code: string | undefined,
     cause: unknown,
   ) {
-    super(url, `${method} ${url} failed (${kind}${code ? ` ${code}` : ''}): ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(url, `${method} ${url} failed: ${transportProblem(kind, code, cause)}`, { cause });
     this.name = 'YarnTransportError';
   }
 }
@@ -73,14 +89,14 @@ export class YarnTransportError extends YarnError {
  * A response body that is not a document of the expected kind: HTML, empty, truncated JSON, a
  * wrong Content-Type, a wrong root element. Never turned into an empty list.
  */
-export class YarnDocumentError extends YarnError {
+export class YarnDocumentError extends InputError {
   constructor(
     readonly url: string,
     readonly reason: string,
     readonly excerpt: string,
     readonly contentType?: string,
   ) {
-    super(url, `${url}: ${reason}${excerpt ? ` (body: ${excerpt})` : ''}`);
+    super(url, `${reason}${excerpt ? ` (body: ${excerpt})` : ''}`);
     this.name = 'YarnDocumentError';
   }
 }
@@ -108,13 +124,13 @@ export class YarnNoActiveRmError extends YarnError {
 }
 
 /** A Hadoop configuration file we cannot use. `key` names the offending property when there is one. */
-export class YarnConfigError extends YarnError {
+export class YarnConfigError extends InputError {
   constructor(
     readonly file: string,
-    readonly key: string | undefined,
+    key: string | undefined,
     reason: string,
   ) {
-    super(file, `${file}${key ? ` [${key}]` : ''}: ${reason}`);
+    super(file, reason, key ? { key } : {});
     this.name = 'YarnConfigError';
   }
 }

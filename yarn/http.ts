@@ -319,7 +319,7 @@ export class YarnHttp {
       const code = errorCode(err);
       const kind = classify(code, timedOut);
       report(undefined, kind);
-      throw new YarnTransportError(url, req.method, kind, timedOut ? `timeout after ${this.timeoutMs} ms` : code, err);
+      throw new YarnTransportError(url, req.method, kind, timedOut ? `no answer within ${this.timeoutMs} ms` : code, err);
     } finally {
       clearTimeout(timer);
     }

@@ -73,7 +73,7 @@ export interface ListNodesOptions {
 
 /** Internal: the call hit a standby (or no RM) and was not executed — re-probe and retry. */
 class FailoverSignal extends Error {
-  constructor(readonly error: YarnError) {
+  constructor(readonly error: YarnError | YarnDocumentError) {
     super(error.message);
   }
 }
@@ -182,7 +182,7 @@ export class ResourceManagerClient {
       const info = parseClusterInfo(decodeBody(res.body, res.contentType, res.url), res.url);
       return { url, info, outcome: info.haState ?? 'no haState' };
     } catch (err) {
-      return { url, outcome: err instanceof YarnError ? err.message : String(err) };
+      return { url, outcome: err instanceof Error ? err.message : String(err) };
     }
   }
 

@@ -12,6 +12,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { DEFAULT_CLUSTER_ID } from '../kube/wire.js';
 import type { Logger } from '../log/logger.js';
 import { YarnConfigError } from './errors.js';
+import { describeXmlProblem } from './xml-problem.js';
 
 export type HttpPolicy = 'HTTP_ONLY' | 'HTTPS_ONLY' | 'HTTP_AND_HTTPS';
 const HTTP_POLICIES: readonly HttpPolicy[] = ['HTTP_ONLY', 'HTTPS_ONLY', 'HTTP_AND_HTTPS'];
@@ -80,7 +81,7 @@ function textOf(v: unknown): string | undefined {
 export function parseHadoopConfiguration(xml: string, file: string): Map<string, string> {
   if (xml.trim() === '') throw new YarnConfigError(file, undefined, 'empty file');
   const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new YarnConfigError(file, undefined, `not XML: ${valid.err.msg} (line ${valid.err.line})`);
+  if (valid !== true) throw new YarnConfigError(file, undefined, `not XML: ${describeXmlProblem(valid.err)}`);
   const doc = confParser.parse(xml) as Record<string, unknown>;
   if (!('configuration' in doc)) {
     throw new YarnConfigError(file, undefined, `root element must be <configuration>, got <${Object.keys(doc)[0] ?? 'nothing'}>`);

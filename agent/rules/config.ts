@@ -6,6 +6,7 @@
  * are accepted too, so values coming from `LOOM_*` environment variables parse unchanged.
  */
 import { z } from 'zod';
+import { InputError } from '../../input/input-error.js';
 
 export const VICTIM_KEYS = ['newest', 'oldest', 'largest-memory', 'largest-cpu', 'most-failed-app', 'app-spread'] as const;
 export type VictimKey = (typeof VICTIM_KEYS)[number];
@@ -121,10 +122,17 @@ export type RulesConfig = Omit<Raw, 'memoryEvictLowerPercent' | 'memoryEmergency
   memoryEmergencyPercent: number;
 };
 
-export class RulesConfigError extends Error {
-  constructor(readonly issues: readonly string[]) {
-    super(`invalid agent rules config: ${issues.join('; ')}`);
+/** Source of rule settings once flags, environment and file are merged. */
+const RULES_SOURCE = 'agent rule settings';
+
+export class RulesConfigError extends InputError {
+  /** `key: problem` per bad key. */
+  readonly issues: readonly string[];
+  constructor(issues: readonly { key: string; problem: string }[]) {
+    const [first, ...rest] = issues;
+    super(RULES_SOURCE, [first?.problem ?? 'invalid', ...rest.map((i) => `${i.key}: ${i.problem}`)].join('; '), first?.key ? { key: first.key } : {});
     this.name = 'RulesConfigError';
+    this.issues = issues.map((i) => `${i.key}: ${i.problem}`);
   }
 }
 
@@ -132,7 +140,7 @@ export class RulesConfigError extends Error {
 export function parseRulesConfig(input: unknown = {}): RulesConfig {
   const r = RulesConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;
-  throw new RulesConfigError(r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`));
+  throw new RulesConfigError(r.error.issues.map((i) => ({ key: i.path.map(String).join('.') || '(root)', problem: i.message })));
 }
 
 export const DEFAULT_RULES_CONFIG: RulesConfig = parseRulesConfig({});

@@ -80,7 +80,7 @@ describe('config', () => {
     ['emergency below threshold', { memoryEmergencyPercent: 60 }, /memoryEmergencyPercent/],
     ['satisfaction lower > 60', { cpuEvictBESatisfactionLowerPercent: 61, cpuEvictBESatisfactionUpperPercent: 80 }, /cpuEvictBESatisfactionLowerPercent/],
     ['satisfaction lower 0', { cpuEvictBESatisfactionLowerPercent: 0, cpuEvictBESatisfactionUpperPercent: 80 }, /cpuEvictBESatisfactionLowerPercent/],
-    ['upper missing', { cpuEvictBESatisfactionLowerPercent: 50 }, /cpuEvictBESatisfactionUpperPercent: is required/],
+    ['upper missing', { cpuEvictBESatisfactionLowerPercent: 50 }, /\[cpuEvictBESatisfactionUpperPercent\]: is required/],
     ['upper < lower', { cpuEvictBESatisfactionLowerPercent: 50, cpuEvictBESatisfactionUpperPercent: 40 }, /cpuEvictBESatisfactionUpperPercent/],
     ['upper 100', { cpuEvictBESatisfactionLowerPercent: 50, cpuEvictBESatisfactionUpperPercent: 100 }, /cpuEvictBESatisfactionUpperPercent/],
     ['unknown victim key', { victimOrder: ['biggest'] }, /victimOrder/],
