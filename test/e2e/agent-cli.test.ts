@@ -84,8 +84,11 @@ describe('loom agent against loom sim', () => {
     }, 30_000, 'the agent socket');
     expect(JSON.parse(info)).toEqual({ name: 'yarn', version: 'v1' });
     expect((await socketGet('/health')).status).toBe(200);
-    const list = JSON.parse((await socketGet('/v1/containers')).body) as { name: string; namespace: string; cgroupDir: string }[];
-    expect(list.length).toBeGreaterThan(0);
+    // The socket answers before the first collection has finished: wait for the list to fill.
+    const list = await waitFor(async () => {
+      const l = JSON.parse((await socketGet('/v1/containers')).body) as { name: string; namespace: string; cgroupDir: string }[];
+      return l.length > 0 ? l : undefined;
+    }, 30_000, 'a non-empty container list');
     for (const c of list) {
       expect(c.name).toMatch(/^container_(e\d+_)?\d+_\d+_\d+_\d+$/);
       expect(c.namespace).toBe('yarn');
