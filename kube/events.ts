@@ -6,10 +6,33 @@ import { hostname } from 'node:os';
 import type { Logger } from '../log/logger.js';
 import { type KubeApi, paths } from './api.js';
 
+/**
+ * Every Event reason Loom posts on a Node, with its type and the program that posts it.
+ * docs/operations.md lists exactly these (a test compares); `NodeEvent.reason` accepts no other.
+ */
+export const EVENT_REASONS = {
+  YarnCapacityResized: { type: 'Normal', poster: 'operator' },
+  YarnCapacityRepaired: { type: 'Normal', poster: 'operator' },
+  YarnResizeFailed: { type: 'Warning', poster: 'operator' },
+  ClaimWriteFailed: { type: 'Warning', poster: 'operator' },
+  InputInvalid: { type: 'Warning', poster: 'operator' },
+  OriginInvalid: { type: 'Warning', poster: 'operator' },
+  NmMalformed: { type: 'Warning', poster: 'operator' },
+  RmUnknownNode: { type: 'Warning', poster: 'operator' },
+  RmNodeInactive: { type: 'Warning', poster: 'operator' },
+  RmReportInvalid: { type: 'Warning', poster: 'operator' },
+  YarnContainerEvicted: { type: 'Warning', poster: 'agent' },
+  YarnContainerEvictionFailed: { type: 'Warning', poster: 'agent' },
+} as const satisfies Record<string, { type: 'Normal' | 'Warning'; poster: 'operator' | 'agent' }>;
+
+export type EventReason = keyof typeof EVENT_REASONS;
+
+export const isEventReason = (s: string): s is EventReason => Object.hasOwn(EVENT_REASONS, s);
+
 export interface NodeEvent {
   node: string;
   type: 'Normal' | 'Warning';
-  reason: string;
+  reason: EventReason;
   message: string;
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { componentLogger } from '../log/logger.js';
 import { type KubeApi, paths } from '../kube/api.js';
 import { Reflector } from '../kube/reflector.js';
-import type { EventSink } from '../kube/events.js';
+import { type EventReason, type EventSink, isEventReason } from '../kube/events.js';
 import { parseThirdPartyAllocations, withYarnClaim, type BatchResources } from '../kube/wire.js';
 import type { YarnResource } from '../yarn/resource.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
@@ -447,6 +447,8 @@ function summarize(d: LedgerDecision): Record<string, unknown> {
   };
 }
 
-function eventReason(code: string): string {
-  return code.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+/** The Event reason of a reported code (`nm-malformed` → `NmMalformed`); a code without one is an invalid input. */
+function eventReason(code: string): EventReason {
+  const reason = code.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return isEventReason(reason) ? reason : 'InputInvalid';
 }
