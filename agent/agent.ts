@@ -8,11 +8,11 @@
  * run several in one process. With `manual: true` no timer runs and the caller drives `tick()`
  * and `fastCheck()` (deterministic tests, simulated time).
  */
-import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { NodeCgroups, readNodeMemory } from '../cgroup/index.js';
+import type { Clock } from '../clock/clock.js';
 import { KubeApi } from '../kube/api.js';
 import { connect, type KubeConnection } from '../kube/connection.js';
 import { EventRecorder, type EventSink, LogOnlyEvents } from '../kube/events.js';
@@ -31,6 +31,7 @@ import {
   pushCpuSample, recordCpuLimit, recordEvictions, type RuleName, type RulesConfig, type Snapshot,
 } from './rules/index.js';
 import type { AgentSettings } from './settings.js';
+import { AgentHealth } from './health.js';
 import { buildSnapshot, ratesKnown } from './snapshot.js';
 
 export interface StartAgentOptions {
@@ -43,6 +44,8 @@ export interface StartAgentOptions {
   events?: EventSink;
   /** Wait for SIGKILL / cgroup.kill to empty a cgroup (default 5000 ms). */
   killDeadlineMs?: number;
+  /** Waits of the eviction path: grace periods, kill deadlines, polls (default: the system clock). */
+  timers?: Clock;
   /** Pids never signalled besides pid ≤ 1 (defaults: this process and its parent). */
   selfPid?: number;
   parentPid?: number;
@@ -78,6 +81,8 @@ export interface AgentHandle {
   readonly evicting: ReadonlySet<string>;
   readonly state: AgentRulesState;
   latest(): Collection | undefined;
+  /** What /healthz and /readyz answer now. */
+  health(): { healthy: { ok: boolean; detail?: string }; ready: { ok: boolean; detail?: string } };
   tick(): Promise<TickResult>;
   fastCheck(): FastCheckResult;
   /** Wait until every eviction in flight ended (grace periods included). */
@@ -93,12 +98,16 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   // tier for it costs a ~35 MB transient at the agent's first tick for no gain at a few requests a
   // second. The baseline tier is enough. (Read when the module is compiled, i.e. after this line.)
   setFlagsFromString('--liftoff-only');
-  const nodeName = settings.nodeName ?? hostname();
+  const nodeName = settings.nodeName;
+  if (!nodeName) throw new Error('no node name: set --node-name (or NODE_NAME) to the Kubernetes Node this agent runs on');
   const root = options.logger ?? createLogger('agent');
   const log = componentLogger(root, 'agent').child({ node: nodeName });
   const clock = options.clock ?? Date.now;
   const config = parseRulesConfig(settings.rules);
-  const cgroups = NodeCgroups.open({ cgroupRoot: settings.cgroupRoot, procRoot: settings.procRoot, yarnCgroupPath: settings.yarnCgroupPath });
+  const cgroups = NodeCgroups.open({
+    cgroupRoot: settings.cgroupRoot, procRoot: settings.procRoot, yarnCgroupPath: settings.yarnCgroupPath,
+    filesystem: settings.simulatedCgroups ? 'simulated' : 'kernel',
+  });
   const described = cgroups.describe();
   log.info({ cgroups: described, dryRun: settings.dryRun, nmUrl: settings.nmUrl, rmUrls: settings.rmUrls, config }, 'node agent starting');
   if (described.hint) log.warn({ hint: described.hint }, 'YARN cgroup path not found');
@@ -108,6 +117,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     url: settings.nmUrl,
     timeoutMs: Math.min(5000, Math.max(500, settings.tickMillis)),
     retries: 0,
+    ...(settings.nmMaxBodyBytes !== undefined ? { maxBodyBytes: settings.nmMaxBodyBytes } : {}),
     logger: componentLogger(root, 'agent.nm').child({ node: nodeName }),
     ...(settings.rmUser ? { user: settings.rmUser } : {}),
   });
@@ -135,9 +145,19 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     events ??= new LogOnlyEvents(eventsLog);
   }
 
-  const collector = new Collector({ nm, cgroups, procRoot: settings.procRoot, logger: componentLogger(root, 'agent.collector').child({ node: nodeName }) });
+  const collector = new Collector({
+    nm, cgroups, procRoot: settings.procRoot, logger: componentLogger(root, 'agent.collector').child({ node: nodeName }),
+    ...(settings.maxContainers !== undefined ? { maxContainers: settings.maxContainers } : {}),
+    onRefusal: (kind) => metrics.cgroupRefusals.inc({ kind }),
+  });
   const evictor = new Evictor({
-    cgroups, events, nodeName, metrics, dryRun: settings.dryRun, clock,
+    cgroups, events, nodeName, metrics, dryRun: settings.dryRun, now: clock,
+    ...(options.timers ? { clock: options.timers } : {}),
+    onProofFailure: (kind) => metrics.cgroupRefusals.inc({ kind }),
+    onRefused: (id, err) => {
+      metrics.cgroupRefusals.inc({ kind: err.kind });
+      collector.invalidate(id, err.message);
+    },
     logger: componentLogger(root, 'agent.evictor').child({ node: nodeName }),
     ...(rm ? { rm } : {}),
     ...(options.killDeadlineMs !== undefined ? { killDeadlineMs: options.killDeadlineMs } : {}),
@@ -145,11 +165,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(options.parentPid !== undefined ? { parentPid: options.parentPid } : {}),
   });
   const suppressor = new CpuSuppressor({ cgroups, metrics, dryRun: settings.dryRun, logger: componentLogger(root, 'agent.cpu').child({ node: nodeName }) });
+  const health = new AgentHealth({ healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis, manual: options.manual === true, now: () => Date.now() });
   const rulesLog = componentLogger(root, 'agent.rules').child({ node: nodeName });
 
   let state: AgentRulesState = initialRulesState();
   let lastHeld = '';
-  let lastTickEnded = Date.now();
 
   /** Decide on a snapshot and apply: the one path shared by the tick and the fast watch. */
   const decideAndApply = (snapshot: Snapshot, now: number, rules: readonly RuleName[], source: 'tick' | 'fast-watch'): { decision: Decision; issued: IssuedEviction[] } => {
@@ -187,15 +207,16 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     try {
       const now = clock();
       const col = await collector.collect(now);
+      health.collected(col);
       if (col.nmRestarted) metrics.nmRestarts.inc();
       evictor.reconcile(new Set(col.containers.map((c) => c.nm.id)));
       metrics.observe(col);
       const known = ratesKnown(col);
       if (known) {
-        const probe = buildSnapshot(col, evictor.evicting, state);
+        const probe = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
         if (probe) state = pushCpuSample(state, cpuSampleOf(probe, now), config);
       }
-      const snapshot = buildSnapshot(col, evictor.evicting, state);
+      const snapshot = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
       // Until a second reading gives CPU rates, only memory-based rules can decide.
       const rules: RuleName[] = known ? ['memory', 'psi', 'cpu-suppress', 'cpu-evict'] : ['memory', 'psi'];
       if (!snapshot) return { collection: col, rules, issued: [] };
@@ -203,7 +224,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       return { collection: col, decision, rules, issued };
     } finally {
       endTick();
-      lastTickEnded = Date.now();
+      health.tickEnded();
     }
   };
 
@@ -216,9 +237,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       const m = readNodeMemory(settings.procRoot);
       used = m.used;
       total = m.total;
+      health.memoryRead();
       if (fastFailing) fastLog.info('node memory readable again');
       fastFailing = false;
     } catch (err) {
+      health.memoryFailed((err as Error).message);
       if (!fastFailing) fastLog.error({ err: (err as Error).message }, 'fast memory watch cannot read node memory');
       fastFailing = true;
       return { triggered: false, issued: [] };
@@ -229,7 +252,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     const now = clock();
     const col = collector.refreshMemory(now);
     if (!col) return { triggered: true, usagePercent, issued: [] };
-    const snapshot = buildSnapshot(col, evictor.evicting, state);
+    const snapshot = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
     if (!snapshot) return { triggered: true, usagePercent, issued: [] };
     const { decision, issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch');
     if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length }, 'fast memory watch acted before the tick');
@@ -241,6 +264,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     yarnCgroupPath: cgroups.yarn.path,
     evictor,
     config,
+    nodeCpuCapacity: () => collector.latest?.node?.cpuCapacity,
     logger: componentLogger(root, 'agent.api').child({ node: nodeName }),
     onIssued: (evs: readonly Eviction[]) => { state = recordEvictions(state, evs, clock()); },
   });
@@ -253,17 +277,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   try {
     copilot = await serveCopilot(settings.socket, settings.socketMode, backend, componentLogger(root, 'agent.api').child({ node: nodeName }));
     if (settings.metricsAddr) {
-      const manual = options.manual === true;
       metricsEndpoint = await serveMetrics(settings.metricsAddr, metrics.registry, {
-        healthy: () => {
-          const age = Date.now() - lastTickEnded;
-          const ok = manual || age < settings.tickMillis * 3 + 5000;
-          return ok ? { ok } : { ok, detail: `last tick ended ${age} ms ago` };
-        },
-        ready: () => {
-          const col = collector.latest;
-          return col?.nmUp ? { ok: true } : { ok: false, detail: col ? 'NodeManager unreachable' : 'no collection yet' };
-        },
+        healthy: () => health.probe('healthy'),
+        ready: () => health.probe('ready'),
       });
     }
   } catch (err) {
@@ -310,6 +326,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     get evicting() { return evictor.evicting; },
     get state() { return state; },
     latest: () => collector.latest,
+    health: () => ({ healthy: health.probe('healthy'), ready: health.probe('ready') }),
     tick,
     fastCheck,
     settled: () => evictor.settled(),

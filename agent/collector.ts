@@ -8,12 +8,13 @@
 import path from 'node:path';
 import {
   type CgroupDirs, type ContainerCgroup, type NodeCgroups, type NodeCpuTimes, type Psi,
-  CgroupIoError, nodeCpuBusyMilli, parsePsi, readCpuLimit, readCpuUsageNanos, readMemory, readNodeCpuTimes,
+  CgroupIoError, CgroupPathError, nodeCpuBusyMilli, parsePsi, readCpuLimit, readCpuUsageNanos, readMemory, readNodeCpuTimes,
   readNodeMemory, readOptionalCgroupFile, readPressure, readStats,
 } from '../cgroup/index.js';
 import { type Bytes, type MilliCores, milliCores } from '../kube/quantity.js';
 import type { Logger } from '../log/logger.js';
 import type { NodeManagerClient } from '../yarn/nm-client.js';
+import type { NmContainerSummary } from '../yarn/nm-containers.js';
 import { isLiveContainerState, type NmContainer } from '../yarn/model.js';
 import type { PsiSnapshot } from './rules/index.js';
 import { OnceLog } from './once-log.js';
@@ -62,11 +63,21 @@ export interface Collection {
   nmRestarted: boolean;
   /** Live containers of this node (valid ids), proven or not. */
   containers: CollectedContainer[];
-  /** Every container the NM lists for this node, any state (for `GET /v1/container`). */
+  /** The containers the NM lists for this node, any state, at most `maxContainers` (for the copilot API). */
   nmContainers: NmContainer[];
+  /** What the last NM answer held besides this node's containers (counts; for metrics). */
+  nmEntries: NmEntryCounts;
   /** Undefined when `/proc/meminfo` could not be read: nothing is decided then. */
   node?: NodeReading;
   yarn?: YarnReading;
+}
+
+/** Entries of the NM answer not considered, by why. */
+export interface NmEntryCounts {
+  total: number;
+  rejected: number;
+  foreign: number;
+  overCap: number;
 }
 
 export interface CollectorDeps {
@@ -74,7 +85,20 @@ export interface CollectorDeps {
   cgroups: NodeCgroups;
   procRoot: string;
   logger: Logger;
+  /** Most containers of this node considered per collection (default {@link DEFAULT_MAX_CONTAINERS}). */
+  maxContainers?: number;
+  /** A directory the collector refused to use (CgroupPathError kind), when first reported: for a metric. */
+  onRefusal?: (kind: string) => void;
 }
+
+/** Containers considered per collection by default: far above a real node's few hundred. */
+export const DEFAULT_MAX_CONTAINERS = 1000;
+/** Containers proven and measured between two yields to the event loop (the fast watch and /healthz run in between). */
+const YIELD_EVERY = 64;
+/** Samples of refused / foreign entries logged one by one; the rest are counted. */
+const LOGGED_SAMPLES = 5;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Pure: milli-cores from two cumulative CPU readings (ns) taken `ms` apart; undefined when not computable. */
 export function cpuRateMilli(prevNanos: number, prevAt: number, curNanos: number, curAt: number): MilliCores | undefined {
@@ -95,24 +119,6 @@ export function psiSnapshotOf(p: { memory?: Psi; cpu?: Psi }): PsiSnapshot | und
   return out.memory || out.cpu ? out : undefined;
 }
 
-export interface NmFilterResult {
-  /** This node's containers, any state. */
-  mine: NmContainer[];
-  /** Containers the NM listed with another node's id. */
-  foreign: NmContainer[];
-}
-
-/**
- * Pure: keep the containers of this NM's own node. An entry naming another node is dropped (an
- * NM proxying or confused must not make us kill here); an entry without `nodeId` is kept (old NMs).
- */
-export function containersOfNode(list: readonly NmContainer[], nodeId: string): NmFilterResult {
-  const mine: NmContainer[] = [];
-  const foreign: NmContainer[] = [];
-  for (const c of list) (c.nodeId === undefined || c.nodeId === nodeId ? mine : foreign).push(c);
-  return { mine, foreign };
-}
-
 /** Collections between two proofs of a live container's cgroup directories (see Collector.cgroupCache). */
 export const REVALIDATE_EVERY = 10;
 
@@ -121,10 +127,11 @@ export class Collector {
   private readonly firstSeen = new Map<string, number | undefined>();
   private readonly cpuPrev = new Map<string, { nanos: number; at: number }>();
   /**
-   * Validated cgroup directories of live containers. Resolving proves every directory with
-   * lstat + realpath + stat (≈ 40 µs a container on a fake tree, a third of a 200-container tick),
-   * so a proof is reused for {@link REVALIDATE_EVERY} collections and dropped at once when a read
-   * through it fails. Kills never use it: cgroup/kill.ts resolves and proves again.
+   * Proven cgroup directories of live containers. Proving opens each directory and checks its
+   * kernel path and mount (≈ 30 µs a directory), so a proof is reused for up to
+   * {@link REVALIDATE_EVERY} collections (first proofs are staggered so re-proofs spread over the
+   * ticks) and dropped at once when a read through it fails or a kill refuses it. Kills never
+   * rely on it: cgroup/kill.ts proves again.
    */
   private readonly cgroupCache = new Map<string, { cg: ContainerCgroup; at: number }>();
   private yarnCpuPrev: { nanos: number; at: number } | undefined;
@@ -133,69 +140,98 @@ export class Collector {
   private last: Collection | undefined;
   private nmDownSince: number | undefined;
   private collections = 0;
+  private readonly maxContainers: number;
 
   constructor(private readonly deps: CollectorDeps) {
     this.once = new OnceLog(deps.logger);
+    this.maxContainers = deps.maxContainers ?? DEFAULT_MAX_CONTAINERS;
   }
 
   get latest(): Collection | undefined {
     return this.last;
   }
 
+  /**
+   * A kill or write found this container's directories not to be what they were proven to be:
+   * drop the proof now, so it is no candidate for any rule until a fresh proof succeeds.
+   */
+  invalidate(containerId: string, problem: string): void {
+    this.cgroupCache.delete(containerId);
+    const last = this.last;
+    if (!last) return;
+    let changed = false;
+    const containers = last.containers.map((c) => {
+      if (c.nm.id !== containerId || c.problem !== undefined) return c;
+      changed = true;
+      return { nm: c.nm, ...(c.firstSeenAt !== undefined ? { firstSeenAt: c.firstSeenAt } : {}), problem: `cgroup refused: ${problem}` };
+    });
+    if (!changed) return;
+    this.last = { ...last, containers };
+    this.once.report(`cg:${containerId}`, 'warn', { container: containerId, problem }, 'YARN container cannot be proven from its cgroup: not measured, never evicted');
+  }
+
   async collect(now: number): Promise<Collection> {
     const { nm, logger } = this.deps;
-    const [info, list] = await Promise.allSettled([nm.nodeInfo(), nm.listContainers()]);
-    let nmUp = list.status === 'fulfilled';
     let nmRestarted = false;
-    if (info.status === 'fulfilled') {
-      const id = info.value.info.id;
+    let infoError: string | undefined;
+    try {
+      const info = await nm.nodeInfo();
+      const id = info.info.id;
       if (id !== undefined && id !== this.nodeId) {
         if (this.nodeId !== undefined) logger.warn({ previous: this.nodeId, nodeId: id }, 'NodeManager node id changed');
         this.nodeId = id;
       }
-      if (info.value.restarted) {
+      if (id === undefined) infoError = 'node info has no "id"';
+      if (info.restarted) {
         nmRestarted = true;
-        logger.info({ previousStartupTime: info.value.previousStartupTime, nmStartupTime: info.value.info.nmStartupTime }, 'NodeManager restarted (nmStartupTime changed); containers are re-read from its list');
+        logger.info({ previousStartupTime: info.previousStartupTime, nmStartupTime: info.info.nmStartupTime }, 'NodeManager restarted (nmStartupTime changed); containers are re-read from its list');
       }
+    } catch (err) {
+      infoError = (err as Error).message;
     }
-    if (nmUp && this.nodeId === undefined) {
-      nmUp = false;
-      const why = info.status === 'rejected' ? (info.reason as Error).message : 'node info has no "id"';
-      this.once.report('nm:no-id', 'warn', { url: nm.url, err: why }, "cannot learn this NodeManager's node id: its containers cannot be attributed to this node, treating the NM as down");
+
+    let summary: NmContainerSummary | undefined;
+    let listError: string | undefined;
+    if (this.nodeId === undefined) {
+      this.once.report('nm:no-id', 'warn', { url: nm.url, err: infoError }, "cannot learn this NodeManager's node id: its containers cannot be attributed to this node, treating the NM as down");
     } else {
       this.once.clear('nm:no-id');
+      try {
+        summary = await nm.listNodeContainers({ nodeId: this.nodeId, max: this.maxContainers, samples: LOGGED_SAMPLES });
+      } catch (err) {
+        listError = (err as Error).message;
+      }
     }
+    const nmUp = summary !== undefined;
 
     let live: NmContainer[];
     let nmContainers: NmContainer[];
-    if (nmUp && list.status === 'fulfilled') {
+    let nmEntries: NmEntryCounts;
+    if (summary) {
       if (this.nmDownSince !== undefined) {
         this.once.clear('nm:down', { fields: { url: nm.url, downForMs: now - this.nmDownSince }, message: 'NodeManager reachable again' });
         this.nmDownSince = undefined;
       }
-      for (const r of list.value.rejected) {
-        this.once.report(`nm-rejected:${r.id ?? r.index}`, 'warn', { url: nm.url, index: r.index, id: r.id, reason: r.reason }, 'NodeManager listed a container entry Loom refuses (invalid id or fields): never measured, never evicted');
-      }
-      this.once.prune('nm-rejected:', (k) => list.value.rejected.some((r) => `nm-rejected:${r.id ?? r.index}` === k));
-      const { mine, foreign } = containersOfNode(list.value.containers, this.nodeId!);
-      for (const c of foreign) {
-        this.once.report(`foreign:${c.id}`, 'warn', { container: c.id, containerNodeId: c.nodeId, nodeId: this.nodeId }, 'NodeManager listed a container of another node: ignored, never evicted here');
-      }
-      this.once.prune('foreign:', (k) => foreign.some((c) => `foreign:${c.id}` === k));
-      nmContainers = mine;
-      live = mine.filter((c) => isLiveContainerState(c.state));
+      this.reportLeftOut(summary);
+      nmContainers = summary.containers;
+      live = nmContainers.filter((c) => isLiveContainerState(c.state));
+      nmEntries = { total: summary.total, rejected: summary.rejected.count, foreign: summary.foreign.count, overCap: summary.overflow };
     } else {
-      const err = list.status === 'rejected' ? (list.reason as Error).message : undefined;
       if (this.nmDownSince === undefined) this.nmDownSince = now;
       const kept = this.last?.containers.map((c) => c.nm) ?? [];
-      if (err !== undefined) {
-        this.once.report('nm:down', 'warn', { url: nm.url, err, lastKnownContainers: kept.length }, 'NodeManager unreachable: node memory protection continues with the last known containers whose cgroups still prove them');
+      if (listError !== undefined) {
+        this.once.report('nm:down', 'warn', { url: nm.url, err: listError, lastKnownContainers: kept.length }, 'NodeManager unreachable: node memory protection continues with the last known containers whose cgroups still prove them');
       }
       live = kept;
       nmContainers = this.last?.nmContainers ?? [];
+      nmEntries = this.last?.nmEntries ?? { total: 0, rejected: 0, foreign: 0, overCap: 0 };
     }
 
-    const containers = live.map((c) => this.collectContainer(c, now, nmUp));
+    const containers: CollectedContainer[] = [];
+    for (let i = 0; i < live.length; i++) {
+      containers.push(this.collectContainer(live[i]!, now, nmUp, i));
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+    }
     const liveIds = new Set(live.map((c) => c.id));
     if (nmUp) {
       for (const id of [...this.firstSeen.keys()]) if (!liveIds.has(id)) this.firstSeen.delete(id);
@@ -206,14 +242,9 @@ export class Collector {
     for (const id of [...this.cpuPrev.keys()]) if (!presentIds.has(id)) this.cpuPrev.delete(id);
     for (const id of [...this.cgroupCache.keys()]) if (!presentIds.has(id)) this.cgroupCache.delete(id);
     this.once.prune('cg:', (k) => presentIds.has(k.slice(3)));
+    this.once.prune('unknown:', (k) => presentIds.has(k.slice(8)));
 
-    const col: Collection = {
-      at: now,
-      nmUp,
-      nmRestarted,
-      containers: present,
-      nmContainers,
-    };
+    const col: Collection = { at: now, nmUp, nmRestarted, containers: present, nmContainers, nmEntries };
     if (this.nodeId !== undefined) col.nodeId = this.nodeId;
     const node = this.readNode();
     if (node) col.node = node;
@@ -222,6 +253,39 @@ export class Collector {
     this.collections++;
     this.last = col;
     return col;
+  }
+
+  /** One line per sample of what the NM answer held but Loom leaves out, once each, and one summary line per kind. */
+  private reportLeftOut(s: NmContainerSummary): void {
+    const url = this.deps.nm.url;
+    const rejectedKeys = new Set<string>();
+    for (const r of s.rejected.samples) {
+      const key = `nm-rejected:${r.id ?? r.index}`;
+      rejectedKeys.add(key);
+      this.once.report(key, 'warn', { url, index: r.index, id: r.id, reason: r.reason }, 'NodeManager listed a container entry Loom refuses (invalid id or fields): never measured, never evicted');
+    }
+    this.once.prune('nm-rejected:', (k) => rejectedKeys.has(k));
+    const foreignKeys = new Set<string>();
+    for (const f of s.foreign.samples) {
+      const key = `foreign:${f.id}`;
+      foreignKeys.add(key);
+      this.once.report(key, 'warn', { container: f.id, containerNodeId: f.nodeId, nodeId: this.nodeId }, 'NodeManager listed a container of another node: ignored, never evicted here');
+    }
+    this.once.prune('foreign:', (k) => foreignKeys.has(k));
+    const more = (kind: string, count: number, shown: number, message: string): void => {
+      if (count > shown) this.once.report(`nm-more:${kind}`, 'warn', { url, count, logged: shown }, message, `${kind}:${count}`);
+      else this.once.clear(`nm-more:${kind}`);
+    };
+    more('rejected', s.rejected.count, s.rejected.samples.length, 'NodeManager listed more container entries Loom refuses than are logged one by one');
+    more('foreign', s.foreign.count, s.foreign.samples.length, 'NodeManager listed more containers of other nodes than are logged one by one');
+    if (s.overflow > 0) {
+      this.once.report('nm:over-cap', 'warn', { url, overCap: s.overflow, maxContainers: this.maxContainers }, 'NodeManager lists more containers of this node than --max-containers: the rest are not measured and never evicted', `over:${s.overflow}`);
+    } else {
+      this.once.clear('nm:over-cap', { fields: { url }, message: 'NodeManager container list back under --max-containers' });
+    }
+    for (const c of s.containers) {
+      if (c.unknownFields) this.once.report(`unknown:${c.id}`, 'warn', { container: c.id, fields: c.unknownFields }, 'NodeManager entry has unparseable optional fields: kept, with those fields unknown');
+    }
   }
 
   /**
@@ -253,7 +317,7 @@ export class Collector {
     return col;
   }
 
-  private collectContainer(nm: NmContainer, now: number, nmUp: boolean): CollectedContainer {
+  private collectContainer(nm: NmContainer, now: number, nmUp: boolean, index: number): CollectedContainer {
     if (!this.firstSeen.has(nm.id)) this.firstSeen.set(nm.id, this.collections === 0 || !nmUp ? undefined : now);
     const firstSeenAt = this.firstSeen.get(nm.id);
     const base: CollectedContainer = { nm, ...(firstSeenAt !== undefined ? { firstSeenAt } : {}) };
@@ -268,12 +332,16 @@ export class Collector {
     try {
       cg = this.deps.cgroups.container(nm.id);
     } catch (err) {
+      if (err instanceof CgroupPathError && !this.once.has(key)) this.deps.onRefusal?.(err.kind);
       return this.unproven(base, key, `cgroup refused: ${(err as Error).message}`);
     }
     if (cg.all.length === 0) return this.unproven(base, key, 'no cgroup directory under the YARN hierarchy (not created yet, already gone, or wrong --yarn-cgroup-path)');
     const stats = this.measure(cg, nm.id, now);
     if (typeof stats === 'string') return this.unproven(base, key, `cgroup unreadable: ${stats}`);
-    this.cgroupCache.set(nm.id, { cg, at: this.collections });
+    // A first proof counts as made up to REVALIDATE_EVERY − 1 collections ago, by position, so
+    // the re-proofs of many containers that appeared together spread over the next ticks.
+    const stagger = cached ? 0 : index % REVALIDATE_EVERY;
+    this.cgroupCache.set(nm.id, { cg, at: this.collections - stagger });
     return this.proven(base, key, cg, stats);
   }
 
@@ -354,7 +422,8 @@ export class Collector {
     try {
       parent = this.deps.cgroups.yarnParent();
     } catch (err) {
-      this.once.report('yarn:parent', 'error', { err: (err as Error).message }, 'YARN parent cgroup refused: no CPU suppression');
+      const logged = this.once.report('yarn:parent', 'error', { err: (err as Error).message }, 'YARN parent cgroup refused: no CPU suppression');
+      if (logged && err instanceof CgroupPathError) this.deps.onRefusal?.(err.kind);
       return undefined;
     }
     if (parent.all.length === 0) {

@@ -4,12 +4,18 @@
  * amount (`killContainersByResource`, planned by the pure rule of the same name: never an
  * ApplicationMaster, newest first by default). Only a live, proven container of this node can
  * be killed; kills go through the evictor (logged, counted, rate-accounted, Events).
+ *
+ * An explicit `killContainer` of an ApplicationMaster is honoured unless
+ * `protectApplicationMasters` is `always`: the caller named that container (the AM protection
+ * settings govern which victims Loom *chooses*), and `always` promises that Loom never kills an
+ * AM, so it refuses (400) then. The log line and the Event say it was an ApplicationMaster.
  */
-import { bytes, milliCores } from '../kube/quantity.js';
+import { bytes, type MilliCores, milliCores } from '../kube/quantity.js';
 import type { Logger } from '../log/logger.js';
+import { isFinalContainerState } from '../yarn/nm-containers.js';
 import type { Collection } from './collector.js';
 import type { CopilotBackend } from './copilot-server.js';
-import { type ContainerInfo, CopilotRequestError, releasedResourceList, toContainerInfo } from './copilot-wire.js';
+import { checkCpuRequest, type ContainerInfo, CopilotRequestError, releasedResourceList, toContainerInfo } from './copilot-wire.js';
 import type { Evictor } from './evictor.js';
 import { type ContainerSnapshot, type Eviction, killContainersByResource, type RulesConfig } from './rules/index.js';
 import { containerSnapshotOf } from './snapshot.js';
@@ -21,6 +27,8 @@ export interface CopilotBackendDeps {
   yarnCgroupPath: string;
   evictor: Evictor;
   config: RulesConfig;
+  /** The node's CPU capacity (a CPU request above it is refused as a unit mix-up). */
+  nodeCpuCapacity: () => MilliCores | undefined;
   logger: Logger;
   /** Account evictions issued through the API (rate limit, cool-downs). */
   onIssued: (evictions: readonly Eviction[]) => void;
@@ -45,7 +53,9 @@ export function createCopilotBackend(d: CopilotBackendDeps): CopilotBackend {
   return {
     containers() {
       const col = d.latest();
-      return col ? col.containers.map((c) => toContainerInfo(c.nm, d.yarnCgroupPath, c.firstSeenAt)) : [];
+      if (!col) return [];
+      const firstSeen = new Map(col.containers.map((c) => [c.nm.id, c.firstSeenAt]));
+      return col.nmContainers.filter((c) => !isFinalContainerState(c.state)).map((c) => toContainerInfo(c, d.yarnCgroupPath, firstSeen.get(c.id)));
     },
 
     container(id) {
@@ -58,6 +68,9 @@ export function createCopilotBackend(d: CopilotBackendDeps): CopilotBackend {
       const c = col?.containers.find((x) => x.nm.id === id);
       if (!col || !c) throw new CopilotRequestError('POST /v1/killContainer', `container ${id} is not a live YARN container of this node`, 'containerID');
       if (!c.cgroup || !c.stats) throw new CopilotRequestError('POST /v1/killContainer', `container ${id} cannot be proven from its cgroup (${c.problem ?? 'not read yet'}): refusing to kill`, 'containerID');
+      if (c.nm.isAM && d.config.protectApplicationMasters === 'always') {
+        throw new CopilotRequestError('POST /v1/killContainer', `container ${id} is an ApplicationMaster and protectApplicationMasters is "always": refusing to kill`, 'containerID');
+      }
       const info = toContainerInfo(c.nm, d.yarnCgroupPath, c.firstSeenAt);
       if (d.evictor.evicting.has(id)) return info;
       await issue([{
@@ -69,18 +82,21 @@ export function createCopilotBackend(d: CopilotBackendDeps): CopilotBackend {
           memory: bytes((c.nm.totalMemoryNeededMB ?? 0) * MIB),
           cpu: milliCores((c.nm.totalVCoresNeeded ?? 0) * 1000),
         },
-        inputs: { api: 'killContainer', workingSet: c.stats.memoryWorkingSet, escalation: false },
+        inputs: { api: 'killContainer', applicationMaster: c.nm.isAM, workingSet: c.stats.memoryWorkingSet, escalation: false },
       }]);
       return info;
     },
 
-    async killContainersByResource(request) {
+    async killContainersByResource({ resources: request, nodeCpuRatio, nodeMemoryRatio }) {
+      checkCpuRequest(request, d.nodeCpuCapacity());
       const col = d.latest();
       const containers = col ? snapshots(col) : [];
       const plan = killContainersByResource(containers, request, d.config);
       d.logger.info(
         {
           request,
+          nodeCpuRatio,
+          nodeMemoryRatio,
           victims: plan.victims.map((v) => v.id),
           release: plan.release,
           inFlight: plan.inFlight,

@@ -10,19 +10,18 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import {
-  type ContainerInfo, CopilotRequestError, parseKillByResourceRequest, parseKillContainerRequest,
+  type ContainerInfo, CopilotRequestError, type KillByResourceRequest, parseKillByResourceRequest, parseKillContainerRequest,
 } from './copilot-wire.js';
-import type { ResourceRequest } from './rules/index.js';
 
 export interface CopilotBackend {
-  /** Live containers of this node. */
+  /** This node's containers in every non-final state (NEW, LOCALIZING, SCHEDULED, RUNNING …). */
   containers(): ContainerInfo[];
   /** Any container of this node the NM lists (any state). */
   container(id: string): ContainerInfo | undefined;
   /** Kill one live container; returns its info read before the kill. Throws CopilotRequestError. */
   killContainer(id: string): Promise<ContainerInfo>;
   /** Release at least the request when possible; returns the released `ResourceList`. */
-  killContainersByResource(request: ResourceRequest): Promise<Record<string, string>>;
+  killContainersByResource(request: KillByResourceRequest): Promise<Record<string, string>>;
 }
 
 export interface CopilotServer {

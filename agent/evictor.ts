@@ -3,21 +3,23 @@
  *
  * - graceful: RM `GRACEFUL_SHUTDOWN` when RM URLs are configured (the NM then stops the container
  *   the YARN way), else SIGTERM through `cgroup/` kill; then wait up to `gracePeriodSeconds` for
- *   the container cgroup to empty, and finish with SIGKILL / `cgroup.kill` if it did not.
- * - immediate (memory emergency, or an escalation of a graceful one in flight): SIGKILL /
- *   `cgroup.kill` at once.
+ *   the container cgroup to empty, and finish with SIGKILL pid by pid (`escalate`: never
+ *   `cgroup.kill`) if it did not.
+ * - immediate (memory emergency, or an emergency escalation of a graceful one in flight):
+ *   `cgroup.kill` when `cgroup/` proves it safe, else SIGKILL pid by pid, at once.
  *
- * Every signal goes through `cgroup/` kill, which proves each pid's membership of the validated
- * container cgroup just before signalling it (never pid ≤ 1, never us); nothing here bypasses it.
- * Dry-run logs "would evict" and touches nothing. Containers stay marked `evicting` from the
- * first signal until the NM stops listing them (or the eviction failed: then they may be picked
- * again). Every eviction is logged at info with its reason and inputs, counted, kept in a ring
- * of recent evictions, and posted as a Kubernetes Event on the Node.
+ * Every signal and every write goes through `cgroup/` kill, which proves the container's
+ * directories again and each pid's membership just before signalling it (never pid ≤ 1, never us
+ * or an ancestor); nothing here touches the filesystem or bypasses it. Waits use the injected
+ * clock. Dry-run logs "would evict" and touches nothing. Containers stay marked `evicting` from
+ * the first signal until the NM stops listing them. A failed eviction is not retried on the same
+ * container for `retryAfterFailureMs` (one failure, one Event — not one every fast-watch pass),
+ * and a refused proof is reported to `onRefused` so the container stops being a candidate at
+ * once. Every eviction is logged at info with its reason and inputs, counted, kept in a ring of
+ * recent evictions, and posted as a Kubernetes Event on the Node.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type ContainerCgroup, type KillResult, type NodeCgroups, type SkippedPid, CgroupIoError, readProcsOf } from '../cgroup/index.js';
+import { type Clock, systemClock } from '../clock/clock.js';
+import { CgroupPathError, type KillMode, type KillResult, type NodeCgroups, type SkippedPid } from '../cgroup/index.js';
 import type { EventSink } from '../kube/events.js';
 import type { Logger } from '../log/logger.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
@@ -39,7 +41,7 @@ export interface EvictionRecord {
   inputs: DecisionInputs;
   /** How the first signal went out. */
   method?: EvictionMethod;
-  /** A graceful eviction finished with SIGKILL / cgroup.kill (deadline passed, or memory emergency). */
+  /** A graceful eviction finished with SIGKILL (deadline passed) or was re-issued as an emergency. */
   escalated: boolean;
   outcome: EvictionOutcome;
   /** Pids signalled, across every step. */
@@ -60,15 +62,24 @@ export interface EvictorDeps {
   metrics: AgentMetrics;
   logger: Logger;
   dryRun: boolean;
-  clock: () => number;
+  /** The rules' time (ms) for the records and the retry back-off. */
+  now: () => number;
+  /** Waits: grace periods, kill deadlines, polls (default: the system clock). */
+  clock?: Clock;
   /** Recent evictions kept (default 100). */
   ringSize?: number;
   /** How long SIGKILL / cgroup.kill may take to empty the cgroup (default 5000 ms). */
   killDeadlineMs?: number;
   pollMs?: number;
-  /** Our own pid and parent's, never signalled (defaults: this process). */
+  /** A failed eviction's container is not picked again before this (default 60 s). */
+  retryAfterFailureMs?: number;
+  /** Stand-ins for our own pid and parent's (tests); the real ones and every ancestor are never signalled anyway. */
   selfPid?: number;
   parentPid?: number;
+  /** A container's directories failed their proof during a kill: stop treating it as proven. */
+  onRefused?: (containerId: string, err: CgroupPathError) => void;
+  /** A control file failed its proof (the kill went on pid by pid): for a metric. */
+  onProofFailure?: (kind: string) => void;
 }
 
 export interface IssuedEviction {
@@ -90,12 +101,27 @@ export class Evictor {
   private readonly marks = new Set<string>();
   private readonly ring: EvictionRecord[] = [];
   private readonly all = new Set<Promise<EvictionRecord>>();
+  /** Containers whose eviction failed, until when (rules time) they are not picked again. */
+  private readonly failedUntil = new Map<string, number>();
+  private readonly clock: Clock;
 
-  constructor(private readonly deps: EvictorDeps) {}
+  constructor(private readonly deps: EvictorDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
 
   /** Containers being evicted (signalled and not yet gone from the NM list). */
   get evicting(): ReadonlySet<string> {
     return this.marks;
+  }
+
+  /** Containers not to pick now: their last eviction failed less than `retryAfterFailureMs` ago. */
+  blocked(now = this.deps.now()): ReadonlySet<string> {
+    const out = new Set<string>();
+    for (const [id, until] of this.failedUntil) {
+      if (until > now) out.add(id);
+      else this.failedUntil.delete(id);
+    }
+    return out;
   }
 
   /** Recent evictions, oldest first (records are updated as evictions progress). */
@@ -106,6 +132,7 @@ export class Evictor {
   /** Forget the marks of containers that left the NM list (and whose eviction has ended). */
   reconcile(liveIds: ReadonlySet<string>): void {
     for (const id of [...this.marks]) if (!liveIds.has(id) && !this.flights.has(id)) this.marks.delete(id);
+    for (const id of [...this.failedUntil.keys()]) if (!liveIds.has(id)) this.failedUntil.delete(id);
   }
 
   /** Waits for every eviction in flight to end. */
@@ -131,9 +158,13 @@ export class Evictor {
     const id = e.containerId;
     const fields = { container: id, reason: e.reason, mode: e.mode, gracePeriodSeconds: e.gracePeriodSeconds, credit: e.credit, inputs: e.inputs };
     const flight = this.flights.get(id);
+    if (this.failedUntil.has(id) && this.blocked().has(id) && !flight) {
+      logger.debug(fields, 'the last eviction of this container failed: not retried before the back-off ends');
+      return undefined;
+    }
     if (flight && !dryRun) {
       if (e.mode === 'immediate' && !flight.record.escalated && flight.record.mode === 'graceful') {
-        logger.info(fields, 'escalating a graceful eviction in flight to an immediate kill');
+        logger.info(fields, 'escalating a graceful eviction in flight to an emergency kill');
         flight.record.escalated = true;
         void this.track(this.kill(flight.record, 'emergency').then(
           () => flight.record,
@@ -156,7 +187,7 @@ export class Evictor {
       reason: e.reason,
       mode: e.mode,
       dryRun,
-      at: this.deps.clock(),
+      at: this.deps.now(),
       gracePeriodSeconds: e.gracePeriodSeconds,
       credit: e.credit,
       inputs: e.inputs,
@@ -185,7 +216,10 @@ export class Evictor {
     const done = this.track(this.run(record, markIssued).finally(() => {
       markIssued();
       this.flights.delete(id);
-      if (record.outcome === 'failed') this.marks.delete(id);
+      if (record.outcome === 'failed') {
+        this.marks.delete(id);
+        this.failedUntil.set(id, this.deps.now() + (this.deps.retryAfterFailureMs ?? 60_000));
+      }
     }));
     this.flights.set(id, { record, done, issued });
     return { record, issued, done };
@@ -220,7 +254,7 @@ export class Evictor {
             local = false;
             markIssued();
             logger.info({ container: id, rm: this.deps.rm.activeUrl }, 'GRACEFUL_SHUTDOWN sent through the ResourceManager');
-            empty = await waitUntilEmpty(this.deps.cgroups, id, graceMs, this.deps.pollMs ?? 50);
+            empty = await this.deps.cgroups.waitUntilEmpty(id, graceMs, this.deps.pollMs ?? 50, this.clock);
           } catch (err) {
             if (record.method === undefined) {
               logger.warn({ container: id, err: (err as Error).message }, 'ResourceManager signal failed: falling back to SIGTERM on the node');
@@ -232,19 +266,25 @@ export class Evictor {
         if (local) empty = await this.kill(record, 'graceful', markIssued, graceMs);
         if (!empty && !record.escalated) {
           record.escalated = true;
-          logger.info({ container: id, gracePeriodSeconds: record.gracePeriodSeconds }, 'grace period over and the container still has processes: killing');
-          empty = await this.kill(record, 'emergency');
+          logger.info({ container: id, gracePeriodSeconds: record.gracePeriodSeconds }, 'grace period over and the container still has processes: SIGKILL pid by pid');
+          empty = await this.kill(record, 'escalate');
         } else if (!empty) {
-          empty = await waitUntilEmpty(this.deps.cgroups, id, this.deps.killDeadlineMs ?? 5000, this.deps.pollMs ?? 50);
+          empty = await this.deps.cgroups.waitUntilEmpty(id, this.deps.killDeadlineMs ?? 5000, this.deps.pollMs ?? 50, this.clock);
         }
       }
       record.outcome = empty ? 'stopped' : 'failed';
-      if (!empty) record.error = 'processes still in the container cgroup after SIGKILL';
+      if (!empty) {
+        const prot = record.skipped.filter((s) => s.protected);
+        record.error = prot.length > 0
+          ? `the container holds a process Loom never signals (${prot.map((p) => `pid ${p.pid}: ${p.reason}`).join('; ')}): it cannot be emptied`
+          : 'processes still in the container cgroup after SIGKILL';
+      }
     } catch (err) {
       record.outcome = 'failed';
       record.error = (err as Error).message;
+      if (err instanceof CgroupPathError) this.deps.onRefused?.(id, err);
     }
-    record.finishedAt = this.deps.clock();
+    record.finishedAt = this.deps.now();
     const fields = {
       container: id, reason: record.reason, mode: record.mode, method: record.method, escalated: record.escalated,
       signalledPids: record.signalledPids, skipped: record.skipped, error: record.error,
@@ -265,10 +305,11 @@ export class Evictor {
   }
 
   /** One cgroup kill; records pids and the method. Returns whether the cgroup is empty. */
-  private async kill(record: EvictionRecord, mode: 'graceful' | 'emergency', markIssued?: () => void, deadlineMs?: number): Promise<boolean> {
+  private async kill(record: EvictionRecord, mode: KillMode, markIssued?: () => void, deadlineMs?: number): Promise<boolean> {
     const { cgroups, pollMs } = this.deps;
     const opts = {
       mode,
+      clock: this.clock,
       deadlineMs: deadlineMs ?? this.deps.killDeadlineMs ?? 5000,
       pollMs: pollMs ?? 20,
       ...(this.deps.selfPid !== undefined ? { selfPid: this.deps.selfPid } : {}),
@@ -282,6 +323,7 @@ export class Evictor {
       r = await pending;
     } catch (err) {
       record.error = (err as Error).message;
+      if (err instanceof CgroupPathError) this.deps.onRefused?.(record.containerId, err);
       throw err;
     }
     record.method ??= r.method;
@@ -290,7 +332,9 @@ export class Evictor {
     if (r.skipped.length > 0) {
       this.deps.logger.warn({ container: record.containerId, skipped: r.skipped }, 'pids listed in the container cgroup were not signalled (membership not proven)');
     }
-    if (r.cgroupKillError) this.deps.logger.warn({ container: record.containerId, err: r.cgroupKillError }, 'cgroup.kill refused: fell back to SIGKILL');
+    if (r.cgroupKillRefused) this.deps.logger.warn({ container: record.containerId, why: r.cgroupKillRefused }, 'cgroup.kill not proven safe: SIGKILL pid by pid instead');
+    if (r.cgroupKillError) this.deps.logger.warn({ container: record.containerId, err: r.cgroupKillError }, 'cgroup.kill write refused: SIGKILL pid by pid instead');
+    if (r.cgroupKillProofFailure) this.deps.onProofFailure?.(r.cgroupKillProofFailure);
     return r.empty;
   }
 }
@@ -301,39 +345,4 @@ export function describeInputs(inputs: DecisionInputs): string {
     .filter(([k, v]) => v !== null && k !== 'escalation')
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(', ');
-}
-
-/**
- * Poll the container cgroup (and its sub-cgroups) until no process is left or the deadline
- * passes. A cgroup that vanished is empty. Refuses (throws) like `cgroup/` on a symlink escape.
- */
-export async function waitUntilEmpty(cgroups: NodeCgroups, containerId: string, deadlineMs: number, pollMs: number): Promise<boolean> {
-  const end = performance.now() + deadlineMs;
-  for (;;) {
-    if (!hasProcesses(cgroups.container(containerId))) return true;
-    if (performance.now() >= end) return false;
-    await sleep(pollMs);
-  }
-}
-
-function hasProcesses(cg: ContainerCgroup): boolean {
-  const visit = (dir: string, depth: number): boolean => {
-    let procs: number[];
-    try {
-      procs = readProcsOf(dir);
-    } catch (err) {
-      if (err instanceof CgroupIoError && err.gone) return false;
-      throw err;
-    }
-    if (procs.length > 0) return true;
-    if (depth >= 8) return false;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return false;
-    }
-    return entries.some((e) => e.isDirectory() && visit(path.join(dir, e.name), depth + 1));
-  };
-  return cg.all.some((d) => visit(d.dir, 0));
 }

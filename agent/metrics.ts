@@ -29,6 +29,8 @@ export class AgentMetrics {
   readonly fastWatchTriggers: Counter;
   readonly nmUp: Gauge;
   readonly nmRestarts: Counter;
+  readonly nmEntriesIgnored: Gauge<'reason'>;
+  readonly cgroupRefusals: Counter<'kind'>;
 
   constructor(nodeName: string) {
     const registers = [this.registry];
@@ -64,6 +66,8 @@ export class AgentMetrics {
     this.fastWatchTriggers = c('loom_agent_fast_watch_triggers_total', 'fast memory watch readings at or above the eviction threshold');
     this.nmUp = g('loom_agent_nodemanager_up', '1 when the last NodeManager poll succeeded');
     this.nmRestarts = c('loom_agent_nodemanager_restarts_total', 'NodeManager restarts noticed through nmStartupTime');
+    this.nmEntriesIgnored = g('loom_agent_nodemanager_entries_ignored', "entries of the NodeManager's last container list not considered: rejected (invalid), foreign (another node), over-cap (beyond --max-containers)", ['reason']);
+    this.cgroupRefusals = c('loom_agent_cgroup_refusals_total', 'cgroup directories or files refused because they are not what they claim (bind-mount, escapes-yarn-parent, not-cgroupfs, not-a-regular-file, …)', ['kind']);
   }
 
   /** Replace every per-node and per-container series with the collection's values. */
@@ -87,6 +91,9 @@ export class AgentMetrics {
     this.containers.set({ state: 'proven' }, proven);
     this.containers.set({ state: 'unproven' }, col.containers.length - proven);
     this.nmUp.set(col.nmUp ? 1 : 0);
+    this.nmEntriesIgnored.set({ reason: 'rejected' }, col.nmEntries.rejected);
+    this.nmEntriesIgnored.set({ reason: 'foreign' }, col.nmEntries.foreign);
+    this.nmEntriesIgnored.set({ reason: 'over-cap' }, col.nmEntries.overCap);
     if (col.node) {
       this.nodeMemoryUsed.set(col.node.memoryUsed);
       this.nodeMemoryTotal.set(col.node.memoryTotal);

@@ -10,10 +10,13 @@ export class OnceLog {
 
   constructor(private readonly logger: Logger) {}
 
-  /** Logs at `level` unless the same key is already reported with the same message. Returns whether it logged. */
-  report(key: string, level: 'warn' | 'error' | 'info', fields: Record<string, unknown>, message: string): boolean {
-    if (this.active.get(key) === message) return false;
-    this.active.set(key, message);
+  /**
+   * Logs at `level` unless the same key is already reported with the same message (or, when
+   * given, the same `signature`: e.g. a count, so a changed count logs again). Returns whether it logged.
+   */
+  report(key: string, level: 'warn' | 'error' | 'info', fields: Record<string, unknown>, message: string, signature = message): boolean {
+    if (this.active.get(key) === signature) return false;
+    this.active.set(key, signature);
     this.logger[level](fields, message);
     return true;
   }

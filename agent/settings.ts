@@ -1,15 +1,16 @@
 /** Every setting of `loom agent` (flag / LOOM_* env / YAML key). Rule names follow koordlet's. */
-import type { SettingSpec, SettingsValues } from '../settings/settings.js';
+import { SettingsError, type SettingSpec, type SettingsValues } from '../settings/settings.js';
 
 const VICTIM_KEYS = ['newest', 'oldest', 'largest-memory', 'largest-cpu', 'most-failed-app', 'app-spread'] as const;
 
 export const agentSettingSpecs: readonly SettingSpec[] = [
-  { key: 'nodeName', kind: 'string', description: 'this node (default $NODE_NAME)' },
+  { key: 'nodeName', kind: 'string', description: "this Kubernetes Node's name, where Events are posted (required; default $NODE_NAME)" },
   { key: 'nmUrl', kind: 'string', description: 'local NodeManager web address', default: 'http://127.0.0.1:8042' },
   { key: 'rmUrl', kind: 'string', description: 'ResourceManager web address(es), comma separated, for graceful GRACEFUL_SHUTDOWN signals (default: SIGTERM locally)' },
   { key: 'rmUser', kind: 'string', description: 'user.name for RM simple auth' },
   { key: 'cgroupRoot', kind: 'string', description: 'cgroup filesystem root', default: '/sys/fs/cgroup' },
   { key: 'procRoot', kind: 'string', description: 'proc filesystem root', default: '/proc' },
+  { key: 'simulatedCgroups', kind: 'boolean', description: "the cgroup root is a simulator's file tree (loom sim): its files need not be on a cgroup filesystem; every other proof still applies", default: false },
   { key: 'yarnCgroupPath', kind: 'string', description: "YARN containers' parent cgroup, relative to each hierarchy", default: 'kubepods/besteffort/hadoop-yarn' },
   { key: 'socket', kind: 'string', description: 'yarn-copilot compatible unix socket', default: '/var/run/yarn-copilot/yarn-copilot.sock' },
   { key: 'socketMode', kind: 'string', description: 'unix socket file mode (octal)', default: '0600', check: (v) => (/^0?[0-7]{3}$/.test(String(v)) ? undefined : 'expected an octal mode like 0600') },
@@ -18,6 +19,9 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'dryRun', kind: 'boolean', description: 'decide and log, never write a cgroup or signal a process', default: false },
   { key: 'keepLimitsOnExit', kind: 'boolean', description: 'on stop, leave the CPU limit the agent set on the YARN parent cgroup (default: put back what it found)', default: false },
   { key: 'tickMillis', kind: 'integer', min: 50, max: 60000, description: 'full collect + rules period', default: 1000 },
+  { key: 'maxContainers', kind: 'integer', min: 1, max: 100000, description: "most containers of this node considered per tick (the NM's list beyond it is counted, never measured or evicted)", default: 1000 },
+  { key: 'nmMaxBodyBytes', kind: 'integer', min: 65536, max: 1073741824, description: 'largest NodeManager answer read, in bytes (a larger one is refused as it streams in)', default: 16777216 },
+  { key: 'healthTicks', kind: 'integer', min: 1, max: 1000, description: '/healthz and /readyz fail when node memory or the NodeManager was not read within this many ticks', default: 5 },
   { key: 'fastWatchMillis', kind: 'integer', min: 10, max: 10000, description: 'fast node-memory watch period', default: 100 },
   { key: 'memoryEvictThresholdPercent', kind: 'number', min: 1, max: 100, description: 'evict YARN containers when node memory use reaches this', default: 70 },
   { key: 'memoryEvictLowerPercent', kind: 'number', min: 0, max: 100, description: 'release memory down to this (default threshold − 2)' },
@@ -45,12 +49,15 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
 ];
 
 export interface AgentSettings {
-  nodeName?: string;
+  /** The Kubernetes Node this agent protects (required: its Events go there). */
+  nodeName: string;
   nmUrl: string;
   rmUrls: string[];
   rmUser?: string;
   cgroupRoot: string;
   procRoot: string;
+  /** `--simulated-cgroups`: the cgroup root is a simulator's tree, not cgroupfs. */
+  simulatedCgroups?: boolean;
   yarnCgroupPath: string;
   socket: string;
   socketMode: number;
@@ -61,6 +68,12 @@ export interface AgentSettings {
   keepLimitsOnExit?: boolean;
   tickMillis: number;
   fastWatchMillis: number;
+  /** Most containers of this node considered per tick (default 1000). */
+  maxContainers?: number;
+  /** Largest NodeManager answer read, bytes (default 16 MiB). */
+  nmMaxBodyBytes?: number;
+  /** Health fails when node memory or the NM was not read within this many ticks (default 5). */
+  healthTicks?: number;
   /** Rule settings keyed exactly like the YAML / koordlet names. */
   rules: Record<string, number | string | undefined>;
 }
@@ -73,17 +86,26 @@ const RULE_KEYS = [
   'gracePeriodSeconds', 'maxEvictionsPerMinute', 'protectApplicationMasters',
 ] as const;
 
+/**
+ * Settings values → the agent's settings. Without `--node-name` (or `NODE_NAME`, which the
+ * DaemonSet sets from `spec.nodeName`) the agent refuses to start: a guess such as the hostname
+ * would post its Events on the wrong Node, or on none.
+ */
 export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = process.env): AgentSettings {
-  const nodeName = (v.nodeName as string | undefined) ?? (env.NODE_NAME || undefined);
+  const nodeName = (v.nodeName as string | undefined) ?? (env.NODE_NAME?.trim() || undefined);
+  if (nodeName === undefined) {
+    throw new SettingsError('--node-name', 'required: no node name given and NODE_NAME is not set (the DaemonSet sets it from spec.nodeName); it names the Kubernetes Node this agent runs on');
+  }
   const rules: Record<string, number | string | undefined> = {};
   for (const k of RULE_KEYS) if (v[k] !== undefined) rules[k] = v[k] as number | string;
   return {
-    ...(nodeName !== undefined ? { nodeName } : {}),
+    nodeName,
     nmUrl: v.nmUrl as string,
     rmUrls: v.rmUrl ? String(v.rmUrl).split(',').map((s) => s.trim()).filter(Boolean) : [],
     ...(v.rmUser !== undefined ? { rmUser: v.rmUser as string } : {}),
     cgroupRoot: v.cgroupRoot as string,
     procRoot: v.procRoot as string,
+    simulatedCgroups: v.simulatedCgroups === true,
     yarnCgroupPath: v.yarnCgroupPath as string,
     socket: v.socket as string,
     socketMode: parseInt(String(v.socketMode), 8),
@@ -93,6 +115,9 @@ export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = proc
     keepLimitsOnExit: v.keepLimitsOnExit as boolean,
     tickMillis: v.tickMillis as number,
     fastWatchMillis: v.fastWatchMillis as number,
+    ...(v.maxContainers !== undefined ? { maxContainers: v.maxContainers as number } : {}),
+    ...(v.nmMaxBodyBytes !== undefined ? { nmMaxBodyBytes: v.nmMaxBodyBytes as number } : {}),
+    ...(v.healthTicks !== undefined ? { healthTicks: v.healthTicks as number } : {}),
     rules,
   };
 }

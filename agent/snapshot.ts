@@ -1,6 +1,7 @@
 /**
  * From a collection to the rules' `Snapshot` (pure). Only proven containers become candidates;
- * the ones the evictor is working on carry `evicting: true` so no rule picks them again.
+ * the ones the evictor is working on carry `evicting: true` so no rule picks them again, and the
+ * ones whose last eviction failed (`blocked`) are left out until their back-off ends.
  */
 import { milliCores } from '../kube/quantity.js';
 import { mib, vcores } from '../yarn/resource.js';
@@ -31,10 +32,11 @@ export function ratesKnown(col: Collection): boolean {
 }
 
 /** The rules' snapshot, or undefined when node memory is unknown (nothing can be decided). */
-export function buildSnapshot(col: Collection, evicting: ReadonlySet<string>, state: AgentRulesState): Snapshot | undefined {
+export function buildSnapshot(col: Collection, evicting: ReadonlySet<string>, state: AgentRulesState, blocked: ReadonlySet<string> = new Set()): Snapshot | undefined {
   if (!col.node) return undefined;
   const containers: ContainerSnapshot[] = [];
   for (const c of col.containers) {
+    if (blocked.has(c.nm.id)) continue;
     const s = containerSnapshotOf(c, evicting);
     if (s) containers.push(s);
   }

@@ -131,7 +131,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
 
     // ---- tick cost and raw reads (agent in this process) ----------------------------------
     const settings = {
-      nodeName: NODE, nmUrl, rmUrls: [], cgroupRoot: simNode.paths.cgroupRoot, procRoot: simNode.paths.procRoot,
+      nodeName: NODE, nmUrl, rmUrls: [], cgroupRoot: simNode.paths.cgroupRoot, procRoot: simNode.paths.procRoot, simulatedCgroups: true,
       yarnCgroupPath: simNode.paths.yarnCgroupPath, socket: path.join(dir, 'run', 'inproc.sock'), socketMode: 0o600,
       metricsAddr: '', dryRun: true, tickMillis: 1000, fastWatchMillis: 100, rules: {},
     };
@@ -183,7 +183,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const logFile = path.join(dir, 'agent.log');
     const meminfoFile = path.join(simNode.paths.procRoot, 'meminfo');
     child = spawnLoom([
-      'agent', '--node-name', NODE, '--nm-url', nmUrl, '--cgroup-root', simNode.paths.cgroupRoot, '--proc-root', simNode.paths.procRoot,
+      'agent', '--node-name', NODE, '--nm-url', nmUrl, '--cgroup-root', simNode.paths.cgroupRoot, '--proc-root', simNode.paths.procRoot, '--simulated-cgroups',
       '--yarn-cgroup-path', simNode.paths.yarnCgroupPath, '--socket', path.join(dir, 'run', 'child.sock'), '--metrics-addr', '127.0.0.1:0',
       '--fast-watch-millis', String(fastWatchMillis), '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.95',
       '--memory-evict-cool-time-seconds', '0', '--max-evictions-per-minute', '10000', '--grace-period-seconds', '5',

@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { MilliCores } from '../kube/quantity.js';
 import type { CgroupLayout } from './detect.js';
 import { CgroupNotFoundError } from './errors.js';
-import { writeCgroupFile } from './io.js';
 import type { CpuBandwidth } from './parse.js';
+import { writeProvenControlFile } from './proof.js';
 import { readCpuBandwidth } from './read.js';
 import { type CgroupDir, type CgroupDirs, resolveYarnParent } from './resolve.js';
 import type { YarnHierarchy } from './yarn-path.js';
@@ -95,12 +95,16 @@ export interface SetCpuLimitOptions {
   periodUs?: number;
 }
 
-/** Set the CPU limit of a cgroup's CPU directory. Throws CgroupIoError when the kernel refuses. */
+/**
+ * Set the CPU limit of a cgroup's CPU directory. Each write re-proves the directory and goes
+ * through its descriptor (proof.ts): throws CgroupPathError when the directory is no longer what
+ * it was proven to be (a bind mount or symlink appeared), CgroupIoError when the kernel refuses.
+ */
 export function setCpuLimit(cg: CgroupDirs, limit: CpuLimit, opts: SetCpuLimitOptions = {}): CpuLimitResult {
   const d = cg.cpu;
   if (!d) throw new CgroupNotFoundError(cg.cgroupPath, 'cpu');
   const previous = readCpuBandwidth(d);
-  return applyCpuPlan(planCpuLimit(d, limit, previous, opts.periodUs ?? previous.periodUs), previous, opts.dryRun === true);
+  return applyCpuPlan(d, planCpuLimit(d, limit, previous, opts.periodUs ?? previous.periodUs), previous, opts.dryRun === true);
 }
 
 /** Put an exact bandwidth back (what the agent found before its first write). */
@@ -108,11 +112,12 @@ export function setCpuBandwidth(cg: CgroupDirs, target: CpuBandwidth, opts: { dr
   const d = cg.cpu;
   if (!d) throw new CgroupNotFoundError(cg.cgroupPath, 'cpu');
   const previous = readCpuBandwidth(d);
-  return applyCpuPlan(planCpuBandwidth(d, target, previous), previous, opts.dryRun === true);
+  return applyCpuPlan(d, planCpuBandwidth(d, target, previous), previous, opts.dryRun === true);
 }
 
-function applyCpuPlan(plan: CpuLimitPlan, previous: CpuBandwidth, dryRun: boolean): CpuLimitResult {
-  if (!dryRun) for (const w of plan.writes) writeCgroupFile(w.file, w.value);
+function applyCpuPlan(d: CgroupDir, plan: CpuLimitPlan, previous: CpuBandwidth, dryRun: boolean): CpuLimitResult {
+  // Each write re-proves the directory and goes through its descriptor (proof.ts).
+  if (!dryRun) for (const w of plan.writes) writeProvenControlFile(d.hierarchy.anchor, d.dir, d.rel, path.basename(w.file), w.value);
   return { ...plan, previous, dryRun, applied: !dryRun && plan.writes.length > 0 };
 }
 

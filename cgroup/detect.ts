@@ -6,8 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CgroupLayoutError, CgroupParseError, errnoCode } from './errors.js';
+import { CgroupIoError, CgroupLayoutError, CgroupParseError } from './errors.js';
+import { readKernelFile } from './io.js';
 import { type CgroupMount, parseCgroupMounts, V1_CONTROLLERS } from './proc-parse.js';
+import { type Anchor, anchorHierarchy, assertSelfProcfs, type CgroupFilesystem } from './proof.js';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
 
@@ -18,6 +20,8 @@ export interface Hierarchy {
   dir: string;
   /** v1: the controllers bound to this mount; v2: those listed in its `cgroup.controllers`. */
   controllers: readonly string[];
+  /** What the root was proven to be at detection (mount id, real path, filesystem). */
+  anchor: Anchor;
 }
 
 export interface CgroupLayout {
@@ -33,12 +37,23 @@ export interface CgroupLayout {
   controllerDirs: Readonly<Record<string, string>>;
   /** The v2 tree (v2: the root itself; hybrid: usually `<root>/unified`). */
   unified?: Hierarchy;
+  filesystem: CgroupFilesystem;
+  /**
+   * cgroup mounts found *inside* another hierarchy: bind mounts of some cgroup over a directory
+   * of the tree, never hierarchies. Ignored here; any directory below one fails its proof.
+   */
+  nestedMounts: readonly string[];
 }
 
 export interface DetectOptions {
   cgroupRoot: string;
   procRoot: string;
+  /** Default `kernel`: every hierarchy must be cgroupfs. `simulated` for a simulator's tree. */
+  filesystem?: CgroupFilesystem;
 }
+
+/** Largest `<proc-root>/mounts` read (a node with thousands of pod mounts stays far below). */
+const MAX_MOUNTS_BYTES = 8 * 2 ** 20;
 
 /**
  * Detect the layout from `<procRoot>/mounts`, keeping only cgroup mounts at or below the
@@ -48,18 +63,30 @@ export interface DetectOptions {
 export function detectCgroupLayout(opts: DetectOptions): CgroupLayout {
   const root = path.resolve(opts.cgroupRoot);
   const procRoot = path.resolve(opts.procRoot);
+  const filesystem = opts.filesystem ?? 'kernel';
+  assertSelfProcfs();
   const mountsFile = path.join(procRoot, 'mounts');
   let text: string | undefined;
   try {
-    text = fs.readFileSync(mountsFile, 'utf8');
+    text = readKernelFile(mountsFile, { maxBytes: MAX_MOUNTS_BYTES, followSymlink: true });
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw new CgroupLayoutError(root, `cannot read ${mountsFile}: ${errnoCode(err)}`);
+    if (!(err instanceof CgroupIoError && err.code === 'ENOENT')) throw new CgroupLayoutError(root, `cannot read ${mountsFile}: ${(err as Error).message}`);
   }
   if (text !== undefined) {
     const mounts = rerootMounts(parseCgroupMounts(text, mountsFile), root);
-    if (mounts.length > 0) return layoutFromMounts(mounts, root, procRoot);
+    if (mounts.length > 0) return layoutFromMounts(mounts, root, procRoot, filesystem);
   }
-  return probeLayout(root, procRoot);
+  return probeLayout(root, procRoot, filesystem);
+}
+
+/** Pure: mounts that lie strictly inside another cgroup mount (bind mounts over part of a tree). */
+export function nestedCgroupMounts(mounts: readonly CgroupMount[]): Set<string> {
+  const points = [...new Set(mounts.map((m) => m.mountPoint))];
+  const nested = new Set<string>();
+  for (const p of points) {
+    if (points.some((q) => q !== p && (q === '/' || p.startsWith(q.endsWith('/') ? q : `${q}/`)))) nested.add(p);
+  }
+  return nested;
 }
 
 /**
@@ -86,31 +113,33 @@ function rerootMounts(mounts: readonly CgroupMount[], root: string): CgroupMount
   return out;
 }
 
-/** Pure given the mounts (plus reading `cgroup.controllers` of the v2 tree). */
-function layoutFromMounts(mounts: readonly CgroupMount[], root: string, procRoot: string): CgroupLayout {
+/** From the mounts (plus reading `cgroup.controllers` of the v2 tree and anchoring each root). */
+function layoutFromMounts(all: readonly CgroupMount[], root: string, procRoot: string, filesystem: CgroupFilesystem): CgroupLayout {
+  const nested = nestedCgroupMounts(all);
+  const mounts = all.filter((m) => !nested.has(m.mountPoint));
   const v1: Hierarchy[] = [];
   const seen = new Set<string>();
   for (const m of mounts) {
     if (m.version !== 1 || seen.has(m.mountPoint)) continue;
     seen.add(m.mountPoint);
-    v1.push({ version: 1, dir: m.mountPoint, controllers: m.controllers });
+    v1.push({ version: 1, dir: m.mountPoint, controllers: m.controllers, anchor: anchorHierarchy(m.mountPoint, 1, filesystem) });
   }
   const v2Mounts = mounts.filter((m) => m.version === 2);
   const v2 = v2Mounts.find((m) => m.mountPoint === root) ?? v2Mounts[0];
-  const unified = v2 ? unifiedHierarchy(v2.mountPoint) : undefined;
-  return assemble(v1, unified, root, procRoot, 'mounts');
+  const unified = v2 ? unifiedHierarchy(v2.mountPoint, filesystem) : undefined;
+  return assemble(v1, unified, root, procRoot, 'mounts', filesystem, [...nested]);
 }
 
 /** The fallback: `cgroup.controllers` at root ⇒ v2; `unified/cgroup.controllers` ⇒ hybrid; `memory/` ⇒ v1. */
-function probeLayout(root: string, procRoot: string): CgroupLayout {
+function probeLayout(root: string, procRoot: string, filesystem: CgroupFilesystem): CgroupLayout {
   if (isFile(path.join(root, 'cgroup.controllers'))) {
-    return assemble([], unifiedHierarchy(root), root, procRoot, 'probe');
+    return assemble([], unifiedHierarchy(root, filesystem), root, procRoot, 'probe', filesystem, []);
   }
   if (isFile(path.join(root, 'unified', 'cgroup.controllers'))) {
-    return assemble(probeV1(root), unifiedHierarchy(path.join(root, 'unified')), root, procRoot, 'probe');
+    return assemble(probeV1(root, filesystem), unifiedHierarchy(path.join(root, 'unified'), filesystem), root, procRoot, 'probe', filesystem, []);
   }
   if (isDir(path.join(root, 'memory'))) {
-    return assemble(probeV1(root), undefined, root, procRoot, 'probe');
+    return assemble(probeV1(root, filesystem), undefined, root, procRoot, 'probe', filesystem, []);
   }
   throw new CgroupLayoutError(root, 'no cgroup.controllers, unified/cgroup.controllers or memory/ found (is --cgroup-root right?)');
 }
@@ -119,7 +148,7 @@ function probeLayout(root: string, procRoot: string): CgroupLayout {
  * v1 hierarchies from directory names (`memory`, `cpu,cpuacct`, …). Real directories win over
  * symlinks (`cpu` → `cpu,cpuacct`), so a combined mount is one hierarchy, not two.
  */
-function probeV1(root: string): Hierarchy[] {
+function probeV1(root: string, filesystem: CgroupFilesystem): Hierarchy[] {
   const known = new Set(V1_CONTROLLERS);
   const entries = fs.readdirSync(root, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
   const real: Hierarchy[] = [];
@@ -128,23 +157,24 @@ function probeV1(root: string): Hierarchy[] {
     const controllers = e.name.split(',');
     if (!controllers.every((c) => known.has(c))) continue;
     const dir = path.join(root, e.name);
-    if (e.isDirectory()) real.push({ version: 1, dir, controllers });
-    else if (e.isSymbolicLink() && isDir(dir)) aliases.push({ version: 1, dir, controllers });
+    if (e.isDirectory()) real.push({ version: 1, dir, controllers, anchor: anchorHierarchy(dir, 1, filesystem) });
+    else if (e.isSymbolicLink() && isDir(dir)) aliases.push({ version: 1, dir, controllers, anchor: anchorHierarchy(dir, 1, filesystem) });
   }
   const covered = new Set(real.flatMap((h) => h.controllers));
   return [...real, ...aliases.filter((h) => h.controllers.some((c) => !covered.has(c)))];
 }
 
-function unifiedHierarchy(dir: string): Hierarchy {
+function unifiedHierarchy(dir: string, filesystem: CgroupFilesystem): Hierarchy {
+  const anchor = anchorHierarchy(dir, 2, filesystem);
   const file = path.join(dir, 'cgroup.controllers');
   let controllers: string[] = [];
   try {
-    const text = fs.readFileSync(file, 'utf8').trim();
+    const text = readKernelFile(file).trim();
     controllers = text === '' ? [] : text.split(/\s+/);
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw new CgroupParseError(file, `unreadable: ${errnoCode(err)}`);
+    if (!(err instanceof CgroupIoError && err.code === 'ENOENT')) throw new CgroupParseError(file, `unreadable: ${(err as Error).message}`);
   }
-  return { version: 2, dir, controllers };
+  return { version: 2, dir, controllers, anchor };
 }
 
 function assemble(
@@ -153,6 +183,8 @@ function assemble(
   root: string,
   procRoot: string,
   source: 'mounts' | 'probe',
+  filesystem: CgroupFilesystem,
+  nestedMounts: readonly string[],
 ): CgroupLayout {
   if (v1.length === 0 && !unified) throw new CgroupLayoutError(root, 'no cgroup hierarchy mounted under the root');
   const controllerDirs: Record<string, string> = {};
@@ -160,7 +192,7 @@ function assemble(
   if (unified) for (const c of unified.controllers) controllerDirs[c] ??= unified.dir;
   const mode: CgroupMode = v1.length === 0 ? 'v2' : unified ? 'hybrid' : 'v1';
   const hierarchies = unified ? [...v1, unified] : [...v1];
-  const layout: CgroupLayout = { mode, root, procRoot, source, hierarchies, controllerDirs };
+  const layout: CgroupLayout = { mode, root, procRoot, source, hierarchies, controllerDirs, filesystem, nestedMounts };
   if (unified) layout.unified = unified;
   return layout;
 }

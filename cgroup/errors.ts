@@ -12,6 +12,13 @@ export class CgroupParseError extends InputError {
   }
 }
 
+/** Codes Loom sets itself, and errnos whose plain name would puzzle a reader of the log. */
+const IO_CODE_MEANING: Record<string, string> = {
+  ENOTREG: 'not a regular file: a FIFO, device or socket is never read',
+  EFBIG: 'larger than the size limit for kernel files',
+  ELOOP: 'a symlink: never followed',
+};
+
 /** A cgroup or proc file that could not be read or written (gone, permission, kernel refusal). */
 export class CgroupIoError extends Error {
   constructor(
@@ -21,7 +28,7 @@ export class CgroupIoError extends Error {
     readonly code: string,
     options?: { cause?: unknown },
   ) {
-    super(`${op} ${file} failed: ${code}`, options);
+    super(`${op} ${file} failed: ${code}${IO_CODE_MEANING[code] ? ` (${IO_CODE_MEANING[code]})` : ''}`, options);
     this.name = 'CgroupIoError';
   }
 
@@ -36,9 +43,17 @@ export type CgroupPathErrorKind =
   | 'invalid-yarn-path'
   | 'invalid-component'
   | 'escapes-yarn-parent'
-  | 'not-a-directory';
+  | 'not-a-directory'
+  /** Something is mounted over the directory or file (or over a directory above it). */
+  | 'bind-mount'
+  /** A file to write is not on a cgroup filesystem. */
+  | 'not-cgroupfs'
+  /** A file to read or write is a FIFO, device, socket or directory. */
+  | 'not-a-regular-file'
+  /** The proof itself could not be made (procfs unreadable): refused, never assumed. */
+  | 'unprovable';
 
-/** A path Loom refuses to touch: bad id, `..`, absolute component, or a symlink escape. */
+/** A path Loom refuses to touch: bad id, `..`, absolute component, a symlink escape, a bind mount, not cgroupfs. */
 export class CgroupPathError extends Error {
   constructor(readonly kind: CgroupPathErrorKind, readonly path: string, reason: string) {
     super(`refusing cgroup path ${JSON.stringify(path)}: ${reason}`);

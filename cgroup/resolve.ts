@@ -1,20 +1,26 @@
 /**
  * From a container id to its cgroup directories, and nothing else: the id must match the YARN
  * container id shape, the path is `<hierarchy dir>/<yarn-cgroup-path>/<id>`, and every directory
- * that exists must really be there — its realpath equal to the one built from the hierarchy's
- * realpath — so a symlinked container dir or a symlinked parent pointing elsewhere is refused
- * before anything reads from, writes to or kills through it.
+ * that exists must really be there (proof.ts): opened without following a symlink, the kernel's
+ * path of the open directory equal to the hierarchy's real path joined with the relative path
+ * (no symlink anywhere below the root), and on the hierarchy's own mount (no bind mount over it
+ * or over the YARN parent). Anything else is refused before anything reads from, writes to or
+ * kills through it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { type CgroupLayout, type Hierarchy, hierarchyFor } from './detect.js';
-import { CgroupPathError, errnoCode } from './errors.js';
+import { CgroupPathError } from './errors.js';
+import { type DirProof, openProvenDir, reproveDir } from './proof.js';
 import { containerComponent, type YarnHierarchy } from './yarn-path.js';
 
-/** One existing directory of a cgroup in one hierarchy. */
+/** One existing directory of a cgroup in one hierarchy, with what it was proven to be. */
 export interface CgroupDir {
   hierarchy: Hierarchy;
   dir: string;
+  /** The cgroup path relative to the hierarchy root (`''` for the root). */
+  rel: string;
+  proof: DirProof;
 }
 
 /** The directories of one cgroup (the YARN parent, or a container) across the node's hierarchies. */
@@ -55,21 +61,49 @@ export function resolveYarnParent(layout: CgroupLayout, yarn: YarnHierarchy): Cg
 
 /** The root cgroup of every hierarchy (node-level cgroup stats). */
 export function resolveRootCgroup(layout: CgroupLayout): CgroupDirs {
-  const all = layout.hierarchies.map((hierarchy) => ({ hierarchy, dir: hierarchy.dir }));
+  const all = layout.hierarchies.map((hierarchy) => ({
+    hierarchy, dir: hierarchy.dir, rel: '', proof: { mountId: hierarchy.anchor.mountId, real: hierarchy.anchor.real },
+  }));
   return pickRoles(layout, '', all);
+}
+
+/**
+ * The hierarchies a cgroup's directories are looked up in: those serving memory, cpu and cpuacct,
+ * and the v2 tree — what the agent reads, limits and kills through. (Other v1 controllers —
+ * freezer, devices … — hold the same processes and are never used.)
+ */
+export function roleHierarchies(layout: CgroupLayout): Hierarchy[] {
+  const out: Hierarchy[] = [];
+  for (const h of [hierarchyFor(layout, 'memory'), hierarchyFor(layout, 'cpu'), hierarchyFor(layout, 'cpuacct') ?? layout.unified, layout.unified]) {
+    if (h && !out.includes(h)) out.push(h);
+  }
+  return out;
 }
 
 function resolveDirs(layout: CgroupLayout, rel: string): CgroupDirs {
   assertRelativeClean(rel);
   const all: CgroupDir[] = [];
   const seenReal = new Set<string>();
-  for (const hierarchy of layout.hierarchies) {
+  for (const hierarchy of roleHierarchies(layout)) {
     const found = existingDir(hierarchy, rel);
-    if (!found || seenReal.has(found.real)) continue; // a bind mount seen twice is one hierarchy
-    seenReal.add(found.real);
-    all.push({ hierarchy, dir: found.dir });
+    if (!found || seenReal.has(found.proof.real)) continue; // one hierarchy reached by two names (`cpu` → `cpu,cpuacct`)
+    seenReal.add(found.proof.real);
+    all.push({ hierarchy, dir: found.dir, rel, proof: found.proof });
   }
   return pickRoles(layout, rel, all);
+}
+
+/**
+ * Prove every directory of a cgroup again (before a write or a kill). Throws CgroupPathError when
+ * one is no longer what it was; returns the directories still there (a vanished one is gone).
+ */
+export function reproveDirs(dirs: readonly CgroupDir[]): CgroupDir[] {
+  const out: CgroupDir[] = [];
+  for (const d of dirs) {
+    const proof = reproveDir(d.hierarchy.anchor, d.dir, d.rel);
+    if (proof) out.push({ ...d, proof });
+  }
+  return out;
 }
 
 function pickRoles(layout: CgroupLayout, rel: string, all: CgroupDir[]): CgroupDirs {
@@ -89,32 +123,15 @@ function pickRoles(layout: CgroupLayout, rel: string, all: CgroupDir[]): CgroupD
 }
 
 /**
- * The directory of `rel` in one hierarchy if it exists, after proving its realpath is the
- * hierarchy's realpath joined with `rel` (the hierarchy root itself may be a symlink, e.g.
- * `cpu` → `cpu,cpuacct`; nothing below it may be).
+ * The directory of `rel` in one hierarchy if it exists, proven (the hierarchy root itself may be
+ * a symlink, e.g. `cpu` → `cpu,cpuacct`; nothing below it may be, and nothing may be mounted over it).
  */
-function existingDir(hierarchy: Hierarchy, rel: string): { dir: string; real: string } | undefined {
+function existingDir(hierarchy: Hierarchy, rel: string): { dir: string; proof: DirProof } | undefined {
   const dir = path.join(hierarchy.dir, rel);
-  try {
-    fs.lstatSync(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-    throw err;
-  }
-  let real: string;
-  let expected: string;
-  try {
-    real = fs.realpathSync(dir);
-    expected = path.join(fs.realpathSync(hierarchy.dir), rel);
-  } catch (err) {
-    // A dangling symlink (realpath fails although lstat succeeded) is as suspicious as an escape.
-    throw new CgroupPathError('escapes-yarn-parent', dir, `cannot resolve (${errnoCode(err)}); dangling symlink?`);
-  }
-  if (real !== expected) {
-    throw new CgroupPathError('escapes-yarn-parent', dir, `resolves to ${real}, outside ${expected} (symlink in the YARN hierarchy)`);
-  }
-  if (!fs.statSync(real).isDirectory()) throw new CgroupPathError('not-a-directory', dir, 'not a directory');
-  return { dir, real };
+  const opened = openProvenDir(hierarchy.anchor, dir, rel);
+  if (!opened) return undefined;
+  fs.closeSync(opened.fd);
+  return { dir, proof: opened.proof };
 }
 
 /** Defence in depth: whatever built `rel`, it must stay relative and free of `.`/`..`. */

@@ -125,7 +125,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       agents.push(await startAgent(toAgentSettings(resolveSettings({
         specs: agentSettingSpecs, env: {},
         flags: {
-          nodeName: n.name, nmUrl: n.nodeManager, rmUrl: d.resourceManagers.join(','), cgroupRoot: n.cgroupRoot, procRoot: n.procRoot,
+          nodeName: n.name, nmUrl: n.nodeManager, rmUrl: d.resourceManagers.join(','), cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, simulatedCgroups: true,
           yarnCgroupPath: n.yarnCgroupPath, socket: `${world.dir}/agent-${n.name}.sock`, metricsAddr: '127.0.0.1:0',
           kubeconfig: world.kube.kubeconfigPath, gracePeriodSeconds: '2', tickMillis: '500', memoryEvictCoolTimeSeconds: '1',
         },

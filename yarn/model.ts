@@ -189,6 +189,8 @@ export interface NmContainer {
   appId: string;
   /** Container 1 of its attempt is the ApplicationMaster. */
   isAM: boolean;
+  /** Optional fields the NM sent but that did not parse: kept as unknown (absent) instead of dropping the entry. */
+  unknownFields?: string[];
 }
 
 /** An item of a list that failed validation: skipped, and reported with the reason. */

@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import { decodeBody, type BodyFormat } from './document.js';
-import { YarnArgumentError, YarnHttpError } from './errors.js';
+import { YarnArgumentError, YarnDocumentError, YarnHttpError } from './errors.js';
 import { YarnHttp, encodePathSegment, normaliseBaseUrl, type YarnHttpOptions } from './http.js';
 import { isContainerId } from './ids.js';
 import { isLiveContainerState, type NmContainer, type NmNodeInfo, type RejectedItem } from './model.js';
+import { decodeNmContainers, digestOfNmBody, type NmContainerSummary, type NmContainerSummaryOptions } from './nm-containers.js';
+import { NmDecoder } from './nm-decoder.js';
 import { parseNmContainer, parseNmContainers, parseNmNodeInfo } from './parse.js';
 
 export const NM_BASE_PATH = '/ws/v1/node';
@@ -19,7 +21,13 @@ export interface NodeManagerClientOptions extends YarnHttpOptions {
   url?: string;
   format?: BodyFormat;
   logger?: Logger;
+  /** Container lists larger than this are decoded in a worker thread (default 1 MiB). */
+  offThreadBytes?: number;
+  /** Heap of that worker, MB (default 128). */
+  decoderHeapMb?: number;
 }
+
+export const DEFAULT_OFF_THREAD_BYTES = 2 ** 20;
 
 /** Default largest NM answer accepted: generous for real nodes (200 containers ≈ 100 KB of JSON). */
 export const DEFAULT_NM_MAX_BODY_BYTES = 16 * 2 ** 20;
@@ -50,12 +58,17 @@ export class NodeManagerClient {
   private lastStartupTime: number | undefined;
   /** The last list and a digest of the body it came from (the body itself is not kept). */
   private lastContainers: { digest: string; list: NmContainerList } | undefined;
+  private lastSummary: { digest: string; summary: NmContainerSummary } | undefined;
+  private readonly offThreadBytes: number;
+  private readonly decoder: NmDecoder;
 
   constructor(options: NodeManagerClientOptions = {}) {
     this.url = normaliseBaseUrl(options.url ?? DEFAULT_NM_URL);
     this.format = options.format ?? 'json';
     this.logger = options.logger;
     this.http = new YarnHttp({ cluster: 'nm', ...options, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_NM_MAX_BODY_BYTES });
+    this.offThreadBytes = options.offThreadBytes ?? DEFAULT_OFF_THREAD_BYTES;
+    this.decoder = new NmDecoder(options.decoderHeapMb !== undefined ? { heapMb: options.decoderHeapMb } : {});
   }
 
   /** Last `nmStartupTime` seen by `nodeInfo()`. */
@@ -96,6 +109,32 @@ export class NodeManagerClient {
     return list;
   }
 
+  /**
+   * The node agent's view of `GET /ws/v1/node/containers`: this node's entries, at most
+   * `opts.max`, with counts and samples of what was left out (nm-containers.ts). Bounded work on
+   * the calling thread whatever the NM answers: the body is refused past `maxBodyBytes`, an
+   * unchanged body (same digest) reuses the last summary, and a body larger than
+   * `offThreadBytes` is digested and decoded in a worker thread with its own bounded heap.
+   */
+  async listNodeContainers(opts: NmContainerSummaryOptions): Promise<NmContainerSummary> {
+    const response = await this.http.send({ base: this.url, path: `${NM_BASE_PATH}/containers`, method: 'GET', accept: this.format, endpoint: 'nm.containers.list', raw: true });
+    const bytes = response.bytes ?? Buffer.alloc(0);
+    if (response.status >= 300) throw this.http.httpError({ ...response, body: bytes.toString('utf8', 0, Math.min(bytes.length, 4096)) });
+    const last = this.lastSummary;
+    if (bytes.length <= this.offThreadBytes) {
+      const digest = digestOfNmBody(response.contentType, bytes, opts);
+      if (last && last.digest === digest) return last.summary;
+      const summary = decodeNmContainers(bytes, response.contentType, response.url, opts);
+      this.lastSummary = { digest, summary };
+      return summary;
+    }
+    const r = await this.decoder.decode(bytes, response.contentType, response.url, opts, last?.digest);
+    if ('unchanged' in r && last) return last.summary;
+    if (!('summary' in r)) throw new YarnDocumentError(response.url, 'the decoder answered "unchanged" without a previous list', '');
+    this.lastSummary = { digest: r.digest, summary: r.summary };
+    return r.summary;
+  }
+
   /** Containers in a live state (see LIVE_CONTAINER_STATES for the choice). */
   async liveContainers(): Promise<NmContainer[]> {
     return liveContainersOf((await this.listContainers()).containers);
@@ -119,6 +158,6 @@ export class NodeManagerClient {
   }
 
   async close(): Promise<void> {
-    await this.http.close();
+    await Promise.all([this.http.close(), this.decoder.close()]);
   }
 }

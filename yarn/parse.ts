@@ -263,15 +263,53 @@ function buildNmContainer(v: z.infer<typeof nmContainerSchema>): NmContainer | s
   });
 }
 
+/**
+ * One NM container entry. A bad optional field (`exitCode: "NaN"`) does not cost the entry: the
+ * entry is kept with that field unknown and named in `unknownFields` (a container that can never
+ * be measured or evicted because of a diagnostics field would be worse). A bad or missing id
+ * rejects the entry.
+ */
+const nmContainerLenient = z.unknown().transform((raw, ctx) => {
+  const first = nmContainerSchema.safeParse(raw);
+  if (first.success) return first.data;
+  const bad = new Set(first.error.issues.map((i) => String(i.path[0] ?? '')));
+  if (bad.has('') || bad.has('id') || !isRecord(raw)) {
+    for (const i of first.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  }
+  const kept: Record<string, unknown> = { ...raw };
+  for (const k of bad) delete kept[k];
+  const second = nmContainerSchema.safeParse(kept);
+  if (!second.success) {
+    for (const i of second.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  }
+  return { ...second.data, unknownFields: [...bad].sort() };
+});
+
+function buildLenientNmContainer(v: z.infer<typeof nmContainerSchema> & { unknownFields?: string[] }): NmContainer | string {
+  const { unknownFields, ...rest } = v;
+  const built = buildNmContainer(rest);
+  if (typeof built !== 'string' && unknownFields) built.unknownFields = unknownFields;
+  return built;
+}
+
 export function parseNmContainers(doc: unknown, url: string): ParsedList<NmContainer> {
-  return parseList(listItems(doc, 'containers', 'container', url), nmContainerSchema, buildNmContainer);
+  return parseList(listItems(doc, 'containers', 'container', url), nmContainerLenient, buildLenientNmContainer);
 }
 
 export function parseNmContainer(doc: unknown, url: string): NmContainer {
   const obj = singleRoot(doc, 'container', url);
-  const parsed = nmContainerSchema.safeParse(obj);
+  const parsed = nmContainerLenient.safeParse(obj);
   if (!parsed.success) throw new YarnDocumentError(url, `invalid "container": ${reasonOf(parsed.error)}`, bodyExcerpt(JSON.stringify(obj)));
-  const built = buildNmContainer(parsed.data);
+  const built = buildLenientNmContainer(parsed.data);
   if (typeof built === 'string') throw new YarnDocumentError(url, built, '');
   return built;
+}
+
+/** One raw NM container entry (for callers that walk a list themselves): the container, or why it is refused. */
+export function parseNmContainerItem(raw: unknown): NmContainer | string {
+  const parsed = nmContainerLenient.safeParse(raw);
+  if (!parsed.success) return reasonOf(parsed.error);
+  return buildLenientNmContainer(parsed.data);
 }

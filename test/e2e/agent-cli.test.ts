@@ -59,7 +59,7 @@ beforeAll(async () => {
   })) as SimLine;
   const n = line.nodes[0]!;
   agent = spawn(process.execPath, [...CLI, 'agent',
-    '--node-name', n.name, '--nm-url', n.nodeManager, '--cgroup-root', n.cgroupRoot, '--proc-root', n.procRoot,
+    '--node-name', n.name, '--nm-url', n.nodeManager, '--cgroup-root', n.cgroupRoot, '--proc-root', n.procRoot, '--simulated-cgroups',
     '--yarn-cgroup-path', n.yarnCgroupPath, '--socket', socket, '--metrics-addr', '127.0.0.1:0',
     // The simulated node idles far below 70 %; a low threshold makes its steady memory use a pressure.
     '--memory-evict-threshold-percent', '5', '--memory-evict-lower-percent', '4.9', '--memory-emergency-percent', '99',

@@ -80,7 +80,8 @@ describe('yarn-copilot API on the unix socket', () => {
     // 4 GiB of batch memory: app2's workers are 3 GiB each (newest first) → both, 6 GiB and 4 cores.
     const r = await socketRequest(sock, 'POST', '/v1/killContainersByResource', JSON.stringify({ resources: { 'kubernetes.io/batch-memory': '4Gi' } }));
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ 'kubernetes.io/batch-cpu': '4k', 'kubernetes.io/batch-memory': '6Gi' });
+    // batch-cpu answers as koordlet reads it (MilliValue): 4 cores = 4,000 milli-cores.
+    expect(r.json).toEqual({ 'kubernetes.io/batch-cpu': '4', 'kubernetes.io/batch-memory': '6Gi' });
     await agent.settled();
     expect(agent.evictions.map((e) => e.containerId)).toEqual([app2.workers[1], app2.workers[0]]);
     for (const id of app2.workers) expect(alive(rig!.node.containerPid(id))).toBe(false);
@@ -88,11 +89,32 @@ describe('yarn-copilot API on the unix socket', () => {
 
     // More than every non-AM container holds: all remaining workers, still no AM.
     await rig!.step(agent);
-    const all = await socketRequest(sock, 'POST', '/v1/killContainersByResource', JSON.stringify({ containerID: '', resources: { 'kubernetes.io/batch-cpu': 100000, 'kubernetes.io/batch-memory': '100Gi' } }));
-    expect(all.json).toEqual({ 'kubernetes.io/batch-cpu': '2k', 'kubernetes.io/batch-memory': '4Gi' });
+    const all = await socketRequest(sock, 'POST', '/v1/killContainersByResource', JSON.stringify({ containerID: '', resources: { 'kubernetes.io/batch-cpu': '8', 'kubernetes.io/batch-memory': '100Gi' } }));
+    expect(all.json).toEqual({ 'kubernetes.io/batch-cpu': '2', 'kubernetes.io/batch-memory': '4Gi' });
     await agent.settled();
     for (const id of [app1.am, app2.am]) expect(alive(rig!.node.containerPid(id))).toBe(true);
     for (const id of app1.workers) expect(alive(rig!.node.containerPid(id))).toBe(false);
+  });
+
+  it("killContainersByResource reads batch-cpu as koordlet's CPU eviction sends it (milli quantity), refuses a whole-number request above the node", async () => {
+    const { agent, app1, app2, sock } = await setup();
+    // koordlet: NewMilliQuantity(1500) → "1500m", plus its node ratios. 1,500 milli-cores: app2's
+    // newest worker (2 vcores) covers it alone.
+    const r = await socketRequest(sock, 'POST', '/v1/killContainersByResource', JSON.stringify({
+      resources: { 'kubernetes.io/batch-cpu': '1500m', 'kubernetes.io/batch-memory': '0' }, nodeCpuRatio: 0.93, nodeMemoryRatio: -1,
+    }));
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ 'kubernetes.io/batch-cpu': '2', 'kubernetes.io/batch-memory': '3Gi' });
+    await agent.settled();
+    expect(agent.evictions.map((e) => e.containerId)).toEqual([app2.workers[1]]);
+    // koordlet's own test and mock send whole numbers ("1k"): as a CPU quantity that is 1,000
+    // cores, more than this 8-core node has, so it is refused, naming the unit, and kills nothing.
+    const k = await socketRequest(sock, 'POST', '/v1/killContainersByResource', JSON.stringify({ resources: { 'kubernetes.io/batch-cpu': '1k', 'kubernetes.io/batch-memory': '2Gi' } }));
+    expect(k.status).toBe(400);
+    expect((k.json as { error: string }).error).toMatch(/1000 cores, more than this node's 8: the quantity is in cores/);
+    await agent.settled();
+    expect(agent.evictions).toHaveLength(1);
+    for (const id of [app1.am, ...app1.workers, app2.am, app2.workers[0]!]) expect(alive(rig!.node.containerPid(id))).toBe(true);
   });
 
   it('refuses bad requests with 400 and a JSON body, and keeps serving', async () => {

@@ -168,6 +168,7 @@ export class Rig {
       rmUrls: [],
       cgroupRoot: this.node.paths.cgroupRoot,
       procRoot: this.node.paths.procRoot,
+      simulatedCgroups: true,
       yarnCgroupPath: this.node.paths.yarnCgroupPath,
       socket: path.join(this.tmp, 'run', `copilot-${this.agents.length}.sock`),
       socketMode: 0o600,

@@ -6,8 +6,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +13,7 @@ import type { AgentHandle } from '../../agent/agent.js';
 import { startAgent } from '../../agent/agent.js';
 import { SimulatedNode } from '../../sim/node/index.js';
 import { alive, BASE_MS, GiB, LogCapture, MiB, socketRequest, until } from './agent-harness.js';
+import { FakeNm } from './fake-nm.js';
 
 const NODE_ID = 'node-a:45454';
 const cid = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
@@ -25,47 +24,6 @@ const GARBAGE = cid(5);
 const MISSING = cid(7);
 const GOOD2 = cid(8);
 const YARN = 'kubepods/besteffort/hadoop-yarn';
-
-interface NmEntry { id: string; nodeId: string; mb?: number }
-
-/** A NodeManager that says whatever the test wants. */
-class FakeNm {
-  entries: NmEntry[] = [];
-  private server: http.Server | undefined;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const p = (req.url ?? '').split('?')[0];
-      let body: unknown;
-      if (p === '/ws/v1/node/info') body = { nodeInfo: { id: NODE_ID, nodeHostName: 'node-a', nmStartupTime: 1_700_000_000_000, nodeHealthy: true } };
-      else if (p === '/ws/v1/node/containers') {
-        body = {
-          containers: {
-            container: this.entries.map((e) => ({
-              id: e.id, state: 'RUNNING', exitCode: -1000, diagnostics: '', user: 'etl', totalMemoryNeededMB: e.mb ?? 2048,
-              totalVCoresNeeded: 1, executionType: 'GUARANTEED', containerLogsLink: '', nodeId: e.nodeId, containerLogFiles: [],
-            })),
-          },
-        };
-      } else {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    });
-    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
-}
 
 let tmp: string;
 let node: SimulatedNode;
@@ -125,7 +83,7 @@ function plausibleCgroupFiles(dir: string, pid: number): void {
 async function start(rules: Record<string, number | string> = {}): Promise<AgentHandle> {
   agent = await startAgent({
     nodeName: 'node-a', nmUrl: `http://127.0.0.1:${nm.port}`, rmUrls: [],
-    cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, yarnCgroupPath: YARN,
+    cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
     socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '', dryRun: false,
     tickMillis: 1000, fastWatchMillis: 100,
     rules: { memoryEvictThresholdPercent: 70, gracePeriodSeconds: 1, ...rules },

@@ -150,7 +150,7 @@ describe('CPU suppression', () => {
     const a = await rig.submit({ am: { memoryMiB: 1024, vcores: 1 }, containers: [{ count: 3, memoryMiB: 2048, vcores: 2 }] });
     for (const id of a.workers) rig.node.setContainerUsage(id, { memoryBytes: GiB, cacheBytes: 0, cpuMilli: 2000 });
     // The YARN parent is already suppressed to one core (as a previous agent left it).
-    NodeCgroups.open({ ...rig.node.paths }).setYarnCpuLimit(milliCores(1000));
+    NodeCgroups.open({ ...rig.node.paths, filesystem: 'simulated' }).setYarnCpuLimit(milliCores(1000));
     const agent = await rig.startAgent({
       rules: {
         cpuSuppressThresholdPercent: 65,

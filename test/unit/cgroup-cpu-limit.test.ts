@@ -11,7 +11,7 @@ const nodes: FakeNode[] = [];
 function open(mode: 'v1' | 'v2' | 'hybrid'): { n: FakeNode; cgs: NodeCgroups } {
   const n = buildFakeNode(mode, YARN, { [CID_A]: { usage: 1, inactiveFile: 0, cpuUsec: 0 } });
   nodes.push(n);
-  return { n, cgs: NodeCgroups.open({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, yarnCgroupPath: YARN }) };
+  return { n, cgs: NodeCgroups.open({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, yarnCgroupPath: YARN, filesystem: 'simulated' }) };
 }
 afterEach(() => {
   while (nodes.length) removeTree(nodes.pop()!.root);

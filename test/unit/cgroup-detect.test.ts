@@ -52,13 +52,13 @@ describe('layout from <proc-root>/mounts', () => {
     });
     fs.symlinkSync('cpu,cpuacct', path.join(n.cg, 'cpu'));
     fs.symlinkSync('cpu,cpuacct', path.join(n.cg, 'cpuacct'));
-    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect(layout.mode).toBe('v1');
     expect(layout.source).toBe('mounts');
     expect(layout.controllerDirs).toEqual({ memory: `${n.cg}/memory`, cpu: `${n.cg}/cpu,cpuacct`, cpuacct: `${n.cg}/cpu,cpuacct` });
     expect(layout.hierarchies).toHaveLength(2);
     expect(layout.unified).toBeUndefined();
-    const cgs = NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: 'kubepods/besteffort/hadoop-yarn' });
+    const cgs = NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: 'kubepods/besteffort/hadoop-yarn', filesystem: 'simulated' });
     expect(cgs.describe()).toMatchObject({ mode: 'v1', naming: 'cgroupfs', yarnParentDirs: [`${n.cg}/memory/kubepods/besteffort/hadoop-yarn`, `${n.cg}/cpu,cpuacct/kubepods/besteffort/hadoop-yarn`] });
   });
 
@@ -71,11 +71,11 @@ describe('layout from <proc-root>/mounts', () => {
       [`cgroup/cpuacct/${sd}/`]: '',
       'proc/mounts': mountsText({ [`${n.cg}/memory`]: 'memory', [`${n.cg}/cpu`]: 'cpu', [`${n.cg}/cpuacct`]: 'cpuacct' }),
     });
-    const good = NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: sd });
+    const good = NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: sd, filesystem: 'simulated' });
     expect(good.describe()).toMatchObject({ mode: 'v1', naming: 'systemd' });
     expect(good.describe().yarnParentDirs).toHaveLength(3);
     expect(good.describe().hint).toBeUndefined();
-    const wrong = NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: 'kubepods/besteffort/hadoop-yarn' });
+    const wrong = NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: 'kubepods/besteffort/hadoop-yarn', filesystem: 'simulated' });
     expect(wrong.describe().yarnParentDirs).toEqual([]);
     expect(wrong.describe().hint).toContain(`--yarn-cgroup-path ${sd}`);
   });
@@ -90,9 +90,9 @@ describe('layout from <proc-root>/mounts', () => {
         `${n.cg}/unified`,
       ),
     });
-    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect(layout.mode).toBe('hybrid');
-    expect(layout.unified).toEqual({ version: 2, dir: `${n.cg}/unified`, controllers: ['hugetlb'] });
+    expect(layout.unified).toMatchObject({ version: 2, dir: `${n.cg}/unified`, controllers: ['hugetlb'] });
     expect(layout.controllerDirs).toMatchObject({ cpu: `${n.cg}/cpu`, cpuacct: `${n.cg}/cpuacct`, memory: `${n.cg}/memory`, hugetlb: `${n.cg}/unified` });
     expect(hierarchyFor(layout, 'memory')?.version).toBe(1);
     expect(hierarchyFor(layout, 'io')).toBeUndefined(); // not offered by the unified tree here
@@ -104,7 +104,7 @@ describe('layout from <proc-root>/mounts', () => {
       'cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
       'proc/mounts': mountsText({}, n.cg),
     });
-    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect(layout.mode).toBe('v2');
     expect(layout.source).toBe('mounts');
     expect(layout.controllerDirs.memory).toBe(n.cg);
@@ -118,7 +118,7 @@ describe('layout from <proc-root>/mounts', () => {
       'proc/mounts': mountsText({ '/sys/fs/cgroup/memory': 'memory', '/sys/fs/cgroup/cpu,cpuacct': 'cpu,cpuacct' }),
     });
     fs.symlinkSync('cpu,cpuacct', path.join(n.cg, 'cpu'));
-    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect(layout.source).toBe('probe');
     expect(layout.mode).toBe('v1');
     // the real combined dir wins over the cpu symlink; one hierarchy, not two
@@ -131,7 +131,7 @@ describe('layout from <proc-root>/mounts', () => {
     writeTree(n.root, { 'real/memory/': '', 'proc/mounts': '' });
     fs.symlinkSync(path.join(n.root, 'real'), n.cg);
     fs.writeFileSync(path.join(n.proc, 'mounts'), mountsText({ [`${fs.realpathSync(n.root)}/real/memory`]: 'memory' }));
-    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect(layout.source).toBe('mounts');
     expect(layout.controllerDirs.memory).toBe(`${n.cg}/memory`);
   });
@@ -141,29 +141,57 @@ describe('layout by probing (no <proc-root>/mounts)', () => {
   it('cgroup.controllers at root ⇒ v2', () => {
     const n = node();
     writeTree(n.root, { 'cgroup/cgroup.controllers': 'cpu memory io\n' });
-    const l = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const l = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect([l.mode, l.source, l.unified?.dir]).toEqual(['v2', 'probe', n.cg]);
   });
 
   it('unified/cgroup.controllers ⇒ hybrid', () => {
     const n = node();
     writeTree(n.root, { 'cgroup/unified/cgroup.controllers': '\n', 'cgroup/memory/': '', 'cgroup/cpu/': '', 'cgroup/cpuacct/': '', 'cgroup/systemd/': '' });
-    const l = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc });
+    const l = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
     expect(l.mode).toBe('hybrid');
-    expect(l.unified).toEqual({ version: 2, dir: `${n.cg}/unified`, controllers: [] });
+    expect(l.unified).toMatchObject({ version: 2, dir: `${n.cg}/unified`, controllers: [] });
     expect(Object.keys(l.controllerDirs).sort()).toEqual(['cpu', 'cpuacct', 'memory']);
   });
 
   it('memory/ ⇒ v1', () => {
     const n = node();
     writeTree(n.root, { 'cgroup/memory/': '', 'cgroup/cpu,cpuacct/': '' });
-    expect(detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc }).mode).toBe('v1');
+    expect(detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' }).mode).toBe('v1');
   });
 
   it('nothing recognisable ⇒ a clear layout error', () => {
     const n = node();
     writeTree(n.root, { 'cgroup/something/': '' });
-    expect(() => detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc })).toThrow(CgroupLayoutError);
-    expect(() => detectCgroupLayout({ cgroupRoot: path.join(n.root, 'missing'), procRoot: n.proc })).toThrow(/--cgroup-root/);
+    expect(() => detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' })).toThrow(CgroupLayoutError);
+    expect(() => detectCgroupLayout({ cgroupRoot: path.join(n.root, 'missing'), procRoot: n.proc, filesystem: 'simulated' })).toThrow(/--cgroup-root/);
+  });
+});
+
+describe('what the hierarchies are proven to be', () => {
+  it('a tree that is not cgroupfs is refused unless it is declared a simulator\'s', () => {
+    const n = node();
+    writeTree(n.root, { 'cgroup/cgroup.controllers': 'cpu memory\n', 'cgroup/kubepods/besteffort/hadoop-yarn/': '' });
+    expect(() => detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc })).toThrow(/not a cgroup2 filesystem .*--simulated-cgroups/);
+    expect(() => NodeCgroups.open({ cgroupRoot: n.cg, procRoot: n.proc, yarnCgroupPath: 'kubepods/besteffort/hadoop-yarn' })).toThrow(CgroupLayoutError);
+    const l = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
+    expect(l.unified?.anchor).toMatchObject({ filesystem: 'simulated', version: 2, real: fs.realpathSync(n.cg) });
+    expect(l.unified?.anchor.mountId).toBeGreaterThan(0);
+  });
+
+  it('a cgroup mount inside another hierarchy is a bind mount, not a hierarchy', () => {
+    const n = node();
+    writeTree(n.root, {
+      'cgroup/memory/kubepods/besteffort/hadoop-yarn/': '',
+      'cgroup/cpu,cpuacct/': '',
+      'proc/mounts': mountsText({
+        [`${n.cg}/memory`]: 'memory',
+        [`${n.cg}/cpu,cpuacct`]: 'cpu,cpuacct',
+        [`${n.cg}/memory/kubepods/besteffort/hadoop-yarn`]: 'memory',
+      }),
+    });
+    const l = detectCgroupLayout({ cgroupRoot: n.cg, procRoot: n.proc, filesystem: 'simulated' });
+    expect(l.hierarchies.map((h) => h.dir)).toEqual([`${n.cg}/memory`, `${n.cg}/cpu,cpuacct`]);
+    expect(l.nestedMounts).toEqual([`${n.cg}/memory/kubepods/besteffort/hadoop-yarn`]);
   });
 });

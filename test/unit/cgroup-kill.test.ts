@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CgroupPathError, NodeCgroups, pidSkipReason } from '../../cgroup/index.js';
+import { ancestorPids, CgroupPathError, NodeCgroups, pidSkipReason } from '../../cgroup/index.js';
 import { buildFakeNode, CID_A, CID_B, type FakeNode, readTree, removeTree, writeTree } from '../cgroup/fake-tree.js';
 
 const YARN = 'kubepods/besteffort/hadoop-yarn';
@@ -40,6 +40,15 @@ describe('pidSkipReason (pure)', () => {
   });
 });
 
+describe('protected processes', () => {
+  it('our ancestors up to pid 1 are protected, read from the real /proc', () => {
+    const a = ancestorPids();
+    expect(a.get(process.ppid)).toBe("our parent's pid");
+    expect(a.has(1)).toBe(false);
+    expect(pidSkipReason(process.ppid, `0::/${YARN}/${CID_A}\n`, { cgroupPath: `${YARN}/${CID_A}`, controller: undefined, selfPid: 5, parentPid: 6, protectedPids: a, file: 'f' })).toBe("our parent's pid");
+  });
+});
+
 const children: ChildProcess[] = [];
 const nodes: FakeNode[] = [];
 afterEach(() => {
@@ -68,7 +77,7 @@ function fakeNode(mode: 'v1' | 'v2', pids: number[], claims: Record<number, stri
   const files: Record<string, string> = {};
   for (const [pid, text] of Object.entries(claims)) files[`proc/${pid}/cgroup`] = text;
   writeTree(n.root, files);
-  return { n, cgs: NodeCgroups.open({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, yarnCgroupPath: YARN }) };
+  return { n, cgs: NodeCgroups.open({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, yarnCgroupPath: YARN, filesystem: 'simulated' }) };
 }
 
 describe('killContainer on a fake v1 node with real processes', () => {
@@ -112,7 +121,7 @@ describe('killContainer on a fake v1 node with real processes', () => {
     const { cgs } = fakeNode('v1', [victim.pid, process.pid], { [victim.pid]: `4:memory:/${YARN}/${CID_A}\n` });
     const r = await cgs.killContainer(CID_A, { mode: 'emergency', dryRun: true });
     expect(r).toMatchObject({ dryRun: true, method: 'SIGKILL', signalled: [{ pid: victim.pid, signal: 'SIGKILL' }], empty: false });
-    expect(r.skipped).toEqual([{ pid: process.pid, reason: 'our own pid' }]);
+    expect(r.skipped).toEqual([{ pid: process.pid, reason: 'our own pid', protected: true }]);
     await new Promise((res) => setTimeout(res, 50));
     expect(alive(victim)).toBe(true);
   });
@@ -161,6 +170,66 @@ describe('killContainer on a fake v2 node', () => {
     expect(r.method).toBe('cgroup.kill');
     expect(readTree(n.root, `cgroup/${YARN}/${CID_A}/cgroup.kill`)).toBe('');
     expect(alive(victim)).toBe(true);
+  });
+
+  it('emergency: a pid listed in the v2 directory that fails its proof means no cgroup.kill; the checked SIGKILL loop spares it', async () => {
+    const victim = sleeper();
+    const decoy = sleeper(); // listed (a bind mount, a race), but its own /proc/<pid>/cgroup says elsewhere
+    const { n, cgs } = fakeNode('v2', [victim.pid, decoy.pid], { [victim.pid]: `0::/${YARN}/${CID_A}\n`, [decoy.pid]: '0::/system.slice/sshd.service\n' });
+    const r = await cgs.killContainer(CID_A, { mode: 'emergency', deadlineMs: 60, pollMs: 10 });
+    expect(r.method).toBe('SIGKILL');
+    expect(r.cgroupKillRefused).toMatch(new RegExp(`pid ${decoy.pid} .*does not place it`));
+    expect(readTree(n.root, `cgroup/${YARN}/${CID_A}/cgroup.kill`)).toBe('');
+    expect(r.signalled).toEqual([{ pid: victim.pid, signal: 'SIGKILL' }]);
+    expect(await exited(victim)).toBe('SIGKILL');
+    expect(alive(decoy)).toBe(true);
+  });
+
+  it('emergency: our own pid in the container means no cgroup.kill, and we are never signalled', async () => {
+    const victim = sleeper();
+    const inside = `0::/${YARN}/${CID_A}\n`;
+    const { n, cgs } = fakeNode('v2', [victim.pid, process.pid], { [victim.pid]: inside, [process.pid]: inside });
+    const r = await cgs.killContainer(CID_A, { mode: 'emergency', deadlineMs: 60, pollMs: 10 });
+    expect(r.method).toBe('SIGKILL');
+    expect(r.cgroupKillRefused).toMatch(/our own pid/);
+    expect(readTree(n.root, `cgroup/${YARN}/${CID_A}/cgroup.kill`)).toBe('');
+    expect(r.skipped).toEqual([{ pid: process.pid, reason: 'our own pid', protected: true }]);
+    expect(await exited(victim)).toBe('SIGKILL');
+  });
+
+  it('emergency: a threaded sub-cgroup means no cgroup.kill', async () => {
+    const victim = sleeper();
+    const { n, cgs } = fakeNode('v2', [victim.pid], { [victim.pid]: `0::/${YARN}/${CID_A}\n` });
+    writeTree(n.root, { [`cgroup/${YARN}/${CID_A}/t/cgroup.type`]: 'threaded\n', [`cgroup/${YARN}/${CID_A}/t/cgroup.procs`]: '' });
+    const r = await cgs.killContainer(CID_A, { mode: 'emergency', deadlineMs: 60, pollMs: 10 });
+    expect(r.cgroupKillRefused).toMatch(/threaded/);
+    expect(readTree(n.root, `cgroup/${YARN}/${CID_A}/cgroup.kill`)).toBe('');
+    expect(await exited(victim)).toBe('SIGKILL');
+  });
+
+  it('escalate (a graceful eviction past its grace period): SIGKILL pid by pid, never cgroup.kill', async () => {
+    const victim = sleeper();
+    const { n, cgs } = fakeNode('v2', [victim.pid], { [victim.pid]: `0::/${YARN}/${CID_A}\n` });
+    const r = await cgs.killContainer(CID_A, { mode: 'escalate', deadlineMs: 60, pollMs: 10 });
+    expect(r.method).toBe('SIGKILL');
+    expect(r.cgroupKillFile).toBeUndefined();
+    expect(readTree(n.root, `cgroup/${YARN}/${CID_A}/cgroup.kill`)).toBe('');
+    expect(await exited(victim)).toBe('SIGKILL');
+  });
+
+  it('a symlinked cgroup.kill is never written through', async () => {
+    const victim = sleeper();
+    const { n, cgs } = fakeNode('v2', [victim.pid], { [victim.pid]: `0::/${YARN}/${CID_A}\n` });
+    const target = path.join(n.root, 'elsewhere-cgroup.kill');
+    fs.writeFileSync(target, '');
+    const killFile = path.join(n.cgroupRoot, YARN, CID_A, 'cgroup.kill');
+    fs.rmSync(killFile);
+    fs.symlinkSync(target, killFile);
+    const r = await cgs.killContainer(CID_A, { mode: 'emergency', deadlineMs: 60, pollMs: 10 });
+    expect(fs.readFileSync(target, 'utf8')).toBe('');
+    expect(r.method).toBe('SIGKILL');
+    expect(r.cgroupKillError).toMatch(/symlink/);
+    expect(await exited(victim)).toBe('SIGKILL');
   });
 
   it('a container without processes is reported empty at once', async () => {

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CgroupIoError, CgroupNotFoundError, CgroupParseError, NodeCgroups, readCpuLimit, readCpuUsageNanos, readMemory,
-  readMemoryUsage, readNodeCpuTimes, readNodeMemory, readPids, readPressure, readStats,
+  readKernelFile, readMemoryUsage, readNodeCpuTimes, readNodeMemory, readPids, readPressure, readStats,
 } from '../../cgroup/index.js';
 import { buildFakeNode, CID_A, CID_B, type FakeNode, removeTree, writeTree } from '../cgroup/fake-tree.js';
 
@@ -15,7 +16,7 @@ function open(mode: 'v1' | 'v2' | 'hybrid'): { n: FakeNode; cgs: NodeCgroups } {
     [CID_B]: { usage: 1000, inactiveFile: 5000, cpuUsec: 7, pids: [] },
   });
   nodes.push(n);
-  return { n, cgs: NodeCgroups.open({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, yarnCgroupPath: YARN }) };
+  return { n, cgs: NodeCgroups.open({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, yarnCgroupPath: YARN, filesystem: 'simulated' }) };
 }
 afterEach(() => {
   while (nodes.length) removeTree(nodes.pop()!.root);
@@ -89,5 +90,38 @@ describe('node totals readers', () => {
     });
     expect(readNodeMemory(n.procRoot)).toEqual({ total: 2048 * 1024, available: 512 * 1024, used: 1536 * 1024 });
     expect(readNodeCpuTimes(n.procRoot)).toEqual({ busyJiffies: 20, idleJiffies: 80, totalJiffies: 100, cpus: 1 });
+  });
+});
+
+describe('kernel files cannot block, flood or redirect a read', () => {
+  it('a FIFO in place of memory.stat is refused at once (no writer needed to return)', () => {
+    const { n, cgs } = open('v2');
+    const stat = path.join(n.cgroupRoot, YARN, CID_A, 'memory.stat');
+    fs.rmSync(stat);
+    expect(spawnSync('mkfifo', [stat]).status).toBe(0);
+    const t0 = performance.now();
+    const err = (() => { try { readMemory(cgs.container(CID_A)); } catch (e) { return e; } return undefined; })();
+    expect(performance.now() - t0).toBeLessThan(1000); // a blocking read would hang here for ever
+    expect(err).toBeInstanceOf(CgroupIoError);
+    expect((err as CgroupIoError).code).toBe('ENOTREG');
+    expect((err as Error).message).toMatch(/not a regular file/);
+  });
+
+  it('a symlinked memory.current is not followed', () => {
+    const { n, cgs } = open('v2');
+    const file = path.join(n.cgroupRoot, YARN, CID_A, 'memory.current');
+    fs.writeFileSync(path.join(n.root, 'decoy'), '1\n');
+    fs.rmSync(file);
+    fs.symlinkSync(path.join(n.root, 'decoy'), file);
+    expect(() => readMemory(cgs.container(CID_A))).toThrow(/ELOOP.*symlink/);
+  });
+
+  it('a file past the size limit is an error, not a truncated read', () => {
+    const file = path.join(open('v2').n.root, 'big');
+    fs.writeFileSync(file, '1'.repeat(3 * 2 ** 20));
+    expect(() => readKernelFile(file)).toThrow(/EFBIG/);
+    expect(readKernelFile(file, 4 * 2 ** 20)).toHaveLength(3 * 2 ** 20);
+    fs.writeFileSync(file, '12345\n');
+    expect(readKernelFile(file)).toBe('12345\n'); // the grown scratch buffer reads small files again
   });
 });

@@ -58,7 +58,7 @@ describe('container id → path', () => {
 describe('resolve on fake trees', () => {
   it('v1: memory, cpu and cpuacct roles (combined mount), no unified', () => {
     const n = fake('v1');
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     const c = resolveContainerCgroup(layout, yarn, CID_A);
     expect(c.memory?.dir).toBe(`${n.cgroupRoot}/memory/${YARN}/${CID_A}`);
     expect(c.cpu?.dir).toBe(`${n.cgroupRoot}/cpu,cpuacct/${YARN}/${CID_A}`);
@@ -69,7 +69,7 @@ describe('resolve on fake trees', () => {
 
   it('hybrid: v1 roles plus the unified dir', () => {
     const n = fake('hybrid');
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     const c = resolveContainerCgroup(layout, yarn, CID_B);
     expect(c.cpuacct?.dir).toBe(`${n.cgroupRoot}/cpuacct/${YARN}/${CID_B}`);
     expect(c.unified?.dir).toBe(`${n.cgroupRoot}/unified/${YARN}/${CID_B}`);
@@ -78,7 +78,7 @@ describe('resolve on fake trees', () => {
 
   it('v2: one directory serves every role', () => {
     const n = fake('v2');
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     const c = resolveContainerCgroup(layout, yarn, CID_A);
     const d = `${n.cgroupRoot}/${YARN}/${CID_A}`;
     expect([c.memory?.dir, c.cpu?.dir, c.cpuacct?.dir, c.unified?.dir]).toEqual([d, d, d, d]);
@@ -87,7 +87,7 @@ describe('resolve on fake trees', () => {
 
   it('a container that does not exist resolves to no directories', () => {
     const n = fake('v1');
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     const c = resolveContainerCgroup(layout, yarn, 'container_1700000000000_0009_01_000009');
     expect(c.all).toEqual([]);
     expect(c.memory).toBeUndefined();
@@ -99,7 +99,7 @@ describe('resolve on fake trees', () => {
     extra.push(elsewhere);
     const evil = 'container_1700000000000_0001_01_000099';
     fs.symlinkSync(elsewhere, path.join(n.cgroupRoot, 'memory', YARN, evil));
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     const err = pathError(() => resolveContainerCgroup(layout, yarn, evil));
     expect(err.kind).toBe('escapes-yarn-parent');
     expect(err.message).toContain(evil);
@@ -109,7 +109,7 @@ describe('resolve on fake trees', () => {
     const n = fake('v2');
     const alias = 'container_1700000000000_0001_01_000098';
     fs.symlinkSync(path.join(n.cgroupRoot, YARN, CID_A), path.join(n.cgroupRoot, YARN, alias));
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     expect(pathError(() => resolveContainerCgroup(layout, yarn, alias)).kind).toBe('escapes-yarn-parent');
   });
 
@@ -117,7 +117,7 @@ describe('resolve on fake trees', () => {
     const n = fake('v1');
     const dangling = 'container_1700000000000_0001_01_000097';
     fs.symlinkSync('/nonexistent/loom', path.join(n.cgroupRoot, 'memory', YARN, dangling));
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     expect(pathError(() => resolveContainerCgroup(layout, yarn, dangling)).kind).toBe('escapes-yarn-parent');
   });
 
@@ -128,7 +128,7 @@ describe('resolve on fake trees', () => {
     const parent = path.join(n.cgroupRoot, 'memory', YARN);
     fs.renameSync(parent, path.join(elsewhere, 'hadoop-yarn'));
     fs.symlinkSync(path.join(elsewhere, 'hadoop-yarn'), parent);
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     expect(pathError(() => resolveContainerCgroup(layout, yarn, CID_A)).kind).toBe('escapes-yarn-parent');
     expect(pathError(() => resolveYarnParent(layout, yarn)).kind).toBe('escapes-yarn-parent');
   });
@@ -137,7 +137,7 @@ describe('resolve on fake trees', () => {
     const n = fake('v1');
     const id = 'container_1700000000000_0001_01_000096';
     fs.writeFileSync(path.join(n.cgroupRoot, 'memory', YARN, id), 'x');
-    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot });
+    const layout = detectCgroupLayout({ cgroupRoot: n.cgroupRoot, procRoot: n.procRoot, filesystem: 'simulated' });
     expect(pathError(() => resolveContainerCgroup(layout, yarn, id)).kind).toBe('not-a-directory');
   });
 });

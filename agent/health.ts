@@ -1,0 +1,96 @@
+/**
+ * What `/healthz` and `/readyz` say: "can this agent still decide correctly?", check by check.
+ *
+ * - `loop`: the tick loop turns (the last tick ended within 3 periods + 5 s; not checked when the
+ *   caller drives the ticks).
+ * - `node-memory`: `<proc-root>/meminfo` was read cleanly (by a tick or the fast watch) within the
+ *   last `healthTicks` ticks — an agent that cannot read node memory evicts nothing.
+ * - `nodemanager`: the NodeManager's container list was read within the last `healthTicks` ticks.
+ *
+ * Healthy = every check passes; a check that has not had `healthTicks` ticks to succeed yet is
+ * not failing (start-up). Ready = healthy, and node memory and the NM were each read at least
+ * once. The body names every check with its state and, when failing, the last error.
+ */
+import type { Collection } from './collector.js';
+
+export interface HealthProbeResult {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface AgentHealthOptions {
+  healthTicks: number;
+  tickMillis: number;
+  /** Ticks are driven by the caller: no loop-age check. */
+  manual: boolean;
+  /** Wall time for the loop-age check. */
+  now: () => number;
+}
+
+interface Check {
+  /** Tick count at the last success; undefined before the first. */
+  okAt?: number;
+  lastError?: string;
+}
+
+export class AgentHealth {
+  private ticks = 0;
+  private lastTickEnded: number;
+  private readonly memory: Check = {};
+  private readonly nm: Check = {};
+
+  constructor(private readonly o: AgentHealthOptions) {
+    this.lastTickEnded = o.now();
+  }
+
+  /** A tick's collection: node memory and NM outcome. */
+  collected(col: Collection): void {
+    if (col.node) this.memoryRead();
+    else this.memory.lastError = 'the last tick could not read node memory';
+    if (col.nmUp) this.nm.okAt = this.ticks;
+    else this.nm.lastError = 'the last tick could not read the container list';
+  }
+
+  tickEnded(): void {
+    this.ticks++;
+    this.lastTickEnded = this.o.now();
+  }
+
+  memoryRead(): void {
+    this.memory.okAt = this.ticks;
+  }
+
+  memoryFailed(err: string): void {
+    this.memory.lastError = err;
+  }
+
+  probe(kind: 'healthy' | 'ready'): HealthProbeResult {
+    const n = this.o.healthTicks;
+    const lines: string[] = [];
+    let ok = true;
+    const check = (name: string, c: Check, what: string): void => {
+      const since = c.okAt === undefined ? this.ticks : this.ticks - c.okAt;
+      const failing = c.okAt === undefined ? this.ticks >= n || (kind === 'ready') : since > n;
+      if (failing) {
+        ok = false;
+        const when = c.okAt === undefined ? `never read in ${this.ticks} tick(s)` : `not read for ${since} ticks (limit ${n})`;
+        lines.push(`${name}: failing — ${what} ${when}${c.lastError ? `; last error: ${c.lastError}` : ''}`);
+      } else {
+        lines.push(`${name}: ok`);
+      }
+    };
+    if (!this.o.manual) {
+      const age = this.o.now() - this.lastTickEnded;
+      const limit = this.o.tickMillis * 3 + 5000;
+      if (age >= limit) {
+        ok = false;
+        lines.push(`loop: failing — last tick ended ${age} ms ago (limit ${limit} ms)`);
+      } else {
+        lines.push('loop: ok');
+      }
+    }
+    check('node-memory', this.memory, 'node memory');
+    check('nodemanager', this.nm, 'NodeManager containers');
+    return ok ? { ok, detail: lines.join('; ') } : { ok, detail: lines.filter((l) => l.includes('failing')).join('; ') + ` (${lines.filter((l) => !l.includes('failing')).join('; ')})` };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs the NM decoder worker (nm-decode-worker.ts) for large bodies: created on first use, given
+ * its own bounded heap, ended after a while without work. A body that exhausts that heap (or
+ * kills the worker any other way) is refused with one error naming the URL; the next one gets a
+ * fresh worker. The caller's thread only moves the bytes (transferred, not copied).
+ */
+import { Worker } from 'node:worker_threads';
+import { YarnDocumentError } from './errors.js';
+import type { NmContainerSummary, NmContainerSummaryOptions } from './nm-containers.js';
+
+export interface NmDecoderOptions {
+  /** Old-generation heap of the worker, MB (default 128). */
+  heapMb?: number;
+  /** End the worker after this long without work, ms (default 30 s). */
+  idleMs?: number;
+}
+
+export type NmDecodeResult = { digest: string; unchanged: true } | { digest: string; summary: NmContainerSummary };
+
+interface Pending {
+  resolve: (r: NmDecodeResult) => void;
+  reject: (e: Error) => void;
+  url: string;
+  size: number;
+}
+
+// Under the TypeScript sources (tests, tsx) the worker is the .ts file, loaded through tsx.
+const fromSource = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(fromSource ? './nm-decode-worker.ts' : './nm-decode-worker.js', import.meta.url);
+
+export class NmDecoder {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private idle: NodeJS.Timeout | undefined;
+  readonly heapMb: number;
+  private readonly idleMs: number;
+
+  constructor(options: NmDecoderOptions = {}) {
+    this.heapMb = options.heapMb ?? 128;
+    this.idleMs = options.idleMs ?? 30_000;
+  }
+
+  /** Decode off the calling thread. `bytes` is transferred: the caller must not use it afterwards. */
+  decode(bytes: Uint8Array, contentType: string | undefined, url: string, opts: NmContainerSummaryOptions, lastDigest: string | undefined): Promise<NmDecodeResult> {
+    const w = this.ensure();
+    if (this.idle) clearTimeout(this.idle);
+    const seq = ++this.seq;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
+    return new Promise<NmDecodeResult>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject, url, size: own.byteLength });
+      w.postMessage({ seq, bytes: own, contentType, url, opts, lastDigest }, [own.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.idle) clearTimeout(this.idle);
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(WORKER_URL, {
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 8 },
+    });
+    w.unref();
+    w.on('message', (m: { seq: number; digest?: string; unchanged?: boolean; summary?: NmContainerSummary; error?: { name: string; message: string } }) => {
+      const p = this.pending.get(m.seq);
+      if (!p) return;
+      this.pending.delete(m.seq);
+      if (m.error) p.reject(m.error.name === 'YarnDocumentError' ? new YarnDocumentError(p.url, m.error.message.replace(`${p.url}: `, ''), '') : new Error(m.error.message));
+      else if (m.unchanged) p.resolve({ digest: m.digest!, unchanged: true });
+      else p.resolve({ digest: m.digest!, summary: m.summary! });
+      this.scheduleIdle();
+    });
+    const fail = (why: string): void => {
+      if (this.worker === w) this.worker = undefined;
+      for (const [seq, p] of this.pending) {
+        this.pending.delete(seq);
+        p.reject(new YarnDocumentError(p.url, `decoding the ${p.size}-byte answer failed in the decoder worker (${why}): refused`, ''));
+      }
+    };
+    w.on('error', (err: Error & { code?: string }) => fail(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `it needed more than its ${this.heapMb} MB heap` : err.message));
+    w.on('exit', (code) => fail(`worker exited with code ${code}`));
+    this.worker = w;
+    return w;
+  }
+
+  private scheduleIdle(): void {
+    if (this.pending.size > 0) return;
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => { void this.close(); }, this.idleMs);
+    this.idle.unref();
+  }
+}
