@@ -28,7 +28,7 @@ export interface AgentHealthOptions {
 }
 
 interface Check {
-  /** Tick count at the last success; undefined before the first. */
+  /** The tick (1-based: the one running or about to run) of the last success; undefined before the first. */
   okAt?: number;
   lastError?: string;
 }
@@ -47,7 +47,7 @@ export class AgentHealth {
   collected(col: Collection): void {
     if (col.node) this.memoryRead();
     else this.memory.lastError = 'the last tick could not read node memory';
-    if (col.nmUp) this.nm.okAt = this.ticks;
+    if (col.nmUp) this.nm.okAt = this.ticks + 1;
     else this.nm.lastError = 'the last tick could not read the container list';
   }
 
@@ -57,7 +57,7 @@ export class AgentHealth {
   }
 
   memoryRead(): void {
-    this.memory.okAt = this.ticks;
+    this.memory.okAt = this.ticks + 1;
   }
 
   memoryFailed(err: string): void {

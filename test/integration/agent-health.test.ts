@@ -1,0 +1,122 @@
+/**
+ * `/healthz` and `/readyz` say whether the agent can still decide: node memory and the
+ * NodeManager read within the last `healthTicks` ticks, per-check detail in the body, 503 when
+ * not. And an agent without a node name refuses to start instead of guessing one.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AgentHandle, startAgent } from '../../agent/agent.js';
+import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
+import { SimulatedNode } from '../../sim/node/index.js';
+import { SettingsError } from '../../settings/settings.js';
+import { BASE_MS, GiB, LogCapture, MiB } from './agent-harness.js';
+import { FakeNm } from './fake-nm.js';
+
+const YARN = 'kubepods/besteffort/hadoop-yarn';
+let tmp: string;
+let node: SimulatedNode;
+let nm: FakeNm;
+let agent: AgentHandle | undefined;
+
+beforeEach(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-agent-health-'));
+  node = SimulatedNode.create({
+    name: 'node-a', dir: tmp, layout: 'v2', driver: 'cgroupfs', cpuCores: 4, memoryBytes: 16 * GiB,
+    systemLoad: { cpuMilli: 100, memoryBytes: 512 * MiB, cacheBytes: 0 },
+    onlineLoad: { cpuMilli: 500, memoryBytes: GiB, cacheBytes: 0 },
+  });
+  nm = new FakeNm();
+  await nm.start();
+});
+
+afterEach(async () => {
+  await agent?.stop();
+  agent = undefined;
+  await nm.stop();
+  await node.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function start(procRoot: string): Promise<AgentHandle> {
+  agent = await startAgent({
+    nodeName: 'node-a', nmUrl: nm.url, rmUrls: [],
+    cgroupRoot: node.paths.cgroupRoot, procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
+    socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '127.0.0.1:0', dryRun: false,
+    tickMillis: 1000, fastWatchMillis: 100, healthTicks: 3, rules: {},
+  }, { logger: new LogCapture().logger, clock: () => BASE_MS + node.now(), manual: true });
+  return agent;
+}
+
+async function probe(a: AgentHandle, p: '/healthz' | '/readyz'): Promise<{ status: number; body: string }> {
+  const r = await fetch(`${a.metricsUrl}${p}`);
+  return { status: r.status, body: await r.text() };
+}
+
+describe('agent health is "can it still decide"', () => {
+  it('a wrong --proc-root: 503 with the node-memory check named once it is unread for healthTicks ticks; 200 again once readable', async () => {
+    const wrong = path.join(tmp, 'not-proc');
+    fs.mkdirSync(wrong);
+    const a = await start(wrong);
+    expect((await probe(a, '/readyz')).status).toBe(503); // never read yet: not ready
+    for (let i = 0; i < 3; i++) {
+      await a.tick();
+      a.fastCheck();
+    }
+    const h = await probe(a, '/healthz');
+    expect(h.status).toBe(503);
+    expect(h.body).toMatch(/^not ok: node-memory: failing — node memory never read in 3 tick\(s\); last error: .*meminfo.*ENOENT/);
+    expect(h.body).toMatch(/nodemanager: ok/);
+    expect((await probe(a, '/readyz')).status).toBe(503);
+
+    fs.copyFileSync(path.join(node.paths.procRoot, 'meminfo'), path.join(wrong, 'meminfo'));
+    fs.copyFileSync(path.join(node.paths.procRoot, 'stat'), path.join(wrong, 'stat'));
+    await a.tick();
+    expect(await probe(a, '/healthz')).toMatchObject({ status: 200, body: expect.stringMatching(/^ok: node-memory: ok; nodemanager: ok/) });
+    expect((await probe(a, '/readyz')).status).toBe(200);
+  });
+
+  it('a NodeManager that stays unreachable: 503 naming the nodemanager check after healthTicks ticks', async () => {
+    const a = await start(node.paths.procRoot);
+    await a.tick();
+    expect((await probe(a, '/readyz')).status).toBe(200);
+    await nm.stop();
+    for (let i = 0; i < 3; i++) await a.tick();
+    expect((await probe(a, '/healthz')).status).toBe(200); // 3 ticks without: still within the limit
+    await a.tick();
+    const h = await probe(a, '/healthz');
+    expect(h.status).toBe(503);
+    expect(h.body).toMatch(/nodemanager: failing — NodeManager containers not read for 4 ticks \(limit 3\)/);
+    expect(h.body).toMatch(/node-memory: ok/);
+  });
+});
+
+describe('node name', () => {
+  const values = { ...Object.fromEntries(agentSettingSpecs.filter((s) => s.default !== undefined).map((s) => [s.key, s.default])) };
+
+  it('without --node-name or NODE_NAME the settings are refused with one line; NODE_NAME is used when set', () => {
+    expect(() => toAgentSettings(values, {})).toThrow(SettingsError);
+    expect(() => toAgentSettings(values, { NODE_NAME: '  ' })).toThrow(/no node name: set --node-name \(or NODE_NAME/);
+    expect(toAgentSettings(values, { NODE_NAME: 'worker-7' }).nodeName).toBe('worker-7');
+    expect(toAgentSettings({ ...values, nodeName: 'worker-8' }, { NODE_NAME: 'worker-7' }).nodeName).toBe('worker-8');
+    expect(agentSettingSpecs.find((s) => s.key === 'nodeName')!.description).toMatch(/required; default \$NODE_NAME/);
+  });
+
+  it('loom agent without a node name exits 2 with one line on stderr, and never starts', async () => {
+    const env = { ...process.env };
+    delete env.NODE_NAME;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'agent', '--socket', path.join(tmp, 's.sock'), '--metrics-addr', '127.0.0.1:0'], {
+      cwd: path.join(import.meta.dirname, '..', '..'), env, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => { out += String(c); });
+    child.stderr.on('data', (c) => { err += String(c); });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err.trim().split('\n')).toEqual(['loom agent: no node name: set --node-name (or NODE_NAME, as the DaemonSet does from spec.nodeName) to the Kubernetes Node this agent runs on']);
+    expect(out).toBe('');
+  });
+});
