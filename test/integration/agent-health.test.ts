@@ -98,7 +98,7 @@ describe('node name', () => {
 
   it('without --node-name or NODE_NAME the settings are refused with one line; NODE_NAME is used when set', () => {
     expect(() => toAgentSettings(values, {})).toThrow(SettingsError);
-    expect(() => toAgentSettings(values, { NODE_NAME: '  ' })).toThrow(/no node name: set --node-name \(or NODE_NAME/);
+    expect(() => toAgentSettings(values, { NODE_NAME: '  ' })).toThrow(/^--node-name: required: no node name given and NODE_NAME is not set/);
     expect(toAgentSettings(values, { NODE_NAME: 'worker-7' }).nodeName).toBe('worker-7');
     expect(toAgentSettings({ ...values, nodeName: 'worker-8' }, { NODE_NAME: 'worker-7' }).nodeName).toBe('worker-8');
     expect(agentSettingSpecs.find((s) => s.key === 'nodeName')!.description).toMatch(/required; default \$NODE_NAME/);
@@ -116,7 +116,7 @@ describe('node name', () => {
     child.stderr.on('data', (c) => { err += String(c); });
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(2);
-    expect(err.trim().split('\n')).toEqual(['loom agent: no node name: set --node-name (or NODE_NAME, as the DaemonSet does from spec.nodeName) to the Kubernetes Node this agent runs on']);
+    expect(err.trim().split('\n')).toEqual(['loom agent: --node-name: required: no node name given and NODE_NAME is not set (the DaemonSet sets it from spec.nodeName); it names the Kubernetes Node this agent runs on']);
     expect(out).toBe('');
   });
 });
