@@ -37,7 +37,7 @@ async function startSim(layout: 'v1' | 'v2'): Promise<{ sim: ChildProcess; node:
 
 /** The YARN parent's CPU bandwidth files, raw, as the kernel (here: the simulator) shows them. */
 function cpuFiles(node: SimNode): () => string {
-  const d = NodeCgroups.open({ cgroupRoot: node.cgroupRoot, procRoot: node.procRoot, yarnCgroupPath: node.yarnCgroupPath }).yarnParent().cpu!;
+  const d = NodeCgroups.open({ cgroupRoot: node.cgroupRoot, procRoot: node.procRoot, yarnCgroupPath: node.yarnCgroupPath, filesystem: 'simulated' }).yarnParent().cpu!;
   return d.hierarchy.version === 1
     ? () => `${readFileSync(join(d.dir, 'cpu.cfs_quota_us'), 'utf8').trim()} ${readFileSync(join(d.dir, 'cpu.cfs_period_us'), 'utf8').trim()}`
     : () => readFileSync(join(d.dir, 'cpu.max'), 'utf8').trim();
@@ -46,7 +46,7 @@ function cpuFiles(node: SimNode): () => string {
 function startAgent(node: SimNode, name: string, extra: string[] = []): { agent: ChildProcess; log: () => string } {
   let log = '';
   const agent = spawn(process.execPath, [...CLI, 'agent',
-    '--node-name', node.name, '--nm-url', node.nodeManager, '--cgroup-root', node.cgroupRoot, '--proc-root', node.procRoot,
+    '--node-name', node.name, '--nm-url', node.nodeManager, '--cgroup-root', node.cgroupRoot, '--proc-root', node.procRoot, '--simulated-cgroups',
     '--yarn-cgroup-path', node.yarnCgroupPath, '--socket', join(dir, `${name}.sock`), '--metrics-addr', '127.0.0.1:0',
     '--tick-millis', '100',
     // A low threshold: the idle simulated node's own use makes the suppression rule limit YARN at once.
@@ -86,7 +86,7 @@ describe('the agent leaves no CPU limit behind on exit (simulated node)', () => 
   test('v1: a limit someone else had set is put back exactly; --keep-limits-on-exit leaves ours', async () => {
     const { sim, node } = await startSim('v1');
     const cpu = cpuFiles(node);
-    const d = NodeCgroups.open({ cgroupRoot: node.cgroupRoot, procRoot: node.procRoot, yarnCgroupPath: node.yarnCgroupPath }).yarnParent().cpu!;
+    const d = NodeCgroups.open({ cgroupRoot: node.cgroupRoot, procRoot: node.procRoot, yarnCgroupPath: node.yarnCgroupPath, filesystem: 'simulated' }).yarnParent().cpu!;
     // An administrator's 7.5-core cap with a 50 ms period, written before the agent starts.
     writeFileSync(join(d.dir, 'cpu.cfs_period_us'), '50000');
     writeFileSync(join(d.dir, 'cpu.cfs_quota_us'), '375000');
