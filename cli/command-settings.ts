@@ -3,6 +3,7 @@ import type { SettingSpec } from '../settings/settings.js';
 import { operatorSettingSpecs } from '../operator/settings.js';
 import { agentSettingSpecs } from '../agent/settings.js';
 import { logSettingSpecs } from '../log/log-settings.js';
+import { releaseSettingSpecs } from '../operator/release-settings.js';
 
 export const simSettingSpecs: readonly SettingSpec[] = [
   { key: 'nodes', kind: 'integer', min: 1, max: 5000, description: 'number of simulated nodes', default: 3 },
@@ -46,4 +47,5 @@ export const commandSettingSpecs = {
   agent: [...agentSettingSpecs, ...logSettingSpecs('info')],
   sim: [...simSettingSpecs, ...logSettingSpecs('warn')],
   status: [...statusSettingSpecs, ...logSettingSpecs('warn')],
+  release: [...releaseSettingSpecs, ...logSettingSpecs('info')],
 } as const satisfies Record<string, readonly SettingSpec[]>;

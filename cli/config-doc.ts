@@ -58,6 +58,12 @@ ${table(commandSettingSpecs.sim)}
 
 ${table(commandSettingSpecs.status)}
 
+## \`loom release\`
+
+Every operator setting (so the operator's settings file and environment work unchanged), plus its own:
+
+${table(commandSettingSpecs.release.filter((s) => !commandSettingSpecs.operator.some((o) => o.key === s.key)))}
+
 ## \`loom demo\`
 
 ${table(commandSettingSpecs.demo)}

@@ -54,6 +54,12 @@ const subcommands: Subcommand[] = [
     specs: commandSettingSpecs.status,
     load: async () => (await import('../operator/status-command.js')).runStatusCommand,
   },
+  {
+    name: 'release',
+    summary: 'hand every node back: shrink NodeManagers to what YARN uses (no kills), claims to match; --remove-claims',
+    specs: commandSettingSpecs.release,
+    load: async () => (await import('../operator/release-command.js')).runReleaseCommand,
+  },
 ];
 
 /** Help lines never run past this many columns, whatever the terminal (commander wraps descriptions to fit). */

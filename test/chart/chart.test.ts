@@ -17,7 +17,7 @@ import { renderDeployManifests } from '../../scripts/render-deploy.js';
 import { settingsFor } from '../../settings/settings.js';
 import { operatorSettingSpecs } from '../../operator/settings.js';
 import { agentSettingSpecs } from '../../agent/settings.js';
-import { releaseSettingSpecs } from '../../operator/release-settings.js';
+import { commandSettingSpecs } from '../../cli/command-settings.js';
 
 const tools = kubeTools();
 if (typeof tools === 'string') console.log(`skipped (chart): ${tools}`);
@@ -82,7 +82,7 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
     expect(pod.serviceAccountName).toBe('loom-operator');
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0]!;
-    expect(c.args).toEqual(['operator']);
+    expect(c.args).toEqual(['operator', '--config', '/etc/loom/loom.yaml']);
     expect(c.livenessProbe?.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe?.httpGet.path).toBe('/readyz');
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
@@ -107,7 +107,7 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod.serviceAccountName).toBe('loom-agent');
     const c = pod.containers[0]!;
-    expect(c.args).toEqual(['agent']);
+    expect(c.args).toEqual(['agent', '--config', '/etc/loom/loom.yaml']);
     expect(c.securityContext?.privileged).toBe(false);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect((c.securityContext?.capabilities as { add: string[] }).add).toContain('KILL');
@@ -141,7 +141,7 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
   });
 
   it('the settings files the chart renders are accepted by the programs (and by loom release)', () => {
-    for (const [name, specs] of [['loom-operator', operatorSettingSpecs], ['loom-agent', agentSettingSpecs], ['loom-operator', releaseSettingSpecs]] as const) {
+    for (const [name, specs] of [['loom-operator', commandSettingSpecs.operator], ['loom-agent', commandSettingSpecs.agent], ['loom-operator', commandSettingSpecs.release]] as const) {
       const text = (find(allOn, 'ConfigMap', name).data as Record<string, string>)['loom.yaml']!;
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, text);
