@@ -87,6 +87,13 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   timeoutMs?: number;
+  /** Aborts the request (leadership lost, shutdown). */
+  signal?: AbortSignal;
+  /**
+   * Called right before the request is sent, after every await of its own: throwing stops it.
+   * The operator's fence lives here, so no write leaves once leadership is in doubt.
+   */
+  beforeSend?: () => void;
 }
 
 export class KubeApi {
@@ -114,8 +121,11 @@ export class KubeApi {
     const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
     let res: Awaited<ReturnType<typeof request>>;
     let text: string;
+    opts.signal?.throwIfAborted();
+    opts.beforeSend?.();
     try {
       res = await request(this.url(path, opts.query), {
+        ...(opts.signal ? { signal: opts.signal } : {}),
         method: method as 'GET',
         headers,
         ...(body !== undefined ? { body } : {}),
@@ -145,20 +155,20 @@ export class KubeApi {
     }
   }
 
-  get<T extends KubeObject>(path: string): Promise<T> {
-    return this.request<T>('GET', path);
+  get<T extends KubeObject>(path: string, opts: Pick<RequestOptions, 'signal' | 'timeoutMs'> = {}): Promise<T> {
+    return this.request<T>('GET', path, opts);
   }
 
-  patch<T extends KubeObject>(path: string, type: PatchType, body: unknown): Promise<T> {
-    return this.request<T>('PATCH', path, { body, contentType: PATCH_CONTENT[type] });
+  patch<T extends KubeObject>(path: string, type: PatchType, body: unknown, opts: Pick<RequestOptions, 'signal' | 'timeoutMs' | 'beforeSend'> = {}): Promise<T> {
+    return this.request<T>('PATCH', path, { ...opts, body, contentType: PATCH_CONTENT[type] });
   }
 
-  create<T extends KubeObject>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('POST', path, { body });
+  create<T extends KubeObject>(path: string, body: unknown, opts: Pick<RequestOptions, 'signal' | 'timeoutMs' | 'beforeSend'> = {}): Promise<T> {
+    return this.request<T>('POST', path, { ...opts, body });
   }
 
-  replace<T extends KubeObject>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PUT', path, { body });
+  replace<T extends KubeObject>(path: string, body: unknown, opts: Pick<RequestOptions, 'signal' | 'timeoutMs' | 'beforeSend'> = {}): Promise<T> {
+    return this.request<T>('PUT', path, { ...opts, body });
   }
 }
 

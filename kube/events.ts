@@ -3,6 +3,7 @@
  * with a rising count, as kubelet does, so a flapping condition cannot flood the API server.
  */
 import { hostname } from 'node:os';
+import { type Clock, systemClock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { type KubeApi, paths } from './api.js';
 
@@ -36,8 +37,14 @@ export interface NodeEvent {
   message: string;
 }
 
+/** Cancellation and the writer's fence, checked right before the Event is sent. */
+export interface EventGuard {
+  signal?: AbortSignal;
+  beforeSend?: () => void;
+}
+
 export interface EventSink {
-  post(event: NodeEvent): void;
+  post(event: NodeEvent, guard?: EventGuard): void;
 }
 
 interface Folded {
@@ -54,26 +61,27 @@ export class EventRecorder implements EventSink {
 
   constructor(
     private readonly api: KubeApi,
-    private readonly opts: { namespace: string; component: string; logger: Logger; foldWindowMs?: number; dryRun?: boolean },
+    private readonly opts: { namespace: string; component: string; logger: Logger; foldWindowMs?: number; dryRun?: boolean; clock?: Clock },
   ) {}
 
-  post(e: NodeEvent): void {
-    void this.send(e).catch((err: unknown) => {
+  post(e: NodeEvent, guard: EventGuard = {}): void {
+    void this.send(e, guard).catch((err: unknown) => {
+      if ((err as Error).name === 'FencedError' || guard.signal?.aborted) return; // not ours to say any more
       this.opts.logger.warn({ node: e.node, reason: e.reason, err: (err as Error).message }, 'could not post Kubernetes Event');
     });
   }
 
-  async send(e: NodeEvent): Promise<void> {
+  async send(e: NodeEvent, guard: EventGuard = {}): Promise<void> {
     if (this.opts.dryRun) return;
     const key = `${e.node}\u0000${e.type}\u0000${e.reason}\u0000${e.message}`;
-    const now = Date.now();
+    const now = (this.opts.clock ?? systemClock).wallNow();
     const window = this.opts.foldWindowMs ?? 10 * 60_000;
     const folded = this.recent.get(key);
     const nowIso = new Date(now).toISOString();
     if (folded && now - folded.lastSentAt < window) {
       folded.count++;
       folded.lastSentAt = now;
-      await this.api.patch(`${paths.events(this.opts.namespace)}/${folded.name}`, 'merge', { count: folded.count, lastTimestamp: nowIso });
+      await this.api.patch(`${paths.events(this.opts.namespace)}/${folded.name}`, 'merge', { count: folded.count, lastTimestamp: nowIso }, guard);
       this.posted++;
       return;
     }
@@ -93,7 +101,7 @@ export class EventRecorder implements EventSink {
       count: 1,
       reportingComponent: this.opts.component,
       reportingInstance: hostname(),
-    });
+    }, guard);
     this.recent.set(key, { name, count: 1, firstAt: nowIso, lastSentAt: now });
     this.posted++;
   }

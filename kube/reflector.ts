@@ -7,6 +7,7 @@
  * relists and reports the difference as adds, updates and deletes, so nothing is lost.
  */
 import { request } from 'undici';
+import { type Clock, systemClock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { KubeApiError, type KubeApi, type KubeList, type KubeObject } from './api.js';
 
@@ -29,6 +30,15 @@ export interface ReflectorOptions<P> {
   logger: Logger;
   pageSize?: number;
   watchTimeoutSeconds?: number;
+  clock?: Clock;
+  /** Reconnect backoff (default 200 ms doubling to 10 s). */
+  backoff?: { baseMs: number; capMs: number };
+}
+
+/** Pure: resourceVersions are opaque strings, but the API server's (and the simulator's) are integers. */
+export function versionAtLeast(have: string, want: string): boolean {
+  if (/^\d+$/.test(have) && /^\d+$/.test(want)) return BigInt(have) >= BigInt(want);
+  return have === want;
 }
 
 const keyOf = (o: KubeObject): string => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
@@ -41,39 +51,78 @@ export class Reflector<P> {
   private syncedResolve!: () => void;
   readonly synced: Promise<void> = new Promise((r) => { this.syncedResolve = r; });
   /** Counters for metrics and tests. */
-  readonly stats = { lists: 0, watches: 0, events: 0, relistsAfterGone: 0, errors: 0 };
+  readonly stats = { lists: 0, watches: 0, events: 0, relistsAfterGone: 0, errors: 0, bookmarks: 0 };
+  /** A watch stream is open now (headers received). */
+  watching = false;
+  /** Whether the first list completed. */
+  hasSynced = false;
+  /** The last list/watch error, until a watch opens again. */
+  lastError: string | undefined;
+  private readonly clock: Clock;
+  private seenWaiters: { rv: string; resolve: () => void }[] = [];
+  private runDone: Promise<void> | undefined;
 
-  constructor(private readonly o: ReflectorOptions<P>) {}
-
-  start(): void {
-    void this.run();
+  constructor(private readonly o: ReflectorOptions<P>) {
+    this.clock = o.clock ?? systemClock;
   }
 
-  stop(): void {
+  /** The resourceVersion the cache reflects (advanced by events and bookmarks). */
+  get lastSyncResourceVersion(): string { return this.resourceVersion; }
+
+  /** Resolves once the cache has caught up with `rv` (an event or bookmark at or past it). */
+  whenSeen(rv: string): Promise<void> {
+    if (this.resourceVersion && versionAtLeast(this.resourceVersion, rv)) return Promise.resolve();
+    return new Promise((resolve) => this.seenWaiters.push({ rv, resolve }));
+  }
+
+  start(): void {
+    this.runDone = this.run();
+  }
+
+  async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
+    await this.runDone;
+  }
+
+  private advance(rv: string): void {
+    this.resourceVersion = rv;
+    if (this.seenWaiters.length === 0) return;
+    this.seenWaiters = this.seenWaiters.filter((w) => {
+      if (!versionAtLeast(rv, w.rv)) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   private async run(): Promise<void> {
-    let backoff = 200;
+    const { baseMs, capMs } = this.o.backoff ?? { baseMs: 200, capMs: 10_000 };
+    let backoff = baseMs;
     while (!this.stopped) {
       try {
         if (!this.resourceVersion) await this.list();
+        this.hasSynced = true;
         this.syncedResolve();
         await this.watch();
-        backoff = 200;
+        backoff = baseMs;
       } catch (err) {
+        this.watching = false;
         if (this.stopped) return;
         this.stats.errors++;
+        this.lastError = (err as Error).message;
         if (err instanceof KubeApiError && err.gone) {
           this.stats.relistsAfterGone++;
           this.resourceVersion = '';
           this.o.logger.info({ path: this.o.path }, 'watch history expired (410 Gone); relisting');
           continue;
         }
-        this.o.logger.warn({ path: this.o.path, err: (err as Error).message }, 'list/watch failed; retrying');
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 10_000);
+        this.o.logger.warn({ path: this.o.path, err: (err as Error).message, retryInMs: backoff }, 'list/watch failed; retrying');
+        try {
+          await this.clock.sleep(backoff, this.abort.signal);
+        } catch {
+          return; // stopped
+        }
+        backoff = Math.min(backoff * 2, capMs);
       }
     }
   }
@@ -87,6 +136,7 @@ export class Reflector<P> {
       const page = await this.o.api.request<KubeList<KubeObject>>('GET', this.o.path, {
         query: { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 5000, continue: cont },
         timeoutMs: 120_000,
+        signal: this.abort.signal,
       });
       for (const obj of page.items ?? []) {
         const key = keyOf(obj);
@@ -102,7 +152,7 @@ export class Reflector<P> {
         this.o.handlers.remove(key, prev);
       }
     }
-    this.resourceVersion = rv;
+    this.advance(rv);
   }
 
   private apply(key: string, obj: KubeObject): void {
@@ -143,6 +193,8 @@ export class Reflector<P> {
       try { reason = (JSON.parse(text) as { reason?: string }).reason; } catch { /* raw */ }
       throw new KubeApiError('WATCH', this.o.path, res.statusCode, reason, text.slice(0, 200));
     }
+    this.watching = true;
+    this.lastError = undefined;
     let buffered = '';
     for await (const chunk of res.body) {
       buffered += (chunk as Buffer).toString('utf8');
@@ -154,6 +206,7 @@ export class Reflector<P> {
       }
       if (this.stopped) return;
     }
+    this.watching = false;
   }
 
   private onEvent(line: string): void {
@@ -170,8 +223,12 @@ export class Reflector<P> {
     if (ev.type === 'ERROR') {
       throw new KubeApiError('WATCH', this.o.path, obj.code ?? 500, obj.reason, obj.message ?? 'watch error');
     }
-    if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
-    if (ev.type === 'BOOKMARK') return;
+    const rv = obj.metadata?.resourceVersion;
+    if (ev.type === 'BOOKMARK') {
+      this.stats.bookmarks++;
+      if (rv) this.advance(rv);
+      return;
+    }
     if (!obj.metadata?.name) return;
     const key = keyOf(obj);
     if (ev.type === 'DELETED') {
@@ -180,8 +237,10 @@ export class Reflector<P> {
         this.items.delete(key);
         this.o.handlers.remove(key, prev);
       }
-      return;
+    } else {
+      this.apply(key, obj);
     }
-    this.apply(key, obj);
+    // Handlers first: whoever waits on this version finds the cache already holding it.
+    if (rv) this.advance(rv);
   }
 }

@@ -2,6 +2,7 @@
  * Koordinator / YARN Copilot wire formats on Kubernetes objects. Keys and shapes are quoted from
  * `shared/reference/koordinator.md` §2.2–2.3; Loom must stay byte-compatible with them.
  */
+import { arrayElements, objectMembers, skipWs, type Span } from './json-spans.js';
 import { z } from 'zod';
 import { InputError, problemWithin } from '../input/input-error.js';
 import {
@@ -204,6 +205,53 @@ export function yarnClaimOf(entries: ThirdPartyAllocation[]): BatchResources | u
   if (!e) return undefined;
   const b = allocationBatch(e);
   return { cpu: (b.cpu ?? 0) as MilliCores, memory: (b.memory ?? 0) as Bytes };
+}
+
+/** The `hadoop-yarn` entry as Go's encoder writes it (field order name, priority, resources). */
+function yarnEntryJson(claim: BatchResources): string {
+  return JSON.stringify({
+    name: YARN_ALLOCATION_NAME,
+    priority: PRIORITY_BATCH,
+    resources: { [BATCH_CPU]: formatBatchCpu(claim.cpu), [BATCH_MEMORY]: formatBatchMemory(claim.memory) },
+  });
+}
+
+/**
+ * The annotation `raw` with only its `hadoop-yarn` entry replaced (or added, or removed when
+ * `claim` is null): every other entry, every unknown top-level field, their key order, number
+ * spelling and whitespace stay byte for byte. `raw` must have parsed (throws WireFormatError
+ * otherwise); absent or empty → a fresh document.
+ */
+export function withYarnClaimRaw(raw: string | undefined, claim: BatchResources | null): string {
+  if (raw === undefined || raw.trim() === '') return claim ? `{"allocations":[${yarnEntryJson(claim)}]}` : '{"allocations":[]}';
+  parseThirdPartyAllocations(raw); // validates; throws WireFormatError naming the annotation
+  const open = skipWs(raw, 0);
+  const { members, close } = objectMembers(raw, open);
+  // JSON.parse keeps the last of duplicate keys; so do we.
+  const alloc = [...members].reverse().find((m) => m.key === 'allocations');
+  const entry = claim ? yarnEntryJson(claim) : undefined;
+  if (!alloc) {
+    if (!entry) return raw;
+    const insert = `${members.length > 0 ? ',' : ''}"allocations":[${entry}]`;
+    return raw.slice(0, close) + insert + raw.slice(close);
+  }
+  if (raw[alloc.value.start] !== '[') {
+    // null (the shape allows it): an empty list.
+    return raw.slice(0, alloc.value.start) + (entry ? `[${entry}]` : '[]') + raw.slice(alloc.value.end);
+  }
+  const { elements, close: arrClose } = arrayElements(raw, alloc.value.start);
+  const isYarn = (s: Span): boolean => (JSON.parse(raw.slice(s.start, s.end)) as { name?: unknown } | null)?.name === YARN_ALLOCATION_NAME;
+  const idx = elements.findIndex(isYarn);
+  if (idx >= 0) {
+    const span = elements[idx]!;
+    if (entry) return raw.slice(0, span.start) + entry + raw.slice(span.end);
+    // Remove the element and one separating comma.
+    if (elements.length === 1) return raw.slice(0, alloc.value.start + 1) + raw.slice(arrClose);
+    if (idx < elements.length - 1) return raw.slice(0, span.start) + raw.slice(elements[idx + 1]!.start);
+    return raw.slice(0, elements[idx - 1]!.end) + raw.slice(arrClose);
+  }
+  if (!entry) return raw;
+  return raw.slice(0, arrClose) + (elements.length > 0 ? ',' : '') + entry + raw.slice(arrClose);
 }
 
 /**

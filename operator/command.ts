@@ -10,6 +10,8 @@ import { serveMetrics } from '../metrics/endpoint.js';
 import { discoverYarnClusters } from '../yarn/site.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
 import { YarnError } from '../yarn/errors.js';
+import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/clock.js';
 import { toOperatorSettings, type OperatorSettings } from './settings.js';
 import { OperatorController } from './controller.js';
 import { OperatorMetrics } from './metrics.js';
@@ -29,12 +31,24 @@ export function ledgerConfigOf(s: OperatorSettings): LedgerConfig {
 
 export interface RunningOperator {
   controller: OperatorController;
+  elector: LeaderElector | undefined;
   metricsUrl: string;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** The one clock of the operator (tests pass a ManualClock). */
+  clock?: Clock;
+  /** Lease timing overrides (tests, the fault suite). */
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Read-back of a resize (a real RM applies it asynchronously). */
+  readBack?: { attempts: number; delayMs: number };
+}
+
 /** Build and start an operator (used by the command, the demo and tests). */
-export async function startOperator(s: OperatorSettings, log = createLogger('operator')): Promise<RunningOperator> {
+export async function startOperator(s: OperatorSettings, log = createLogger('operator'), opts: StartOptions = {}): Promise<RunningOperator> {
+  const clock = opts.clock ?? systemClock;
   if (!s.hadoopConfDir) throw new SettingsError('--hadoop-conf-dir', 'not set: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
   const metrics = new OperatorMetrics(!s.once);
   const clustersFound = discoverYarnClusters(s.hadoopConfDir);
@@ -53,39 +67,45 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     ? new LogOnlyEvents(componentLogger(log, 'operator.events'))
     : new EventRecorder(api, { namespace: s.eventNamespace, component: 'loom-operator', logger: componentLogger(log, 'operator.events') });
   const ledger = ledgerConfigOf(s);
-  const controller = new OperatorController({
+  let controller: OperatorController | undefined;
+  const elector = !s.once && s.leaderElection ? new LeaderElector({
+    api, namespace: s.leaseNamespace, name: s.leaseName, identity: s.identity, leaseDurationSeconds: s.leaseDurationSeconds,
+    ...(opts.renewDeadlineMs !== undefined ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
+    ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
+    logger: componentLogger(log, 'operator.leader'), clock,
+    onStartedLeading: (term) => controller?.setLeading(true, term),
+    onStoppedLeading: () => controller?.setLeading(false),
+  }) : undefined;
+  controller = new OperatorController({
     api, clusters: clients, ledger: s.once ? { ...ledger, hysteresis: { cpuMilli: 0, memoryBytes: 0, percent: 0 }, growIntervalMs: 0 } : ledger,
-    pollMs: s.pollMs, dryRun: s.dryRun, logger: log, metrics, events, concurrency: s.rmConcurrency,
+    pollMs: s.pollMs, dryRun: s.dryRun, logger: log, metrics, events, concurrency: s.rmConcurrency, clock,
+    ...(elector ? { fence: elector } : {}), ...(opts.readBack ? { readBack: opts.readBack } : {}),
   });
-  let elector: LeaderElector | undefined;
+  const ctl = controller;
   const endpoint = s.once ? undefined : await serveMetrics(s.metricsAddr, metrics.registry, {
-    healthy: () => controller.healthy(),
-    ready: () => ({ ok: true, detail: controller.isLeading ? 'leader' : 'standby' }),
+    healthy: () => ctl.healthy(),
+    ready: () => ctl.ready(),
   });
   const stop = async () => {
     await elector?.stop(true);
-    await controller.stop();
+    await ctl.stop();
     await endpoint?.close();
     await Promise.all([...clients.values()].map((c) => c.close()));
     await conn.close();
   };
+  ctl.start();
   if (!s.once) {
-    controller.start();
-    if (s.leaderElection) {
-      elector = new LeaderElector({
-        api, namespace: s.leaseNamespace, name: s.leaseName, identity: s.identity, leaseDurationSeconds: s.leaseDurationSeconds,
-        logger: componentLogger(log, 'operator.leader'),
-        onStartedLeading: () => controller.setLeading(true),
-        onStoppedLeading: () => controller.setLeading(false),
-      });
-      elector.start();
-    } else {
-      controller.setLeading(true);
-    }
-  } else {
-    controller.start();
+    if (elector) elector.start();
+    else ctl.setLeading(true, 1);
   }
-  return { controller, metricsUrl: endpoint?.url ?? '', stop };
+  return { controller: ctl, elector, metricsUrl: endpoint?.url ?? '', stop };
+}
+
+class OnceTimeout extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OnceTimeout';
+  }
 }
 
 export async function runOperatorCommand(values: SettingsValues): Promise<number> {
@@ -102,12 +122,21 @@ export async function runOperatorCommand(values: SettingsValues): Promise<number
     throw err;
   }
   if (s.once) {
+    // Every wait is bounded: the API server or an RM that never answers ends the run with one line.
+    const deadline = new AbortController();
+    const waitingFor = () => (!op.controller.informersSynced ? `the Kubernetes API at ${op.controller.apiServer} (nodes and pods not listed)` : 'the ResourceManagers and node writes');
+    const timer = systemClock.setTimer(s.onceTimeoutMs, () => deadline.abort(new OnceTimeout(`timed out after ${s.onceTimeoutMs / 1000} s waiting for ${waitingFor()}`)));
     try {
-      const problems = await op.controller.reconcileAll();
+      const problems = await op.controller.reconcileAll(deadline.signal);
       const nodes = op.controller.inventory.nodes.size;
       log.info({ nodes, problems, writes: op.controller.writes.length, dryRun: s.dryRun }, 'one reconcile done');
       return problems === 0 ? 0 : 1;
+    } catch (err) {
+      if (!(err instanceof OnceTimeout)) throw err;
+      process.stderr.write(`loom operator --once: ${err.message}\n`);
+      return 1;
     } finally {
+      timer.cancel();
       await op.stop();
     }
   }

@@ -9,6 +9,8 @@ export class Inventory {
   private readonly podsByNode = new Map<string, Map<string, PodRecord>>();
   private readonly dirty = new Set<string>();
   private wake: (() => void) | undefined;
+  /** When set, dirty nodes go here (the controller's work queue) instead of the dirty set. */
+  onDirty: ((node: string) => void) | undefined;
 
   upsertNode(rec: NodeRecord): void {
     this.nodes.set(rec.name, rec);
@@ -47,13 +49,13 @@ export class Inventory {
   }
 
   markDirty(node: string): void {
+    if (this.onDirty) { this.onDirty(node); return; }
     this.dirty.add(node);
     this.wake?.();
   }
 
   markAllDirty(): void {
-    for (const n of this.nodes.keys()) this.dirty.add(n);
-    this.wake?.();
+    for (const n of this.nodes.keys()) this.markDirty(n);
   }
 
   get dirtyCount(): number {

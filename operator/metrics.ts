@@ -6,10 +6,19 @@ export type LedgerQuantity = 'origin' | 'k8s_requested' | 'yarn_capacity' | 'yar
 
 export class OperatorMetrics {
   readonly registry = new Registry();
-  readonly nodeBatch = new Gauge({
-    name: 'loom_node_batch', help: 'Per-node ledger figures: CPU in milli-cores, memory in bytes',
-    labelNames: ['node', 'resource', 'quantity'] as const, registers: [this.registry],
+  // One unit per metric, base units (Prometheus naming): CPU in cores, memory in bytes.
+  readonly nodeBatchCpu = new Gauge({
+    name: 'loom_node_batch_cpu_cores', help: 'Per-node ledger figures for batch CPU, in cores (origin, k8s_requested, yarn_capacity, yarn_used, claim, free)',
+    labelNames: ['node', 'quantity'] as const, registers: [this.registry],
   });
+  readonly nodeBatchMemory = new Gauge({
+    name: 'loom_node_batch_memory_bytes', help: 'Per-node ledger figures for batch memory, in bytes (origin, k8s_requested, yarn_capacity, yarn_used, claim, free)',
+    labelNames: ['node', 'quantity'] as const, registers: [this.registry],
+  });
+  readonly term = new Gauge({ name: 'loom_leader_term', help: 'Leadership term of this replica (changes on every gain and loss; 0 while standby)', registers: [this.registry] });
+  readonly fencedWrites = new Counter({ name: 'loom_fenced_writes_total', help: 'Writes stopped by the fence because the lease was not confirmed in time', registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'loom_work_queue_depth', help: 'Nodes queued for a reconcile', registers: [this.registry] });
+  readonly queueRetries = new Counter({ name: 'loom_work_queue_retries_total', help: 'Reconciles that failed and were queued again with backoff', registers: [this.registry] });
   readonly rmRequestSeconds = new Histogram({
     name: 'loom_rm_request_duration_seconds', help: 'ResourceManager REST request latency',
     labelNames: ['cluster', 'endpoint', 'code'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
@@ -49,10 +58,9 @@ export class OperatorMetrics {
   }
 
   forgetNode(node: string): void {
-    for (const resource of ['cpu', 'memory']) {
-      for (const quantity of ['origin', 'k8s_requested', 'yarn_capacity', 'yarn_used', 'claim', 'free']) {
-        this.nodeBatch.remove({ node, resource, quantity });
-      }
+    for (const quantity of ['origin', 'k8s_requested', 'yarn_capacity', 'yarn_used', 'claim', 'free']) {
+      this.nodeBatchCpu.remove({ node, quantity });
+      this.nodeBatchMemory.remove({ node, quantity });
     }
   }
 }

@@ -1,8 +1,10 @@
 /**
  * One RM node list per cluster per poll. Each poll yields the cluster's view (or that it is
  * unavailable) and which NodeIds changed since the last poll, so only their nodes are reconciled.
- * Clusters are polled independently: one RM being down never delays another.
+ * Clusters are polled independently: one RM being down never delays another. The view is the
+ * poller's own; nobody else edits it (fresher figures a resize reads back live elsewhere).
  */
+import type { Clock, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
 import type { RmNode } from '../yarn/model.js';
@@ -13,7 +15,7 @@ export interface PollResult {
   view: ClusterView;
   /** NodeIds (lower-cased) whose state, total or used changed, appeared or disappeared. */
   changed: string[];
-  /** The cluster went from available to unavailable or back. */
+  /** The cluster went from available to unavailable or back (or was polled for the first time). */
   availabilityChanged: boolean;
   /** Why the poll failed (view unavailable). */
   error?: Error;
@@ -36,61 +38,101 @@ export function diffViews(prev: ClusterView | undefined, next: ClusterView): { c
   return { changed, availabilityChanged };
 }
 
+/** The view of a cluster before its first poll (of this term): a state, not an error. */
+export const pendingView = (at = 0): ClusterView => ({ status: 'pending', at });
+
 export class ClusterPoller {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private running = false;
-  view: ClusterView | undefined;
+  private generation = 0;
+  private inFlight: Promise<PollResult> | undefined;
+  private abort: AbortController | undefined;
+  view: ClusterView = pendingView();
   polls = 0;
+  /** Monotonic time the last poll with a usable answer was sent. */
+  lastOkAt: number | undefined;
 
   constructor(
     readonly clusterId: string,
     private readonly client: ResourceManagerClient,
     private readonly pollMs: number,
     private readonly logger: Logger,
+    private readonly clock: Clock,
     private readonly onResult: (r: PollResult) => void,
   ) {}
 
+  get polling(): boolean { return this.inFlight !== undefined; }
+
+  /** Start polling now (a new term: forget the last view, poll at once). */
   start(): void {
-    if (this.running) return;
+    this.stop();
     this.running = true;
-    void this.loop();
+    this.view = pendingView();
+    const gen = ++this.generation;
+    void this.loop(gen);
   }
 
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.generation++;
+    this.timer?.cancel();
+    this.abort?.abort(new Error('poller stopped'));
+    this.view = pendingView();
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
-      const started = Date.now();
-      await this.pollOnce();
-      if (!this.running) return;
-      await new Promise<void>((r) => { this.timer = setTimeout(r, Math.max(0, this.pollMs - (Date.now() - started))); });
+  /** Resolves when no poll is in flight. */
+  async settled(): Promise<void> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+  }
+
+  private async loop(gen: number): Promise<void> {
+    let failures = 0;
+    while (this.running && gen === this.generation) {
+      const started = this.clock.now();
+      const r = await this.pollOnce(gen);
+      if (!this.running || gen !== this.generation) return;
+      failures = r.view.status === 'ok' ? 0 : failures + 1;
+      // After a failure look again sooner (¼ poll, doubling up to a poll): the repair of an
+      // override the RM forgot meanwhile must come within one poll of the RM answering again.
+      const period = failures === 0 ? this.pollMs : Math.min(this.pollMs, (this.pollMs / 4) * 2 ** (failures - 1));
+      const wait = Math.max(0, period - (this.clock.now() - started));
+      await new Promise<void>((resolve) => { this.timer = this.clock.setTimer(wait, resolve); });
     }
   }
 
-  async pollOnce(): Promise<PollResult> {
+  pollOnce(gen = this.generation): Promise<PollResult> {
+    const p = this.doPoll(gen).finally(() => { if (this.inFlight === p) this.inFlight = undefined; });
+    this.inFlight = p;
+    return p;
+  }
+
+  private async doPoll(gen: number): Promise<PollResult> {
     this.polls++;
+    const at = this.clock.now();
     let next: ClusterView;
     let error: Error | undefined;
+    this.abort = new AbortController();
     try {
       const list = await this.client.listNodes();
       if (list.rejected.length > 0) {
         this.logger.warn({ cluster: this.clusterId, rejected: list.rejected.slice(0, 5) }, 'RM node list had invalid entries; they were skipped');
       }
-      next = { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() };
+      next = { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at };
+      this.lastOkAt = at;
     } catch (err) {
       error = err as Error;
-      next = { status: 'unavailable', detail: `cluster ${this.clusterId}: ${(err as Error).message}`, at: Date.now() };
+      next = { status: 'unavailable', detail: (err as Error).message, at };
     }
-    const diff = diffViews(this.view, next);
+    const prev = this.view;
+    const diff = diffViews(prev.status === 'pending' ? undefined : prev, next);
+    const result: PollResult = { clusterId: this.clusterId, view: next, ...diff, ...(error ? { error } : {}) };
+    // A poll that outlived its term (leadership lost meanwhile) is not delivered.
+    if (gen !== this.generation) return result;
     if (diff.availabilityChanged) {
       if (next.status === 'ok') this.logger.info({ cluster: this.clusterId, nodes: next.nodes.size, activeRm: this.client.activeUrl }, 'ResourceManager available');
-      else this.logger.warn({ cluster: this.clusterId, detail: next.detail }, 'ResourceManager unavailable; claims are kept as they are');
+      else this.logger.warn({ cluster: this.clusterId, detail: next.status === 'unavailable' ? next.detail : '' }, 'ResourceManager unavailable; claims are kept as they are');
     }
     this.view = next;
-    const result: PollResult = { clusterId: this.clusterId, view: next, ...diff, ...(error ? { error } : {}) };
     this.onResult(result);
     return result;
   }

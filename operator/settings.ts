@@ -6,6 +6,7 @@ export const operatorSettingSpecs: readonly SettingSpec[] = [
   { key: 'kubeconfig', kind: 'string', description: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
   { key: 'hadoopConfDir', kind: 'string', description: 'directory with yarn-site.xml and <clusterId>.yarn-site.xml (default $HADOOP_CONF_DIR)' },
   { key: 'once', kind: 'boolean', description: 'run one full reconcile, then exit 0 (non-zero on failure)', default: false },
+  { key: 'timeout', kind: 'number', min: 1, max: 86400, description: 'with --once: seconds to wait for the Kubernetes API and the ResourceManagers before giving up (exit 1)', default: 60 },
   { key: 'dryRun', kind: 'boolean', description: 'compute and log every decision, write nothing', default: false },
   { key: 'policy', kind: 'enum', choices: ['partitioned', 'shared'], description: 'how the free batch headroom is split between YARN and Kubernetes', default: 'partitioned' },
   { key: 'headroomShare', kind: 'number', min: 0, max: 1, description: "YARN's share of the free headroom under the partitioned policy", default: 0.5 },
@@ -34,6 +35,8 @@ export interface OperatorSettings {
   kubeconfig?: string;
   hadoopConfDir?: string;
   once: boolean;
+  /** `--once` gives up after this long, ms. */
+  onceTimeoutMs: number;
   dryRun: boolean;
   policy: 'partitioned' | 'shared';
   headroomShare: number;
@@ -62,6 +65,7 @@ export function toOperatorSettings(v: SettingsValues, env: NodeJS.ProcessEnv = p
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig as string } : {}),
     ...(hadoopConfDir !== undefined ? { hadoopConfDir } : {}),
     once: v.once as boolean,
+    onceTimeoutMs: Math.round(((v.timeout as number | undefined) ?? 60) * 1000),
     dryRun: v.dryRun as boolean,
     policy: v.policy as OperatorSettings['policy'],
     headroomShare: v.headroomShare as number,

@@ -11,6 +11,7 @@ import {
 } from '../kube/wire.js';
 import { formatNodeId, parseNodeId } from '../yarn/ids.js';
 import type { RmNode } from '../yarn/model.js';
+import type { YarnResource } from '../yarn/resource.js';
 import type { LedgerMemory, NodeManagerObservation, NodeSnapshot, OriginObservation, RmObservation } from './ledger/index.js';
 import { isTerminated, type NodeRecord, type PodRecord } from './observe.js';
 
@@ -76,25 +77,48 @@ export function claimOf(node: NodeRecord): ClaimObservation {
   }
 }
 
-/** The RM's view of one cluster, as of its last poll. */
+/**
+ * The RM's view of one cluster, as of the poll sent at `at` (monotonic ms). `pending`: not
+ * polled yet in this term — a state, not an error.
+ */
 export type ClusterView =
   | { status: 'ok'; nodes: ReadonlyMap<string, RmNode>; at: number }
-  | { status: 'unavailable'; detail: string; at: number };
+  | { status: 'unavailable'; detail: string; at: number }
+  | { status: 'pending'; at: number };
+
+/** What a resize's read-back said about one node, fresher than the poll that preceded it. */
+export interface RmReadBack {
+  total: YarnResource;
+  used?: YarnResource;
+  /** Monotonic ms the read-back GET was sent. */
+  at: number;
+}
 
 export const nodeIdKey = (nodeId: string): string => nodeId.toLowerCase();
 
-export function rmObservationOf(view: ClusterView | undefined, clusterId: string, nodeId: string): RmObservation {
+/** Pure: the RM's answer, with "cluster X" said once whatever the message already says. */
+export function unavailableDetail(clusterId: string, message: string): string {
+  return message.startsWith(`cluster ${clusterId}:`) ? message : `cluster ${clusterId}: ${message}`;
+}
+
+/**
+ * The RM's report of one node: the poll's, or a resize's read-back when that was sent after the
+ * poll (the poll then still says what the RM held before the resize).
+ */
+export function rmObservationOf(view: ClusterView | undefined, clusterId: string, nodeId: string, readBack?: RmReadBack): RmObservation {
   if (!view) return { status: 'rm-unavailable', detail: `no ResourceManager configured for YARN cluster ${clusterId}` };
-  if (view.status === 'unavailable') return { status: 'rm-unavailable', detail: view.detail };
+  if (view.status === 'pending') return { status: 'rm-pending' };
+  if (view.status === 'unavailable') return { status: 'rm-unavailable', detail: unavailableDetail(clusterId, view.detail) };
   const n = view.nodes.get(nodeIdKey(nodeId));
   if (!n) return { status: 'unknown-node' };
   const zero = { vcores: 0, memoryMiB: 0 } as const;
+  const fresher = readBack && readBack.at > view.at ? readBack : undefined;
   return {
     status: 'ok',
     node: {
       state: n.state ?? 'UNKNOWN',
-      total: (n.totalResource ?? { vcores: NaN, memoryMiB: NaN }) as never,
-      used: (n.usedResource ?? zero) as never,
+      total: (fresher?.total ?? n.totalResource ?? { vcores: NaN, memoryMiB: NaN }) as never,
+      used: (fresher?.used ?? n.usedResource ?? zero) as never,
     },
   };
 }
@@ -103,16 +127,22 @@ export type SnapshotResult =
   | { ok: true; snapshot: NodeSnapshot; nodeManager: NodeManagerObservation & { duplicates?: number } }
   | { ok: false; reason: string; kind: 'skip' | 'report' };
 
-/** Everything the ledger needs about one node, or why it cannot be had. */
-export function snapshotOf(node: NodeRecord, pods: readonly PodRecord[], views: ReadonlyMap<string, ClusterView>, memory: LedgerMemory): SnapshotResult {
+/**
+ * Everything the ledger needs about one node, or why it cannot be had. `claim` is the node's
+ * annotation parsed once by the caller (default: parsed here); `readBack` the reconciler's
+ * fresher RM figures by NodeId key.
+ */
+export function snapshotOf(
+  node: NodeRecord, pods: readonly PodRecord[], views: ReadonlyMap<string, ClusterView>, memory: LedgerMemory,
+  claim: ClaimObservation = claimOf(node), readBack?: ReadonlyMap<string, RmReadBack>,
+): SnapshotResult {
   const requested = k8sRequestedOf(pods);
   if (!requested.ok) return { ok: false, kind: 'report', reason: requested.reason };
-  const claim = claimOf(node);
   // An annotation we cannot parse may be another writer's; never overwrite what we cannot read.
   if (!claim.ok) return { ok: false, kind: 'report', reason: claim.reason };
   const nodeManager = nodeManagerOf(pods);
   const rm: RmObservation = nodeManager.state === 'running'
-    ? rmObservationOf(views.get(nodeManager.clusterId), nodeManager.clusterId, nodeManager.nodeId)
+    ? rmObservationOf(views.get(nodeManager.clusterId), nodeManager.clusterId, nodeManager.nodeId, readBack?.get(nodeIdKey(nodeManager.nodeId)))
     : { status: 'rm-unavailable', detail: 'no NodeManager' };
   return {
     ok: true,

@@ -80,6 +80,10 @@ export interface YarnRequest {
   retries?: number;
   /** Keep the body as bytes (`YarnResponse.bytes`, `body` empty) instead of decoding it to a string. */
   raw?: boolean;
+  /** Aborts the request (the caller's work was cancelled). */
+  signal?: AbortSignal;
+  /** Called right before each attempt is sent; throwing stops it (the operator's write fence). */
+  beforeSend?: () => void;
 }
 
 export interface YarnResponse {
@@ -255,7 +259,10 @@ export class YarnHttp {
     const target = new URL(url);
     const headers: Record<string, string> = { ...(this.options.headers ?? {}), accept: ACCEPT[req.accept] };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
+    req.signal?.throwIfAborted();
     const controller = new AbortController();
+    const onAbort = () => controller.abort(req.signal?.reason);
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -276,6 +283,8 @@ export class YarnHttp {
       }
     };
     const sendWith = async (extra: Record<string, string>): Promise<AuthAnswer & { bytes: Buffer }> => {
+      // After every await of the auth exchange (a Kerberos ticket may take a while).
+      req.beforeSend?.();
       const res = await this.agent.request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
@@ -308,6 +317,8 @@ export class YarnHttp {
       report(res.status, res.status >= 400 ? 'http' : undefined);
       return response;
     } catch (err) {
+      // Cancelled by the caller: its reason, not a transport failure (and never retried).
+      if (req.signal?.aborted) throw req.signal.reason ?? err;
       if (err instanceof YarnDocumentError) {
         report(undefined, 'document');
         throw err;
@@ -322,6 +333,7 @@ export class YarnHttp {
       throw new YarnTransportError(url, req.method, kind, timedOut ? `no answer within ${this.timeoutMs} ms` : code, err);
     } finally {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
     }
   }
 

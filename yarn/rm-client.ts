@@ -223,7 +223,7 @@ export class ResourceManagerClient {
   }
 
   /** One HTTP exchange with the RM at `base`, turning "not executed here" answers into FailoverSignal. */
-  private async exchange(base: string, method: HttpMethod, path: string, endpoint: string, extra: { query?: Record<string, string>; body?: string } = {}): Promise<YarnResponse> {
+  private async exchange(base: string, method: HttpMethod, path: string, endpoint: string, extra: { query?: Record<string, string>; body?: string; signal?: AbortSignal; beforeSend?: () => void } = {}): Promise<YarnResponse> {
     let res: YarnResponse;
     try {
       res = await this.http.send({ base, path, method, accept: this.format, endpoint, ...extra });
@@ -248,9 +248,9 @@ export class ResourceManagerClient {
     return res;
   }
 
-  private async getDoc(path: string, endpoint: string, query?: Record<string, string>): Promise<{ doc: unknown; url: string }> {
+  private async getDoc(path: string, endpoint: string, query?: Record<string, string>, signal?: AbortSignal): Promise<{ doc: unknown; url: string }> {
     return this.onActive(async (base) => {
-      const res = await this.exchange(base, 'GET', path, endpoint, query ? { query } : {});
+      const res = await this.exchange(base, 'GET', path, endpoint, { ...(query ? { query } : {}), ...(signal ? { signal } : {}) });
       return { doc: decodeBody(res.body, res.contentType, res.url), url: res.url };
     });
   }
@@ -295,8 +295,8 @@ export class ResourceManagerClient {
   }
 
   /** `GET /nodes/{host:port}`; 404 NotFoundException surfaces as YarnHttpError. */
-  async getNode(nodeId: string): Promise<RmNode> {
-    const { doc, url } = await this.getDoc(nodePath(nodeId), 'nodes.get');
+  async getNode(nodeId: string, options: { signal?: AbortSignal } = {}): Promise<RmNode> {
+    const { doc, url } = await this.getDoc(nodePath(nodeId), 'nodes.get', undefined, options.signal);
     return parseRmNode(doc, url);
   }
 
@@ -304,15 +304,19 @@ export class ResourceManagerClient {
    * `POST /nodes/{id}/resource` with the exact unwrapped body and an explicit timeout, then read
    * back `totalResource`. Refuses 0/0, negative or fractional resources before any I/O.
    */
-  async updateNodeResource(nodeId: string, resource: YarnResource, overCommitTimeoutMs: number, options: { allowEmpty?: boolean } = {}): Promise<NodeResourceUpdate> {
+  async updateNodeResource(
+    nodeId: string, resource: YarnResource, overCommitTimeoutMs: number,
+    options: { allowEmpty?: boolean; signal?: AbortSignal; beforeSend?: () => void } = {},
+  ): Promise<NodeResourceUpdate> {
     const path = `${nodePath(nodeId)}/resource`;
     const body = serializeResourceOption(resource, overCommitTimeoutMs, `${this.cluster} ${nodeId}`, options.allowEmpty ?? false);
+    const guard = { ...(options.signal ? { signal: options.signal } : {}), ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}) };
     const echoed = await this.onActive(async (base) => {
-      const res = await this.exchange(base, 'POST', path, 'nodes.resource.update', { body });
+      const res = await this.exchange(base, 'POST', path, 'nodes.resource.update', { body, ...guard });
       if (res.body.trim() === '') return undefined;
       return parseResourceInfo(decodeBody(res.body, res.contentType, res.url), res.url);
     });
-    const node = await this.getNode(nodeId);
+    const node = await this.getNode(nodeId, options.signal ? { signal: options.signal } : {});
     if (!node.totalResource) {
       throw new YarnDocumentError(`${this.active ?? ''}${nodePath(nodeId)}`, 'node has no totalResource to verify the update against', '');
     }

@@ -16,7 +16,7 @@ import type { YarnResource } from '../../yarn/resource.js';
 import { gateGrowth } from './hysteresis.js';
 import { axesFor, claimOf, computeLedgerMath, holdOf, makeBatch, makeYarn, RESOURCES } from './math.js';
 import type {
-  LedgerAction, LedgerConfig, LedgerDecision, LedgerMemory, LedgerReason, NodeSnapshot, ReasonCode,
+  LedgerAction, LedgerConfig, LedgerDecision, LedgerMemory, LedgerReason, NodeSnapshot, ReasonCode, Severity,
 } from './types.js';
 
 /** RM node states in which the node is gone from the scheduler; a resize would fail (HTTP 500). */
@@ -59,9 +59,15 @@ function memoryOf(current: NodeSnapshot['current']): LedgerMemory {
   return m;
 }
 
+/** Pure: how loud a skip or report is. A malformed origin is somebody's bug to see. */
+export function severityOf(kind: 'skip' | 'report', code: ReasonCode): Severity {
+  if (code === 'rm-pending') return 'pending';
+  return kind === 'report' || code === 'origin-invalid' ? 'warning' : 'state';
+}
+
 function stop(kind: 'skip' | 'report', code: ReasonCode, detail: string, next: LedgerMemory): LedgerDecision {
   const reason: LedgerReason = { code, detail };
-  return { actions: [], reasons: [reason], [kind]: reason, next };
+  return { actions: [], reasons: [reason], [kind]: reason, next, severity: severityOf(kind, code) };
 }
 
 /**
@@ -101,6 +107,9 @@ export function decideNode(snapshot: NodeSnapshot, config: LedgerConfig, now: nu
   }
 
   // 3. The RM's view of the node.
+  if (rm.status === 'rm-pending') {
+    return stop('skip', 'rm-pending', `ResourceManager of cluster ${nodeManager.clusterId} not polled yet`, keep);
+  }
   if (rm.status === 'rm-unavailable') {
     // Keep the last claim: Kubernetes stays as safe as it was.
     return stop('skip', 'rm-unavailable', rm.detail ?? `ResourceManager of cluster ${nodeManager.clusterId} unavailable`, keep);
@@ -171,10 +180,14 @@ export function decideNode(snapshot: NodeSnapshot, config: LedgerConfig, now: nu
   const next: LedgerMemory = { lastDesired: applied };
   const lastGrowAt = gate.grew ? now : current.lastGrowAt;
   if (lastGrowAt !== undefined) next.lastGrowAt = lastGrowAt;
+  // A growth held by the interval applies by itself once the interval has passed.
+  const heldByInterval = reasons.some((r) => r.code === 'grow-held-by-interval');
+  const recheck = heldByInterval && lastGrowAt !== undefined ? Math.max(1, lastGrowAt + config.growIntervalMs - now) : undefined;
 
   return {
     actions,
     reasons,
+    ...(recheck !== undefined ? { recheckAfterMs: recheck } : {}),
     figures: {
       origin: origin.value,
       k8sRequested,

@@ -72,7 +72,9 @@ export type RmObservation =
   /** The RM answered, but its node list has no such NodeId. */
   | { status: 'unknown-node' }
   /** The RM could not be asked (down, no active RM, error). */
-  | { status: 'rm-unavailable'; detail?: string };
+  | { status: 'rm-unavailable'; detail?: string }
+  /** Not polled yet in this term: wait for the poll (a normal state after start). */
+  | { status: 'rm-pending' };
 
 /** What Loom remembers about a node between reconciles (in memory; lost on restart). */
 export interface LedgerMemory {
@@ -122,6 +124,7 @@ export type ReasonCode =
   | 'nm-absent'
   | 'nm-malformed'
   | 'rm-unavailable'
+  | 'rm-pending'
   | 'rm-unknown-node'
   | 'rm-node-inactive'
   | 'rm-report-invalid'
@@ -177,6 +180,13 @@ export interface LedgerFigures {
   claim: BatchResources;
 }
 
+/**
+ * How loud a finding is: `pending` (a normal transient state: say nothing, count nothing),
+ * `state` (explains itself: an info line, counted by source), `warning` (somebody must look: a
+ * Warning line and Event, counted by source).
+ */
+export type Severity = 'pending' | 'state' | 'warning';
+
 export interface LedgerDecision {
   /** Execute in order; stop at the first failure (the next reconcile starts from fresh data). */
   actions: LedgerAction[];
@@ -190,4 +200,8 @@ export interface LedgerDecision {
   figures?: LedgerFigures;
   /** What to remember once every action succeeded. */
   next: LedgerMemory;
+  /** How loud the skip or report is (absent when there is neither). */
+  severity?: Severity;
+  /** When to look again even if no input changes (a growth held by the grow interval), ms. */
+  recheckAfterMs?: number;
 }

@@ -32,13 +32,16 @@ describe('operations surface', () => {
 
   test('/metrics exports the ledger per node, RM latency and the leader flag', async () => {
     const m = await metricsText(op.metricsUrl);
-    const q = (resource: string, quantity: string) => metricValue(m, 'loom_node_batch', { node: 'node-1', resource, quantity });
-    expect(q('cpu', 'origin')).toBe(9000);
+    // One unit per metric, base units: cores and bytes.
+    const q = (resource: 'cpu' | 'memory', quantity: string) =>
+      metricValue(m, resource === 'cpu' ? 'loom_node_batch_cpu_cores' : 'loom_node_batch_memory_bytes', { node: 'node-1', quantity });
+    expect(m).not.toMatch(/^loom_node_batch\{/m);
+    expect(q('cpu', 'origin')).toBe(9);
     expect(q('memory', 'origin')).toBe(17 * GIB);
-    expect(q('cpu', 'k8s_requested')).toBe(1000);
-    expect(q('cpu', 'yarn_capacity')).toBe(4000);
+    expect(q('cpu', 'k8s_requested')).toBe(1);
+    expect(q('cpu', 'yarn_capacity')).toBe(4);
     expect(q('memory', 'yarn_capacity')).toBe(8192 * MIB);
-    expect(q('cpu', 'claim')).toBe(4000);
+    expect(q('cpu', 'claim')).toBe(4);
     expect(q('cpu', 'yarn_used')).toBe(0);
     expect(metricValue(m, 'loom_rm_request_duration_seconds_count', { cluster: DEFAULT_CLUSTER_ID, endpoint: 'nodes.list' })).toBeGreaterThan(0);
     expect(metricValue(m, 'loom_rm_resizes_total', { cluster: DEFAULT_CLUSTER_ID })).toBe(1);
