@@ -15,6 +15,8 @@ export interface ClaimWriteResult {
   /** The node's resourceVersion and annotation after the write. */
   resourceVersion: string;
   thirdParty: string | undefined;
+  /** The whole Node as the API server answered the write. */
+  object?: KubeObject;
 }
 
 /** The node changed since the claim was computed (HTTP 409). */
@@ -49,7 +51,7 @@ export class ClaimWriter {
         metadata: { resourceVersion: known.resourceVersion, annotations: { [ANNOTATION_THIRD_PARTY]: next } },
       }, guard);
       this.onPatch('ok');
-      return { written: true, resourceVersion: res.metadata.resourceVersion ?? known.resourceVersion, thirdParty: next };
+      return { written: true, resourceVersion: res.metadata.resourceVersion ?? known.resourceVersion, thirdParty: next, object: res };
     } catch (err) {
       if (err instanceof KubeApiError && err.conflict) {
         this.onPatch('conflict');

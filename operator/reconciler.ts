@@ -15,6 +15,7 @@ import { componentLogger } from '../log/logger.js';
 import { type KubeApi, type KubeObject, paths } from '../kube/api.js';
 import { type EventReason, type EventSink, isEventReason } from '../kube/events.js';
 import { FencedError, type Fence } from '../kube/lease.js';
+import { versionAtLeast } from '../kube/reflector.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
 import type { YarnResource } from '../yarn/resource.js';
 import type { RmNode } from '../yarn/model.js';
@@ -66,6 +67,8 @@ export class Reconciler {
   /** Fresher RM figures learned from resizes, by NodeId key; the poller's views stay the poller's. */
   readonly readBack = new Map<string, RmReadBack>();
   private readonly nodeOfNodeId = new Map<string, string>();
+  /** Nodes as our own writes left them, until the watch catches up (saves a 409 per write). */
+  private readonly written = new Map<string, NodeRecord>();
   private readonly lastReport = new Map<string, string>();
   private readonly claims: ClaimWriter;
   private readonly log: Logger;
@@ -81,6 +84,7 @@ export class Reconciler {
 
   /** A new term starts from first sight: nothing learned in an earlier term is trusted. */
   resetForTerm(): void {
+    this.written.clear();
     this.memory.clear();
     this.readBack.clear();
   }
@@ -110,7 +114,20 @@ export class Reconciler {
     }
   }
 
+  /** The cache's record, or the one our last write returned when the cache has not caught up. */
+  private newest(name: string): NodeRecord | undefined {
+    const cached = this.o.inventory.nodes.get(name);
+    const mine = this.written.get(name);
+    if (!mine || !cached) return cached;
+    if (versionAtLeast(cached.resourceVersion, mine.resourceVersion)) {
+      this.written.delete(name);
+      return cached;
+    }
+    return mine;
+  }
+
   private forget(name: string): ReconcileResult {
+    this.written.delete(name);
     this.memory.delete(name);
     this.decisions.delete(name);
     this.lastReport.delete(name);
@@ -124,7 +141,7 @@ export class Reconciler {
     let fresh: NodeRecord | undefined;
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       signal.throwIfAborted();
-      const node = fresh ?? this.o.inventory.nodes.get(name);
+      const node = fresh ?? this.newest(name);
       if (!node) return this.forget(name);
       const claim = claimOf(node); // the one parse of the annotation per round
       const snap = snapshotOf(node, this.o.inventory.podsOn(name), this.o.views, this.memory.get(name) ?? {}, claim, this.readBack);
@@ -180,7 +197,8 @@ export class Reconciler {
             const res = await this.claims.write(name, target, known, guard);
             if (res.written) {
               known = { ...(res.thirdParty !== undefined ? { thirdParty: res.thirdParty } : {}), resourceVersion: res.resourceVersion };
-              fresh = { ...node, ...known };
+              fresh = (res.object && projectNode(res.object)) || { ...node, ...known };
+              this.written.set(name, fresh);
               this.log.info({ node: name, claim: target }, target ? 'claim written' : 'claim cleared');
             }
             this.recordWrite(name, term, action, now);
