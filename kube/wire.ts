@@ -248,7 +248,7 @@ export function withYarnClaimRaw(raw: string | undefined, claim: BatchResources 
     // Remove the element and one separating comma.
     if (elements.length === 1) return raw.slice(0, alloc.value.start + 1) + raw.slice(arrClose);
     if (idx < elements.length - 1) return raw.slice(0, span.start) + raw.slice(elements[idx + 1]!.start);
-    return raw.slice(0, elements[idx - 1]!.end) + raw.slice(arrClose);
+    return raw.slice(0, elements[idx - 1]!.end) + raw.slice(span.end);
   }
   if (!entry) return raw;
   return raw.slice(0, arrClose) + (elements.length > 0 ? ',' : '') + entry + raw.slice(arrClose);
