@@ -57,7 +57,7 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     clients.set(c.clusterId, new ResourceManagerClient({
       rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs, connections: s.rmConcurrency,
       ...(s.rmUser ? { user: s.rmUser } : {}), ...(s.rmCaFile ? { caFile: s.rmCaFile } : {}),
-      onRequest: (e) => metrics.observeRmRequest(e), logger: componentLogger(log, 'yarn.rm').child({ cluster: c.clusterId }),
+      onRequest: (e) => metrics.observeRmRequest(e), logger: componentLogger(log, 'yarn.rm'), // the client names its cluster in every line
     }));
     log.info({ cluster: c.clusterId, rms: c.rmUrls, source: c.sourceFile }, 'YARN cluster configured');
   }

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { resolveSettings } from '../../settings/settings.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { operatorSettingSpecs, toOperatorSettings, type OperatorSettings } from '../../operator/settings.js';
-import { startOperator, type RunningOperator } from '../../operator/command.js';
+import { startOperator, type RunningOperator, type StartOptions } from '../../operator/command.js';
 import {
   ANNOTATION_ORIGIN, ANNOTATION_THIRD_PARTY, BATCH_CPU, BATCH_MEMORY,
 } from '../../kube/wire.js';
@@ -65,6 +65,8 @@ export interface LogCapture {
   lines(): Record<string, unknown>[];
   /** Lines whose `msg` (or any string field) matches. */
   find(re: RegExp): Record<string, unknown>[];
+  /** The raw JSON text of each line (to check what JSON.parse would hide, e.g. a key written twice). */
+  raw(): string[];
 }
 
 export function captureLogs(level = 'info'): LogCapture {
@@ -78,11 +80,12 @@ export function captureLogs(level = 'info'): LogCapture {
     logger,
     lines,
     find: (re) => lines().filter((l) => re.test(JSON.stringify(l))),
+    raw: () => chunks.join('').split('\n').filter(Boolean),
   };
 }
 
-export async function runOperator(settings: OperatorSettings, logs = captureLogs()): Promise<RunningOperator & { logs: LogCapture }> {
-  const op = await startOperator(settings, logs.logger);
+export async function runOperator(settings: OperatorSettings, logs = captureLogs(), opts: StartOptions = {}): Promise<RunningOperator & { logs: LogCapture }> {
+  const op = await startOperator(settings, logs.logger, opts);
   return Object.assign(op, { logs });
 }
 
