@@ -30,7 +30,7 @@ import { claimOf, nodeIdKey, nodeManagerOf, rmObservationOf, type ClaimObservati
 import type { NodeManagerObservation, RmObservation } from './ledger/index.js';
 import { isInactiveRmNodeState } from './ledger/decide.js';
 import { yarnToBatch } from './ledger/units.js';
-import { ClaimWriter } from './claim-writer.js';
+import { ClaimConflict, ClaimWriter } from './claim-writer.js';
 
 export interface ReleaseSettings extends OperatorSettings {
   removeClaims: boolean;
@@ -80,6 +80,7 @@ export function planRelease(input: NodeReleaseInput, opts: { removeClaims: boole
       : { node, actions: [], outcome: 'released', reason: 'no NodeManager and no claim' };
   }
   if (rm.status === 'rm-unavailable') return skip(`ResourceManager unavailable: ${rm.detail ?? 'no answer'}`);
+  if (rm.status === 'rm-pending') return skip('ResourceManager not polled yet');
   if (rm.status === 'unknown-node') return skip(`the RM does not know NodeManager ${nodeManager.nodeId}`);
   const { state, total, used } = rm.node;
   // A LOST or REBOOTED NodeManager may come back with its own configured capacity: leave the claim covering it.
@@ -194,7 +195,7 @@ export async function runRelease(s: ReleaseSettings, logger: Logger): Promise<Re
       }
     }
 
-    const claims = new ClaimWriter(api, componentLogger(log, 'release.claim'));
+    const claims = new ClaimWriter(api);
     const results: NodeReleaseResult[] = [];
     for (const obj of nodeObjs) {
       const node = projectNode(obj);
@@ -233,7 +234,18 @@ export async function runRelease(s: ReleaseSettings, logger: Logger): Promise<Re
               claim = { cpu: Math.max(claim?.cpu ?? 0, now.cpu), memory: Math.max(claim?.memory ?? 0, now.memory) } as BatchResources;
               if (plan.outcome === 'released' && s.removeClaims) result.outcome = 'held';
             }
-            const w = await claims.write(node.name, claim, known);
+            // The writer does not retry a 409 (the operator decides again instead); release keeps its
+            // own target, so it re-reads the node and writes it on the fresh annotation.
+            let w: Awaited<ReturnType<ClaimWriter['write']>> | undefined;
+            for (let attempt = 1; !w; attempt++) {
+              try {
+                w = await claims.write(node.name, claim, known);
+              } catch (err) {
+                if (!(err instanceof ClaimConflict) || attempt >= 5) throw err;
+                const fresh = projectNode(await api.get<KubeObject>(paths.node(node.name)));
+                known = { ...(fresh?.thirdParty !== undefined ? { thirdParty: fresh.thirdParty } : {}), resourceVersion: fresh?.resourceVersion ?? '' };
+              }
+            }
             if (w.resourceVersion) known = { ...known, resourceVersion: w.resourceVersion };
             log.info({ node: node.name, claim, written: w.written }, claim ? 'claim set to what YARN holds' : 'claim removed');
           }
