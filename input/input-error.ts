@@ -27,17 +27,30 @@ export function formatInputError({ source, key, problem }: InputErrorFields): st
   return `${source}${key ? ` [${key}]` : ''}: ${problem}`;
 }
 
+/** Longest source, key or problem kept: a hostile body quoted in a parser's message stays a line, not a page. */
+const MAX_PART = 600;
+
+/**
+ * One line, bounded: control characters (a newline or NUL from the input echoed by a parser)
+ * written as escapes, and an over-long part cut with an ellipsis.
+ */
+export function oneLine(text: string, max = MAX_PART): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
 export class InputError extends Error implements InputErrorFields {
   readonly source: string;
   readonly key?: string;
   readonly problem: string;
 
   constructor(source: string, problem: string, options: { key?: string; cause?: unknown } = {}) {
-    super(formatInputError({ source, problem, ...(options.key ? { key: options.key } : {}) }), options.cause !== undefined ? { cause: options.cause } : undefined);
+    const fields = { source: oneLine(source), problem: oneLine(problem), ...(options.key ? { key: oneLine(options.key) } : {}) };
+    super(formatInputError(fields), options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'InputError';
-    this.source = source;
-    if (options.key) this.key = options.key;
-    this.problem = problem;
+    this.source = fields.source;
+    if (fields.key) this.key = fields.key;
+    this.problem = fields.problem;
   }
 
   /** The fields, for a structured log line (`log.warn({ input: err.fields }, …)`). */

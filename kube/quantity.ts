@@ -28,6 +28,10 @@ export class QuantityError extends InputError {
   }
 }
 
+/** Kubernetes keeps a quantity's value in an int64 (`Value()`); anything larger is no real resource. */
+const MAX_QUANTITY = 2 ** 63;
+const OUT_OF_RANGE = 'out of range (beyond 2^63, what Kubernetes keeps in an int64)';
+
 /**
  * The exact numeric value of a quantity string (`"1.5Gi"` → 1610612736, `"500m"` → 0.5).
  * Throws {@link QuantityError} for anything Kubernetes would reject. Numbers are accepted too,
@@ -36,6 +40,7 @@ export class QuantityError extends InputError {
 export function parseQuantity(input: unknown): number {
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) throw new QuantityError(input, 'not a finite number');
+    if (Math.abs(input) > MAX_QUANTITY) throw new QuantityError(input, OUT_OF_RANGE);
     return input;
   }
   if (typeof input !== 'string') throw new QuantityError(input, 'not a string');
@@ -49,7 +54,7 @@ export function parseQuantity(input: unknown): number {
   if (m[3] !== undefined) factor = BINARY[m[3]] ?? DECIMAL[m[3]] ?? NaN;
   else if (m[4] !== undefined) factor = 10 ** Number(m[4]);
   const value = sign * mantissa * factor;
-  if (!Number.isFinite(value)) throw new QuantityError(input, 'out of range');
+  if (!Number.isFinite(value) || Math.abs(value) > MAX_QUANTITY) throw new QuantityError(input, OUT_OF_RANGE);
   // Decimal suffixes like "1.1k" produce float noise (1100.0000000000002); snap to the nearest
   // thousandth, the finest precision Kubernetes keeps for most resources.
   if (Number.isInteger(value)) return value;
@@ -79,8 +84,9 @@ export function parseBatchMemory(input: unknown): Bytes {
 
 /** Parse a core `cpu` quantity (`"500m"`, `"2"`) into milli-cores, rounding up. */
 export function parseCpu(input: unknown): MilliCores {
-  const v = Math.ceil(parseQuantity(input) * 1000 - 1e-6);
+  const v = Math.ceil(parseQuantity(input) * 1000 - 1e-6) + 0; // + 0: no -0 for "0"
   if (v < 0) throw new QuantityError(input, 'negative');
+  if (v > MAX_QUANTITY) throw new QuantityError(input, OUT_OF_RANGE);
   return milliCores(v);
 }
 

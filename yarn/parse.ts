@@ -25,6 +25,12 @@ const num = z.preprocess(
   z.number().finite().optional(),
 );
 
+/** A non-negative {@link num}: an amount a NodeManager allocated cannot be below zero. */
+const amount = z.preprocess(
+  (v) => (v === '' || v === null ? undefined : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v.trim()) : v),
+  z.number().finite().min(0, 'must not be negative').optional(),
+);
+
 /** string, or a number an odd serializer wrote unquoted; null → absent. */
 const str = z.preprocess(
   (v) => (v === null ? undefined : typeof v === 'number' ? String(v) : v),
@@ -247,7 +253,7 @@ export function parseNmNodeInfo(doc: unknown, url: string): NmNodeInfo {
 
 const nmContainerSchema = z.object({
   id: z.preprocess((v) => (typeof v === 'string' ? v.trim() : v), z.string().min(1, 'container without id')),
-  state: str, exitCode: num, diagnostics: str, user: str, totalMemoryNeededMB: num, totalVCoresNeeded: num,
+  state: str, exitCode: num, diagnostics: str, user: str, totalMemoryNeededMB: amount, totalVCoresNeeded: amount,
   executionType: str, containerLogsLink: str, nodeId: str, containerLogFiles: strList,
 });
 

@@ -82,7 +82,13 @@ export function parseHadoopConfiguration(xml: string, file: string): Map<string,
   if (xml.trim() === '') throw new YarnConfigError(file, undefined, 'empty file');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new YarnConfigError(file, undefined, `not XML: ${describeXmlProblem(valid.err)}`);
-  const doc = confParser.parse(xml) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    // The validator passes a few things the parser still refuses (a processing instruction left open).
+    doc = confParser.parse(xml) as Record<string, unknown>;
+  } catch (err) {
+    throw new YarnConfigError(file, undefined, `not XML: ${(err as Error).message}`);
+  }
   if (!('configuration' in doc)) {
     throw new YarnConfigError(file, undefined, `root element must be <configuration>, got <${Object.keys(doc)[0] ?? 'nothing'}>`);
   }
@@ -183,7 +189,18 @@ export function resolveRmEndpoints(conf: ReadonlyMap<string, string>, clusterId:
     if (!host) throw new YarnConfigError(file, key, `no host in ${JSON.stringify(address)}`);
     if (port !== undefined && (port < 1 || port > 65535)) throw new YarnConfigError(file, key, `bad port in ${JSON.stringify(address)}`);
     if (isWildcard(host)) warnings.push(`${key} resolves to ${address}: a wildcard address is not reachable from another host`);
-    return `${scheme}://${host}:${port ?? defaultPort}`;
+    const url = `${scheme}://${host}:${port ?? defaultPort}`;
+    // A host no URL can carry ("-1.0.1", "a b", "x/y") fails here, not on the first request.
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new YarnConfigError(file, key, `${JSON.stringify(address)} is not a usable host:port`);
+    }
+    if (parsed.pathname !== '/' || parsed.search || parsed.hash || parsed.username) {
+      throw new YarnConfigError(file, key, `${JSON.stringify(address)} is not a usable host:port`);
+    }
+    return url;
   };
 
   let rmUrls: string[];

@@ -48,6 +48,12 @@ describe('InputError', () => {
     expect(outer.cause).toBe(inner);
   });
 
+  it('is one bounded line whatever the input echoed into it', () => {
+    const e = new InputError('http://rm/x', `invalid JSON (Unexpected token '\u0000', "\n\u0000" is not valid JSON)`, { key: 'a\rb' });
+    expect(e.message).toBe('http://rm/x [a\\rb]: invalid JSON (Unexpected token \'\\u0000\', "\\n\\u0000" is not valid JSON)');
+    expect(new InputError('s', 'x'.repeat(5000)).message.length).toBeLessThan(700);
+  });
+
   it('describeError gives one line for anything thrown', () => {
     expect(describeError(new InputError('s', 'p', { key: 'k' }))).toBe('s [k]: p');
     expect(describeError(new Error('plain'))).toBe('plain');

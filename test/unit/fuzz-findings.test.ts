@@ -1,0 +1,76 @@
+/**
+ * What the fuzz suite (test/fuzz) found, each kept as the exact counterexample it shrank to, so the
+ * fix stays fixed whatever the random runs draw next time.
+ */
+import { describe, expect, it } from 'vitest';
+import { InputError, isInputError } from '../../input/input-error.js';
+import { parseCpu, parseBatchCpu, parseBatchMemory, parseQuantity } from '../../kube/quantity.js';
+import { parseJsonDocument } from '../../yarn/document.js';
+import { parseNmContainers } from '../../yarn/parse.js';
+import { parseHadoopConfiguration, yarnClusterFromXml } from '../../yarn/site.js';
+import { YarnConfigError } from '../../yarn/errors.js';
+import { parseKillByResourceRequest, parseKillContainerRequest } from '../../agent/copilot-wire.js';
+
+function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('fuzz findings', () => {
+  it('an error that echoes the input stays one line (a body of "\\n\\u0000")', () => {
+    for (const f of [
+      () => parseJsonDocument('\n\u0000', 'http://rm/ws/v1/cluster/metrics'),
+      () => parseKillContainerRequest('\n\u0000'),
+      () => parseKillByResourceRequest('\n\u0000'),
+    ]) {
+      const err = thrown(f);
+      expect(isInputError(err)).toBe(true);
+      expect(err.message).not.toMatch(/[\n\u0000]/);
+      expect(err.message).toContain('\\n\\u0000');
+    }
+  });
+
+  it('"0" milli-cores is 0, not -0', () => {
+    expect(Object.is(parseCpu('0'), 0)).toBe(true);
+  });
+
+  it('a quantity beyond what Kubernetes keeps in an int64 is refused, not Infinity', () => {
+    expect(() => parseCpu('1.797693134862316e+305')).toThrow(/out of range/);
+    expect(() => parseBatchCpu('1e19')).toThrow(/out of range/);
+    expect(() => parseBatchMemory(2 ** 64)).toThrow(/out of range/);
+    expect(parseQuantity('7Ei')).toBe(7 * 2 ** 60);
+    expect(thrown(() => parseCpu('1.797693134862316e+305'))).toBeInstanceOf(InputError);
+  });
+
+  it('an RM address no URL can carry is refused at startup, naming the key', () => {
+    const xml = '<configuration><property><name>yarn.resourcemanager.webapp.address</name><value>-1.0.1:41693</value></property></configuration>';
+    const err = thrown(() => yarnClusterFromXml(xml, 'c1', '/etc/hadoop/yarn-site.xml'));
+    expect(err).toBeInstanceOf(YarnConfigError);
+    expect(err.message).toBe('/etc/hadoop/yarn-site.xml [yarn.resourcemanager.webapp.address]: "-1.0.1:41693" is not a usable host:port');
+  });
+
+  it('XML the validator passes but the parser refuses is an input error, not a raw parser Error', () => {
+    const xml = '<?xml version=\u00001.0"?>\n<configuration>\n  <property><name>a</name><value>b</value></property>\n</configuration>\n';
+    const err = thrown(() => parseHadoopConfiguration(xml, '/etc/hadoop/yarn-site.xml'));
+    expect(err).toBeInstanceOf(YarnConfigError);
+    expect(err.message).toMatch(/^\/etc\/hadoop\/yarn-site\.xml: not XML: /);
+  });
+
+  it('a NodeManager container with a negative allocation is refused, never measured or evicted', () => {
+    const doc = { containers: { container: [
+      { id: 'container_1_0001_01_000002', state: 'RUNNING', totalMemoryNeededMB: -5e-324, totalVCoresNeeded: 1 },
+      { id: 'container_1_0001_01_000003', state: 'RUNNING', totalMemoryNeededMB: 1024, totalVCoresNeeded: -1 },
+      { id: 'container_1_0001_01_000004', state: 'RUNNING', totalMemoryNeededMB: 1024, totalVCoresNeeded: 1 },
+    ] } };
+    const list = parseNmContainers(doc, 'http://nm/ws/v1/node/containers');
+    expect(list.items.map((c) => c.id)).toEqual(['container_1_0001_01_000004']);
+    expect(list.rejected.map((r) => [r.id, r.reason])).toEqual([
+      ['container_1_0001_01_000002', 'totalMemoryNeededMB: must not be negative'],
+      ['container_1_0001_01_000003', 'totalVCoresNeeded: must not be negative'],
+    ]);
+  });
+});
