@@ -156,7 +156,10 @@ describe('agent: NodeManager answers, cgroup and proc files, copilot requests â†
           },
         } : { problem: 'cgroup unreadable' }),
       }));
-      const col: Collection = { at: 1000, nmUp: list !== undefined, nmRestarted: false, containers, nmContainers: list?.items ?? [] };
+      const col: Collection = {
+        at: 1000, nmUp: list !== undefined, nmRestarted: false, containers, nmContainers: list?.items ?? [],
+        nmEntries: { total: containers.length, rejected: list?.rejected.length ?? 0, foreign: 0, overCap: 0 },
+      };
       const mem = parsedOrInputError(() => parseMeminfo(f.meminfo));
       const t0 = parsedOrInputError(() => parseProcStat(f.stat0));
       const t1 = parsedOrInputError(() => parseProcStat(f.stat1));
@@ -193,7 +196,8 @@ describe('agent: NodeManager answers, cgroup and proc files, copilot requests â†
 
       const request = parsedOrInputError(() => parseKillByResourceRequest(f.killRequest));
       if (!request) return;
-      const plan = killContainersByResource(snapshot.containers, request, config);
+      expectSaneNumbers(request, new Set(['cpu', 'memory', 'nodeCpuRatio', 'nodeMemoryRatio']));
+      const plan = killContainersByResource(snapshot.containers, request.resources, config);
       for (const e of plan.evictions) expect(measured.has(e.containerId) && !snapshot.containers.find((c) => c.id === e.containerId)!.isAM).toBe(true);
       expectSaneNumbers({ release: plan.release, inFlight: plan.inFlight }, new Set(['cpu', 'memory']));
       reached.apiKills += plan.evictions.length;

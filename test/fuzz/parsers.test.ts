@@ -185,7 +185,8 @@ describe('yarn-copilot requests', () => {
     (body) => {
       const r = parsedOrInputError(() => parseKillByResourceRequest(body));
       if (!r) return;
-      for (const v of [r.cpu, r.memory]) if (v !== undefined) expect(Number.isInteger(v) && v >= 0, JSON.stringify(r)).toBe(true);
+      for (const v of [r.resources.cpu, r.resources.memory]) if (v !== undefined) expect(Number.isInteger(v) && v >= 0, JSON.stringify(r)).toBe(true);
+      expectSaneNumbers(r, new Set(['nodeCpuRatio', 'nodeMemoryRatio']));
     },
   )));
 });
