@@ -11,7 +11,7 @@ import { OperatorMetrics } from '../../operator/metrics.js';
 import { AgentMetrics } from '../../agent/metrics.js';
 import { EVENT_REASONS } from '../../kube/events.js';
 import { commandSettingSpecs } from '../../cli/command-settings.js';
-import { envOf } from '../../settings/settings.js';
+import { envOf, flagOf } from '../../settings/settings.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const doc = readFileSync(join(root, 'docs/operations.md'), 'utf8');
@@ -121,9 +121,15 @@ describe('docs/operations.md', () => {
     const howTo = section(doc, heading.replace(/^#+ /, ''));
     // Real instructions: start the simulator, then an agent with every flag it needs for one node.
     expect(howTo).toMatch(/loom sim/);
-    for (const flag of ['--node-name', '--nm-url', '--cgroup-root', '--proc-root', '--yarn-cgroup-path', '--socket', '--metrics-addr']) {
+    for (const flag of ['--node-name', '--nm-url', '--cgroup-root', '--proc-root', '--yarn-cgroup-path', '--simulated-cgroups', '--socket', '--metrics-addr']) {
       expect(howTo, flag).toContain(flag);
     }
+    // Every flag the instructions give `loom agent` is one it has.
+    const command = /loom agent((?:[^\n]*\\\n)*[^\n]*)/.exec(howTo)![1]!;
+    const known = new Set(['--config', ...commandSettingSpecs.agent.flatMap((s) => [flagOf(s.key), `--no-${flagOf(s.key).slice(2)}`])]);
+    const used = [...command.matchAll(/(?<=\s)--[a-z][a-z-]*/g)].map((m) => m[0]);
+    expect(used.length).toBeGreaterThan(5);
+    expect(used.filter((f) => !known.has(f))).toEqual([]);
   });
 });
 
