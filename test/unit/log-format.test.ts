@@ -3,6 +3,7 @@
  * messages that say each thing once (transport failures towards YARN and Kubernetes).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,16 +100,22 @@ describe('messages say each thing once', () => {
   });
 
   it('a YARN timeout says "timeout" once', async () => {
-    // A server that accepts and never answers.
-    const hang = createServer((s) => { sockets.push(s); });
-    servers.push(hang);
+    // A server that answers its first request and never the second, on the same kept-alive
+    // connection: the wait that runs out is the answer's, whatever the machine's load.
+    let answered = 0;
+    const hang = createHttpServer((_req, res) => {
+      if (answered++ === 0) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    hang.on('connection', (s: Socket) => { sockets.push(s); });
+    servers.push(hang as unknown as Server);
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
     const port = (hang.address() as { port: number }).port;
-    const http = new YarnHttp({ retries: 0, timeoutMs: 50 });
+    const http = new YarnHttp({ retries: 0, timeoutMs: 100, connections: 1 });
+    await http.send({ base: `http://127.0.0.1:${port}`, path: '/ok', method: 'GET', accept: 'json', endpoint: 'x' });
     const err = await http.send({ base: `http://127.0.0.1:${port}`, path: '/x', method: 'GET', accept: 'json', endpoint: 'x' }).catch((e: unknown) => e);
     await http.close();
     expect((err as YarnTransportError).kind).toBe('timeout');
-    expect((err as Error).message).toBe(`GET http://127.0.0.1:${port}/x failed: timeout: no answer within 50 ms`);
+    expect((err as Error).message).toBe(`GET http://127.0.0.1:${port}/x failed: timeout: no answer within 100 ms`);
     expect(occurrences((err as Error).message, 'timeout')).toBe(1);
   });
 
