@@ -20,6 +20,7 @@ import { componentLogger, createLogger, type Logger } from '../log/logger.js';
 import { type MetricsEndpoint, serveMetrics } from '../metrics/endpoint.js';
 import { NodeManagerClient } from '../yarn/nm-client.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
+import { startKerberos } from '../yarn/kerberos/session.js';
 import { type Collection, Collector } from './collector.js';
 import { createCopilotBackend } from './copilot-backend.js';
 import { type CopilotServer, serveCopilot } from './copilot-server.js';
@@ -113,7 +114,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   if (described.hint) log.warn({ hint: described.hint }, 'YARN cgroup path not found');
 
   const metrics = new AgentMetrics(nodeName);
+  const kerberos = settings.kerberos
+    ? await startKerberos(settings.kerberos, { urls: [settings.nmUrl, ...settings.rmUrls], logger: componentLogger(root, 'agent.kerberos').child({ node: nodeName }) })
+    : undefined;
   const nm = new NodeManagerClient({
+    ...(kerberos ? { auth: kerberos.authenticator() } : {}),
     url: settings.nmUrl,
     timeoutMs: Math.min(5000, Math.max(500, settings.tickMillis)),
     retries: 0,
@@ -124,6 +129,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const rm = settings.rmUrls.length > 0
     ? new ResourceManagerClient({
       rmUrls: settings.rmUrls, timeoutMs: 5000, retries: 1,
+      ...(kerberos ? { auth: kerberos.authenticator() } : {}),
       logger: componentLogger(root, 'agent.rm').child({ node: nodeName }),
       ...(settings.rmUser ? { user: settings.rmUser } : {}),
     })
@@ -342,6 +348,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       await metricsEndpoint?.close();
       await evictor.settled();
       await closeClients();
+      kerberos?.stop();
       log.info('node agent stopped');
     },
   };

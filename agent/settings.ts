@@ -1,5 +1,7 @@
 /** Every setting of `loom agent` (flag / LOOM_* env / YAML key). Rule names follow koordlet's. */
 import { SettingsError, type SettingSpec, type SettingsValues } from '../settings/settings.js';
+import { kerberosSettingSpecs, toKerberosSettings } from '../yarn/kerberos/settings.js';
+import type { KerberosSettings } from '../yarn/kerberos/login.js';
 
 const VICTIM_KEYS = ['newest', 'oldest', 'largest-memory', 'largest-cpu', 'most-failed-app', 'app-spread'] as const;
 
@@ -8,6 +10,7 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'nmUrl', kind: 'string', description: 'local NodeManager web address', default: 'http://127.0.0.1:8042' },
   { key: 'rmUrl', kind: 'string', description: 'ResourceManager web address(es), comma separated, for graceful GRACEFUL_SHUTDOWN signals (default: SIGTERM locally)' },
   { key: 'rmUser', kind: 'string', description: 'user.name for RM simple auth' },
+  ...kerberosSettingSpecs,
   { key: 'cgroupRoot', kind: 'string', description: 'cgroup filesystem root', default: '/sys/fs/cgroup' },
   { key: 'procRoot', kind: 'string', description: 'proc filesystem root', default: '/proc' },
   { key: 'simulatedCgroups', kind: 'boolean', description: "the cgroup root is a simulator's file tree (loom sim): its files need not be on a cgroup filesystem; every other proof still applies", default: false },
@@ -54,6 +57,8 @@ export interface AgentSettings {
   nmUrl: string;
   rmUrls: string[];
   rmUser?: string;
+  /** SPNEGO to the RM/NM; absent: simple auth. */
+  kerberos?: KerberosSettings;
   cgroupRoot: string;
   procRoot: string;
   /** `--simulated-cgroups`: the cgroup root is a simulator's tree, not cgroupfs. */
@@ -103,6 +108,7 @@ export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = proc
     nmUrl: v.nmUrl as string,
     rmUrls: v.rmUrl ? String(v.rmUrl).split(',').map((s) => s.trim()).filter(Boolean) : [],
     ...(v.rmUser !== undefined ? { rmUser: v.rmUser as string } : {}),
+    ...(toKerberosSettings(v) ? { kerberos: toKerberosSettings(v)! } : {}),
     cgroupRoot: v.cgroupRoot as string,
     procRoot: v.procRoot as string,
     simulatedCgroups: v.simulatedCgroups === true,

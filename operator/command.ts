@@ -12,6 +12,8 @@ import { ResourceManagerClient } from '../yarn/rm-client.js';
 import { YarnError } from '../yarn/errors.js';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/clock.js';
+import { KerberosError } from '../yarn/kerberos/errors.js';
+import { startKerberos } from '../yarn/kerberos/session.js';
 import { toOperatorSettings, type OperatorSettings } from './settings.js';
 import { OperatorController } from './controller.js';
 import { OperatorMetrics } from './metrics.js';
@@ -52,14 +54,25 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
   if (!s.hadoopConfDir) throw new SettingsError('--hadoop-conf-dir', 'not set: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
   const metrics = new OperatorMetrics(!s.once);
   const clustersFound = discoverYarnClusters(s.hadoopConfDir);
+  const kerberos = s.kerberos
+    ? await startKerberos(s.kerberos, { urls: clustersFound.flatMap((c) => c.rmUrls), logger: componentLogger(log, 'yarn.kerberos') })
+    : undefined;
   const clients = new Map<string, ResourceManagerClient>();
   for (const c of clustersFound) {
     clients.set(c.clusterId, new ResourceManagerClient({
+      ...(kerberos ? { auth: kerberos.authenticator() } : {}),
       rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs, connections: s.rmConcurrency,
       ...(s.rmUser ? { user: s.rmUser } : {}), ...(s.rmCaFile ? { caFile: s.rmCaFile } : {}),
       onRequest: (e) => metrics.observeRmRequest(e), logger: componentLogger(log, 'yarn.rm'), // the client names its cluster in every line
     }));
     log.info({ cluster: c.clusterId, rms: c.rmUrls, source: c.sourceFile }, 'YARN cluster configured');
+  }
+  try {
+    await checkRmAuthentication(clients);
+  } catch (err) {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+    kerberos?.stop();
+    throw err;
   }
   const conn = await connect(s.kubeconfig);
   const api = new KubeApi(conn);
@@ -92,6 +105,7 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     await endpoint?.close();
     await Promise.all([...clients.values()].map((c) => c.close()));
     await conn.close();
+    kerberos?.stop();
   };
   ctl.start();
   if (!s.once) {
@@ -106,6 +120,21 @@ class OnceTimeout extends Error {
     super(message);
     this.name = 'OnceTimeout';
   }
+}
+
+/**
+ * Before anything is written: an RM that refuses our credentials (or asks for Kerberos we were not
+ * given) stops the operator with one line, instead of a reconcile loop of failures. Any other
+ * failure (an RM down) is left to the controller, which keeps claims as they are.
+ */
+async function checkRmAuthentication(clients: Map<string, ResourceManagerClient>): Promise<void> {
+  await Promise.all([...clients.values()].map(async (c) => {
+    try {
+      await c.discoverActive();
+    } catch (err) {
+      if (err instanceof KerberosError) throw err;
+    }
+  }));
 }
 
 export async function runOperatorCommand(values: SettingsValues): Promise<number> {

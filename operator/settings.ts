@@ -1,6 +1,8 @@
 /** Every setting of `loom operator` (flag / LOOM_* env / YAML key), with its default. */
 import { hostname } from 'node:os';
 import type { SettingSpec, SettingsValues } from '../settings/settings.js';
+import { kerberosSettingSpecs, toKerberosSettings } from '../yarn/kerberos/settings.js';
+import type { KerberosSettings } from '../yarn/kerberos/login.js';
 
 export const operatorSettingSpecs: readonly SettingSpec[] = [
   { key: 'kubeconfig', kind: 'string', description: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
@@ -20,6 +22,7 @@ export const operatorSettingSpecs: readonly SettingSpec[] = [
   { key: 'overCommitTimeoutMs', kind: 'integer', min: -1, description: 'overCommitTimeout sent with every resize (-1: never kill, only block new allocations)', default: -1 },
   { key: 'rmUser', kind: 'string', description: 'user.name for RM simple auth' },
   { key: 'rmCaFile', kind: 'string', description: 'CA bundle for HTTPS ResourceManagers' },
+  ...kerberosSettingSpecs,
   { key: 'rmTimeoutMs', kind: 'integer', min: 100, max: 600000, description: 'per-request timeout towards the RM', default: 5000 },
   { key: 'rmConcurrency', kind: 'integer', min: 1, max: 256, description: 'RM resize calls in flight per cluster', default: 8 },
   { key: 'metricsAddr', kind: 'listen-address', description: 'host:port for /metrics, /healthz and /readyz (port 0: any free port)', default: '0.0.0.0:9464' },
@@ -47,6 +50,8 @@ export interface OperatorSettings {
   hysteresis: { cpuMilli: number; memoryBytes: number; percent: number };
   overCommitTimeoutMs: number;
   rmUser?: string;
+  /** SPNEGO to the RM/NM; absent: simple auth. */
+  kerberos?: KerberosSettings;
   rmCaFile?: string;
   rmTimeoutMs: number;
   rmConcurrency: number;
@@ -80,6 +85,7 @@ export function toOperatorSettings(v: SettingsValues, env: NodeJS.ProcessEnv = p
     },
     overCommitTimeoutMs: v.overCommitTimeoutMs as number,
     ...(v.rmUser !== undefined ? { rmUser: v.rmUser as string } : {}),
+    ...(toKerberosSettings(v) ? { kerberos: toKerberosSettings(v)! } : {}),
     ...(v.rmCaFile !== undefined ? { rmCaFile: v.rmCaFile as string } : {}),
     rmTimeoutMs: v.rmTimeoutMs as number,
     rmConcurrency: v.rmConcurrency as number,

@@ -6,6 +6,8 @@ import { connect } from '../kube/connection.js';
 import { KubeApi, paths, type KubeList, type KubeObject } from '../kube/api.js';
 import { discoverYarnClusters } from '../yarn/site.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
+import { startKerberos } from '../yarn/kerberos/session.js';
+import { toKerberosSettings } from '../yarn/kerberos/settings.js';
 import { projectNode, projectPod, type PodRecord } from './observe.js';
 import { nodeIdKey, snapshotOf, type ClusterView } from './snapshot.js';
 import { decideNode, type LedgerConfig } from './ledger/index.js';
@@ -121,8 +123,11 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
     ]);
     const views = new Map<string, ClusterView>();
     const down: string[] = [];
+    const kerberosSettings = toKerberosSettings(values);
+    const kerberos = kerberosSettings ? await startKerberos(kerberosSettings, { urls: clusters.flatMap((c) => c.rmUrls), logger: log }) : undefined;
     for (const c of clusters) {
       const client = new ResourceManagerClient({
+        ...(kerberos ? { auth: kerberos.authenticator() } : {}),
         rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: values.rmTimeoutMs as number, logger: log,
         ...(values.rmUser ? { user: values.rmUser as string } : {}), ...(values.rmCaFile ? { caFile: values.rmCaFile as string } : {}),
       });
@@ -138,6 +143,7 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
         await client.close();
       }
     }
+    kerberos?.stop();
     const lastEvents = new Map<string, string>();
     for (const e of events.items) {
       const involved = (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject;

@@ -17,7 +17,7 @@ import {
   ANNOTATION_NODE_ID, BATCH_CPU, BATCH_MEMORY, LABEL_COMPONENT, NODE_MANAGER_COMPONENT,
 } from '../kube/wire.js';
 import { KubeApiServer } from './kube/server.js';
-import { startYarnSim, type YarnSim, scaledClock, systemClock, type Clock } from './yarn/index.js';
+import { startYarnSim, type YarnSim, scaledClock, systemClock, type Clock, type SpnegoFilter } from './yarn/index.js';
 import type { AppSpec, SimApp, SimContainer } from './yarn/types.js';
 import { makeSimTempDir, SimulatedNode, type CgroupDriver, type CgroupLayout, type Load, type LoadSource } from './node/index.js';
 import { KoordManagerStandIn, type KoordManagerConfig, DEFAULT_KOORD_MANAGER_CONFIG, type NodeUsage } from './cluster/koord-manager.js';
@@ -53,6 +53,11 @@ export interface WorldOptions {
   koordManager?: Partial<KoordManagerConfig>;
   /** Run the koord-manager and batch-scheduler stand-ins (default true). Off: tests write origins by hand. */
   standIns?: boolean;
+  /**
+   * Kerberos: the RM(s) and NMs require SPNEGO through this filter (keytab for `HTTP/localhost`),
+   * and every URL handed out names `localhost`, the host in the service principal.
+   */
+  spnego?: SpnegoFilter;
   /** How long the NM keeps finished containers listed (sim ms); default the simulator's. */
   nmRetainFinishedMs?: number;
 }
@@ -119,11 +124,13 @@ export class SimWorld {
       clock,
       logger: log,
       nodes: nodeNames.map((name) => ({ host: name, rpcPort: NM_RPC_PORT, memoryMiB: reported.memoryMiB, vcores: reported.vcores, httpHost: '127.0.0.1' })),
+      ...(options.spnego ? { spnego: options.spnego } : {}),
       cluster: { signalHandling: 'external', ...(options.nmRetainFinishedMs !== undefined ? { nmRetainFinishedMs: options.nmRetainFinishedMs } : {}) },
     });
     const hadoopConfDir = join(dir, 'hadoop');
     mkdirSync(hadoopConfDir, { recursive: true });
-    writeFileSync(join(hadoopConfDir, 'yarn-site.xml'), yarnSiteXml(yarn.resourceManagers.map((r) => r.url)));
+    const named = (url: string) => (options.spnego ? url.replace('//127.0.0.1:', '//localhost:') : url);
+    writeFileSync(join(hadoopConfDir, 'yarn-site.xml'), yarnSiteXml(yarn.resourceManagers.map((r) => named(r.url))));
     const world = new SimWorld(kube, yarn, dir, options.dir === undefined, hadoopConfDir, clock, {
       ...options, speed, stepMs: options.stepMs ?? 250, koordIntervalMs: options.koordIntervalMs ?? 1000, nodeCpuCores: cores, nodeMemoryGiB: memGiB,
     }, log);
@@ -294,16 +301,21 @@ export class SimWorld {
     for (const t of this.timers) t.unref();
   }
 
+  /** A simulator URL as clients must use it (`localhost` when Kerberos is on). */
+  named(url: string): string {
+    return this.o.spnego ? url.replace('//127.0.0.1:', '//localhost:') : url;
+  }
+
   describe(): SimDescription {
     return {
       kubeconfig: this.kube.kubeconfigPath,
       apiServer: this.kube.url,
-      resourceManagers: this.yarn.resourceManagers.map((r) => r.url),
+      resourceManagers: this.yarn.resourceManagers.map((r) => this.named(r.url)),
       hadoopConfDir: this.hadoopConfDir,
       nodes: [...this.nodes.values()].map((e) => ({
         name: e.name,
         nodeId: e.nodeId,
-        nodeManager: this.yarn.nodeManagers.get(e.nodeId)?.url ?? '',
+        nodeManager: this.named(this.yarn.nodeManagers.get(e.nodeId)?.url ?? ''),
         cgroupRoot: e.node.paths.cgroupRoot,
         procRoot: e.node.paths.procRoot,
         yarnCgroupPath: e.node.paths.yarnCgroupPath,

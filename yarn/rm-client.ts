@@ -13,6 +13,7 @@ import { decodeBody, formatOfContentType } from './document.js';
 import {
   YarnArgumentError, YarnDocumentError, YarnError, YarnHttpError, YarnNoActiveRmError, YarnTransportError,
 } from './errors.js';
+import { KerberosError } from './kerberos/errors.js';
 import { YarnHttp, encodePathSegment, normaliseBaseUrl, type HttpMethod, type YarnHttpOptions, type YarnResponse } from './http.js';
 import { isContainerId, parseNodeId } from './ids.js';
 import {
@@ -182,6 +183,8 @@ export class ResourceManagerClient {
       const info = parseClusterInfo(decodeBody(res.body, res.contentType, res.url), res.url);
       return { url, info, outcome: info.haState ?? 'no haState' };
     } catch (err) {
+      // Refused credentials are not "not active": no other RM will take them either.
+      if (err instanceof KerberosError) throw err;
       return { url, outcome: err instanceof Error ? err.message : String(err) };
     }
   }

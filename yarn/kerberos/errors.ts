@@ -18,4 +18,9 @@ export class KerberosError extends YarnError {
     super(source, `Kerberos: ${message}`, options);
     this.name = 'KerberosError';
   }
+
+  /** Credentials are configuration: the commands treat this like any other bad input (exit 2). */
+  get problem(): string {
+    return this.message;
+  }
 }

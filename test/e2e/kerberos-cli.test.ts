@@ -1,0 +1,168 @@
+/**
+ * Kerberos end to end with real processes and a real MIT KDC: `loom operator --once` with a keytab
+ * converges every node of a kerberized HA pair; no credentials, a stale keytab, an unknown
+ * principal and a wrong service principal each stop it with one line naming Kerberos, having
+ * written nothing; `loom agent` reads a kerberized NodeManager.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SimWorld } from '../../sim/world.js';
+import { SpnegoFilter } from '../../sim/yarn/index.js';
+import { claimOf, nodeWrites, waitFor } from '../integration/operator-helpers.js';
+import { REALM, TestKdc, kerberosAvailable, kerberosBinding } from '../kdc.js';
+
+const unavailable = kerberosAvailable();
+if (unavailable) console.log(`skipping the Kerberos end-to-end suite: ${unavailable}`);
+
+const CLI = ['--import', 'tsx', 'cli/main.ts'];
+const cwd = new URL('../..', import.meta.url).pathname;
+
+describe.skipIf(unavailable !== undefined)('loom operator and loom agent against a kerberized YARN', () => {
+  let kdc: TestKdc;
+  let world: SimWorld;
+  let filter: SpnegoFilter;
+  let opKeytab: string;
+  let agentKeytab: string;
+  let staleKeytab: string;
+  let ghostKeytab: string;
+  const dir = mkdtempSync(join(tmpdir(), 'loom-kerberos-cli-'));
+  const envBefore = { ...process.env };
+
+  beforeAll(async () => {
+    kdc = await TestKdc.start();
+    kdc.addPrincipal('HTTP/localhost');
+    kdc.addPrincipal('HTTP/127.0.0.1');
+    const httpKeytab = kdc.keytab('HTTP/localhost');
+    kdc.addPrincipal('loom/operator');
+    opKeytab = kdc.keytab('loom/operator');
+    kdc.addPrincipal('loom/agent');
+    agentKeytab = kdc.keytab('loom/agent');
+    kdc.addPrincipal('loom/stale');
+    staleKeytab = kdc.keytab('loom/stale', join(kdc.dir, 'stale-old.keytab'));
+    kdc.keytab('loom/stale', join(kdc.dir, 'stale-new.keytab'));
+    kdc.addPrincipal('loom/ghost');
+    ghostKeytab = kdc.keytab('loom/ghost');
+    kdc.kadmin(`delprinc -force loom/ghost@${REALM}`);
+    process.env.KRB5_CONFIG = kdc.krb5Conf;
+    process.env.KRB5RCACHEDIR = kdc.dir;
+    filter = new SpnegoFilter({ keytab: httpKeytab, clock: { now: () => Date.now() }, binding: kerberosBinding() });
+    world = await SimWorld.start({ nodes: 3, ha: true, spnego: filter, dir: join(dir, 'world') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await world?.stop();
+    await kdc?.stop();
+    for (const k of Object.keys(process.env)) if (!(k in envBefore)) delete process.env[k];
+    Object.assign(process.env, envBefore);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function loom(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const p = spawn(process.execPath, [...CLI, ...args], { cwd, env: { ...process.env, KRB5_CONFIG: kdc.krb5Conf, LOOM_LOG_LEVEL: 'info' } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      p.on('error', reject);
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  const operatorArgs = () => ['operator', '--once', '--kubeconfig', world.kube.kubeconfigPath, '--hadoop-conf-dir', world.hadoopConfDir];
+  const resizes = () => world.yarn.cluster.counters.get('rm.resize');
+
+  test('each credential problem stops the operator with one line naming Kerberos, and nothing is written', async () => {
+    const cases: { args: string[]; message: RegExp }[] = [
+      { args: [], message: /^loom operator: Kerberos: http:\/\/localhost:\d+ requires Kerberos \(401 WWW-Authenticate: Negotiate\) and none is configured/ },
+      { args: ['--kerberos-principal', `loom/stale@${REALM}`, '--kerberos-keytab', staleKeytab], message: /^loom operator: Kerberos: the keys in .*stale-old\.keytab do not match the KDC's for loom\/stale@LOOM\.TEST/ },
+      { args: ['--kerberos-principal', `loom/ghost@${REALM}`, '--kerberos-keytab', ghostKeytab], message: /^loom operator: Kerberos: the KDC does not know the principal loom\/ghost@LOOM\.TEST/ },
+      {
+        args: ['--kerberos-principal', `loom/operator@${REALM}`, '--kerberos-keytab', opKeytab, '--kerberos-service-principal', 'HTTP/127.0.0.1'],
+        message: /^loom operator: Kerberos: http:\/\/localhost:\d+ refused loom\/operator@LOOM\.TEST's ticket for HTTP\/127\.0\.0\.1 \(HTTP 403/,
+      },
+    ];
+    const writesBefore = nodeWrites(world);
+    const resizesBefore = resizes();
+    for (const c of cases) {
+      const r = await loom([...operatorArgs(), ...c.args]);
+      const errLines = r.stderr.split('\n').filter(Boolean);
+      expect(errLines, r.stderr).toHaveLength(1);
+      expect(errLines[0]).toMatch(c.message);
+      expect(r.code).toBe(2);
+    }
+    expect(nodeWrites(world)).toBe(writesBefore);
+    expect(resizes()).toBe(resizesBefore);
+    for (const n of world.nodes.keys()) expect(claimOf(world, n)).toBeUndefined();
+  }, 120_000);
+
+  test('loom operator --once with a keytab converges every node against the kerberized HA pair', async () => {
+    const before = filter.counts.negotiated;
+    const r = await loom([...operatorArgs(), '--kerberos-principal', `loom/operator@${REALM}`, '--kerberos-keytab', opKeytab]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.msg === 'Kerberos login')).toMatchObject({ principal: `loom/operator@${REALM}` });
+    expect(lines.find((l) => l.msg === 'one reconcile done')).toMatchObject({ nodes: 3, problems: 0 });
+    for (const n of world.nodes.keys()) {
+      expect(claimOf(world, n), n).toBeDefined();
+      const node = world.yarn.cluster.node(world.nodeIdOf(n))!;
+      expect(node.total, n).not.toEqual({ vcores: 8, memoryMiB: 16_384 });
+    }
+    expect(resizes()).toBeGreaterThanOrEqual(3);
+    // Both RMs were asked (each its own service), each negotiation once, then cookies.
+    expect(filter.counts.negotiated - before).toBe(2);
+    expect(filter.counts.cookie).toBeGreaterThan(3);
+    expect(filter.counts.refused).toBe(2); // the wrong-service case above, by both RMs
+    // `loom status` reads the kerberized RM the same way: every node in sync.
+    const st = await loom(['status', '--output', 'json', '--kubeconfig', world.kube.kubeconfigPath, '--hadoop-conf-dir', world.hadoopConfDir,
+      '--kerberos-principal', `loom/operator@${REALM}`, '--kerberos-keytab', opKeytab]);
+    expect(st.code, st.stderr).toBe(0);
+    const rows = JSON.parse(st.stdout) as { node: string; drift?: { vcores: number; memoryMiB: number } }[];
+    expect(rows.map((x) => [x.node, x.drift])).toEqual([...world.nodes.keys()].map((n) => [n, { vcores: 0, memoryMiB: 0 }]));
+  }, 60_000);
+
+  test('loom agent reads a kerberized NodeManager', async () => {
+    const n = world.describe().nodes[0]!;
+    expect(n.nodeManager).toMatch(/^http:\/\/localhost:/);
+    const socket = join(dir, 'copilot.sock');
+    let log = '';
+    const agent: ChildProcess = spawn(process.execPath, [...CLI, 'agent',
+      '--node-name', n.name, '--nm-url', n.nodeManager, '--cgroup-root', n.cgroupRoot, '--proc-root', n.procRoot,
+      '--yarn-cgroup-path', n.yarnCgroupPath, '--socket', socket, '--metrics-addr', '127.0.0.1:0', '--dry-run',
+      '--kerberos-principal', `loom/agent@${REALM}`, '--kerberos-keytab', agentKeytab,
+    ], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KRB5_CONFIG: kdc.krb5Conf, LOOM_LOG_LEVEL: 'info' } });
+    agent.stdout!.on('data', (c) => { log += String(c); });
+    agent.stderr!.on('data', (c) => { log += String(c); });
+    try {
+      const names = await waitFor(async () => {
+        const list = JSON.parse(await socketGet(socket, '/v1/containers')) as { name: string }[];
+        return list.length > 0 ? list.map((c) => c.name).sort() : undefined;
+      }, 30_000, `the agent's containers (log: ${log.slice(-500)})`);
+      const live = world.yarn.cluster.liveContainers(n.nodeId).map((c) => c.id).sort();
+      expect(names).toEqual(live);
+      expect(log).toMatch(/"msg":"Kerberos login"/);
+      expect(log).not.toMatch(/requires Kerberos|refused/);
+    } finally {
+      const exited = new Promise((r) => agent.once('exit', r));
+      agent.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
+});
+
+function socketGet(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += String(c); });
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
