@@ -133,7 +133,7 @@ describe.skipIf(unavailable !== undefined)('loom operator and loom agent against
     let log = '';
     const agent: ChildProcess = spawn(process.execPath, [...CLI, 'agent',
       '--node-name', n.name, '--nm-url', n.nodeManager, '--cgroup-root', n.cgroupRoot, '--proc-root', n.procRoot,
-      '--yarn-cgroup-path', n.yarnCgroupPath, '--socket', socket, '--metrics-addr', '127.0.0.1:0', '--dry-run',
+      '--yarn-cgroup-path', n.yarnCgroupPath, '--simulated-cgroups', '--socket', socket, '--metrics-addr', '127.0.0.1:0', '--dry-run',
       '--kerberos-principal', `loom/agent@${REALM}`, '--kerberos-keytab', agentKeytab,
     ], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KRB5_CONFIG: kdc.krb5Conf, LOOM_LOG_LEVEL: 'info' } });
     agent.stdout!.on('data', (c) => { log += String(c); });
