@@ -39,6 +39,7 @@ export const CHART_MANAGED: Record<'operator' | 'agent', Record<string, ChartMan
     procRoot: { how: 'agent.hostProcRoot, mounted at /host/proc', env: 'LOOM_PROC_ROOT' },
     socket: { how: 'agent.copilotSocketDir, mounted at /var/run/yarn-copilot', env: 'LOOM_SOCKET' },
     metricsAddr: { how: 'agent.metricsPort', env: 'LOOM_METRICS_ADDR' },
+    simulatedCgroups: { how: 'never: in a cluster the host cgroup filesystem is mounted' },
   },
 };
 
