@@ -163,6 +163,12 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     onRefused: (id, err) => {
       metrics.cgroupRefusals.inc({ kind: err.kind });
       collector.invalidate(id, err.message);
+      // When the YARN parent itself no longer proves, no container under it does: drop them all now.
+      try {
+        cgroups.yarnParent();
+      } catch (parentErr) {
+        collector.invalidateAll(`YARN parent refused: ${(parentErr as Error).message}`);
+      }
     },
     logger: componentLogger(root, 'agent.evictor').child({ node: nodeName }),
     ...(rm ? { rm } : {}),

@@ -170,6 +170,11 @@ export class Collector {
     this.once.report(`cg:${containerId}`, 'warn', { container: containerId, problem }, 'YARN container cannot be proven from its cgroup: not measured, never evicted');
   }
 
+  /** Every container's proof is void (the YARN parent failed its proof): none is a candidate until proven again. */
+  invalidateAll(problem: string): void {
+    for (const c of this.last?.containers ?? []) this.invalidate(c.nm.id, problem);
+  }
+
   async collect(now: number): Promise<Collection> {
     const { nm, logger } = this.deps;
     let nmRestarted = false;

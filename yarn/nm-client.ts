@@ -23,7 +23,7 @@ export interface NodeManagerClientOptions extends YarnHttpOptions {
   logger?: Logger;
   /** Container lists larger than this are decoded in a worker thread (default 1 MiB). */
   offThreadBytes?: number;
-  /** Heap of that worker, MB (default 128). */
+  /** Heap of that worker, MB (default: 3 × maxBodyBytes, at least 64). */
   decoderHeapMb?: number;
 }
 
@@ -68,7 +68,9 @@ export class NodeManagerClient {
     this.logger = options.logger;
     this.http = new YarnHttp({ cluster: 'nm', ...options, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_NM_MAX_BODY_BYTES });
     this.offThreadBytes = options.offThreadBytes ?? DEFAULT_OFF_THREAD_BYTES;
-    this.decoder = new NmDecoder(options.decoderHeapMb !== undefined ? { heapMb: options.decoderHeapMb } : {});
+    // A JSON body needs about three times its size of heap to decode: never less than 64 MB.
+    const bodyLimit = options.maxBodyBytes ?? DEFAULT_NM_MAX_BODY_BYTES;
+    this.decoder = new NmDecoder({ heapMb: options.decoderHeapMb ?? Math.max(64, Math.ceil((3 * bodyLimit) / 2 ** 20)) });
   }
 
   /** Last `nmStartupTime` seen by `nodeInfo()`. */

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeBody } from './document.js';
+import { CONTAINER_ID } from './ids.js';
 import { isLiveContainerState, type NmContainer, type RejectedItem } from './model.js';
 import { listItems, parseNmContainerItem } from './parse.js';
 
@@ -58,16 +59,36 @@ export function summarizeNmContainers(doc: unknown, url: string, opts: NmContain
     containers: [], total: items.length, rejected: { count: 0, samples: [] }, foreign: { count: 0, samples: [] }, overflow: 0,
   };
   let mine = 0;
+  const reject = (index: number, raw: unknown, reason: string): void => {
+    out.rejected.count++;
+    if (out.rejected.samples.length < nSamples) {
+      const id = isRecord(raw) && (typeof raw.id === 'string' || typeof raw.id === 'number') ? String(raw.id).slice(0, 200) : undefined;
+      out.rejected.samples.push(id === undefined ? { index, reason: reason.slice(0, 300) } : { index, id, reason: reason.slice(0, 300) });
+    }
+  };
   for (let index = 0; index < items.length; index++) {
     const raw = items[index];
     items[index] = undefined; // let the raw entry go as soon as it is read
+    // A cheap look first: only entries that will be kept get the full validation, so a huge
+    // list costs one regex and two string compares per entry beyond the cap.
+    const peek = peekEntry(raw);
+    if (peek === undefined) {
+      reject(index, raw, 'container without a valid id');
+      continue;
+    }
+    if (opts.nodeId !== undefined && peek.nodeId !== undefined && peek.nodeId !== opts.nodeId) {
+      out.foreign.count++;
+      if (out.foreign.samples.length < nSamples) out.foreign.samples.push({ id: peek.id, nodeId: peek.nodeId.slice(0, 200) });
+      continue;
+    }
+    const peekBucket = isLiveContainerState(peek.state) ? live : isFinalContainerState(peek.state) ? final : other;
+    if (peekBucket.length >= max) {
+      mine++;
+      continue;
+    }
     const c = parseNmContainerItem(raw);
     if (typeof c === 'string') {
-      out.rejected.count++;
-      if (out.rejected.samples.length < nSamples) {
-        const id = isRecord(raw) && (typeof raw.id === 'string' || typeof raw.id === 'number') ? String(raw.id).slice(0, 200) : undefined;
-        out.rejected.samples.push(id === undefined ? { index, reason: c.slice(0, 300) } : { index, id, reason: c.slice(0, 300) });
-      }
+      reject(index, raw, c);
       continue;
     }
     if (opts.nodeId !== undefined && c.nodeId !== undefined && c.nodeId !== opts.nodeId) {
@@ -88,6 +109,20 @@ export function summarizeNmContainers(doc: unknown, url: string, opts: NmContain
 export function decodeNmContainers(bytes: Uint8Array, contentType: string | undefined, url: string, opts: NmContainerSummaryOptions): NmContainerSummary {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   return summarizeNmContainers(decodeBody(text, contentType, url), url, opts);
+}
+
+/**
+ * What the cheap look sees of a raw entry: its id (when it has the exact YARN shape — anything
+ * else is refused, whatever the full validation would add), its node and its state.
+ */
+function peekEntry(raw: unknown): { id: string; nodeId?: string; state?: string } | undefined {
+  if (!isRecord(raw)) return undefined;
+  const id = typeof raw.id === 'string' ? raw.id.trim() : typeof raw.id === 'number' ? String(raw.id) : undefined;
+  if (id === undefined || !CONTAINER_ID.test(id)) return undefined;
+  const out: { id: string; nodeId?: string; state?: string } = { id };
+  if (typeof raw.nodeId === 'string' && raw.nodeId !== '') out.nodeId = raw.nodeId;
+  if (typeof raw.state === 'string') out.state = raw.state;
+  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

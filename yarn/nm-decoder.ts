@@ -9,7 +9,7 @@ import { YarnDocumentError } from './errors.js';
 import type { NmContainerSummary, NmContainerSummaryOptions } from './nm-containers.js';
 
 export interface NmDecoderOptions {
-  /** Old-generation heap of the worker, MB (default 128). */
+  /** Old-generation heap of the worker, MB (default 64). */
   heapMb?: number;
   /** End the worker after this long without work, ms (default 30 s). */
   idleMs?: number;
@@ -37,7 +37,7 @@ export class NmDecoder {
   private readonly idleMs: number;
 
   constructor(options: NmDecoderOptions = {}) {
-    this.heapMb = options.heapMb ?? 128;
+    this.heapMb = options.heapMb ?? 64;
     this.idleMs = options.idleMs ?? 30_000;
   }
 
@@ -62,10 +62,11 @@ export class NmDecoder {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER_URL, {
-      execArgv: fromSource ? ['--import', 'tsx'] : [],
-      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 8 },
-    });
+    const limits = { resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 8 } };
+    // From the sources, the worker registers tsx's loader itself (a worker does not inherit it).
+    const w = fromSource
+      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`, { eval: true, ...limits })
+      : new Worker(WORKER_URL, limits);
     w.unref();
     w.on('message', (m: { seq: number; digest?: string; unchanged?: boolean; summary?: NmContainerSummary; error?: { name: string; message: string } }) => {
       const p = this.pending.get(m.seq);

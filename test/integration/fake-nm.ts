@@ -15,9 +15,12 @@ export interface NmEntry {
   state?: string;
   /** Extra or overriding fields, e.g. `{ exitCode: 'NaN' }`. */
   fields?: Record<string, unknown>;
+  /** Only id, state and nodeId (short entries for very long lists). */
+  minimal?: boolean;
 }
 
 export function nmEntryJson(e: NmEntry): Record<string, unknown> {
+  if (e.minimal) return { id: e.id, state: e.state ?? 'RUNNING', nodeId: e.nodeId ?? FAKE_NODE_ID, ...e.fields };
   return {
     id: e.id, state: e.state ?? 'RUNNING', exitCode: -1000, diagnostics: '', user: 'etl', totalMemoryNeededMB: e.mb ?? 2048,
     totalVCoresNeeded: e.vcores ?? 1, executionType: 'GUARANTEED', containerLogsLink: '', nodeId: e.nodeId ?? FAKE_NODE_ID,
