@@ -19,11 +19,11 @@ export interface NmEntry {
   minimal?: boolean;
 }
 
-export function nmEntryJson(e: NmEntry): Record<string, unknown> {
-  if (e.minimal) return { id: e.id, state: e.state ?? 'RUNNING', nodeId: e.nodeId ?? FAKE_NODE_ID, ...e.fields };
+export function nmEntryJson(e: NmEntry, nodeId = FAKE_NODE_ID): Record<string, unknown> {
+  if (e.minimal) return { id: e.id, state: e.state ?? 'RUNNING', nodeId: e.nodeId ?? nodeId, ...e.fields };
   return {
     id: e.id, state: e.state ?? 'RUNNING', exitCode: -1000, diagnostics: '', user: 'etl', totalMemoryNeededMB: e.mb ?? 2048,
-    totalVCoresNeeded: e.vcores ?? 1, executionType: 'GUARANTEED', containerLogsLink: '', nodeId: e.nodeId ?? FAKE_NODE_ID,
+    totalVCoresNeeded: e.vcores ?? 1, executionType: 'GUARANTEED', containerLogsLink: '', nodeId: e.nodeId ?? nodeId,
     containerLogFiles: [], ...e.fields,
   };
 }
@@ -65,7 +65,7 @@ export class FakeNm {
         res.writeHead(200, { 'content-type': this.rawContainers.contentType }).end(this.rawContainers.body);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ containers: { container: this.entries.map(nmEntryJson) } }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ containers: { container: this.entries.map((e) => nmEntryJson(e, this.nodeId)) } }));
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
     this.port = (this.server.address() as AddressInfo).port;
