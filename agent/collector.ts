@@ -97,6 +97,8 @@ export const DEFAULT_MAX_CONTAINERS = 1000;
 const YIELD_EVERY = 64;
 /** Samples of refused / foreign entries logged one by one; the rest are counted. */
 const LOGGED_SAMPLES = 5;
+/** New unproven containers logged one by one per collection; the rest are counted in one line. */
+const LOGGED_UNPROVEN = 20;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -141,6 +143,9 @@ export class Collector {
   private nmDownSince: number | undefined;
   private collections = 0;
   private readonly maxContainers: number;
+  /** Unproven containers this collection, and how many of them were newly logged (bounded per tick). */
+  private unprovenNow = 0;
+  private unprovenLogged = 0;
 
   constructor(private readonly deps: CollectorDeps) {
     this.once = new OnceLog(deps.logger);
@@ -233,6 +238,8 @@ export class Collector {
     }
 
     const containers: CollectedContainer[] = [];
+    this.unprovenNow = 0;
+    this.unprovenLogged = 0;
     for (let i = 0; i < live.length; i++) {
       containers.push(this.collectContainer(live[i]!, now, nmUp, i));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
@@ -249,6 +256,12 @@ export class Collector {
     this.once.prune('cg:', (k) => presentIds.has(k.slice(3)));
     this.once.prune('unknown:', (k) => presentIds.has(k.slice(8)));
 
+    const unlogged = present.filter((c) => c.problem !== undefined && !this.once.has(`cg:${c.nm.id}`)).length;
+    if (unlogged > 0) {
+      this.once.report('cg-more', 'warn', { unproven: this.unprovenNow, notLogged: unlogged }, 'more YARN containers cannot be proven than are logged one by one (at most 20 new ones a tick)', `n:${this.unprovenNow}`);
+    } else {
+      this.once.clear('cg-more');
+    }
     const col: Collection = { at: now, nmUp, nmRestarted, containers: present, nmContainers, nmEntries };
     if (this.nodeId !== undefined) col.nodeId = this.nodeId;
     const node = this.readNode();
@@ -373,7 +386,11 @@ export class Collector {
   }
 
   private unproven(base: CollectedContainer, key: string, problem: string): CollectedContainer {
-    this.once.report(key, 'warn', { container: base.nm.id, problem }, 'YARN container cannot be proven from its cgroup: not measured, never evicted');
+    this.unprovenNow++;
+    const message = 'YARN container cannot be proven from its cgroup: not measured, never evicted';
+    if (this.once.has(key) || this.unprovenLogged < LOGGED_UNPROVEN) {
+      if (this.once.report(key, 'warn', { container: base.nm.id, problem }, message)) this.unprovenLogged++;
+    }
     return { ...base, problem };
   }
 

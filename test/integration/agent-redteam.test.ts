@@ -96,17 +96,18 @@ describe('red team: a hostile NodeManager and node files, against the agent proc
 
     nm = new FakeNm();
     nm.entries = [{ id: A }, { id: B }, { id: C }, { id: D }, ...filler('valid', 50_000, 2)];
+    nm.render();
     await nm.start();
     agent = new AgentChild({
       args: [
         '--node-name', 'node-a', '--nm-url', nm.url, '--cgroup-root', node.paths.cgroupRoot, '--proc-root', node.paths.procRoot,
         '--simulated-cgroups', '--yarn-cgroup-path', YARN, '--socket', path.join(tmp, 'copilot.sock'), '--metrics-addr', '127.0.0.1:0',
-        '--tick-millis', '250', '--fast-watch-millis', '100', '--nm-max-body-bytes', String(64 * 2 ** 20),
+        '--tick-millis', '1000', '--fast-watch-millis', '100', '--nm-max-body-bytes', String(64 * 2 ** 20),
         '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.9', '--memory-evict-cool-time-seconds', '1',
         '--grace-period-seconds', '1', '--victim-order', 'largest-memory',
       ],
     });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await agent?.stop();
@@ -121,17 +122,17 @@ describe('red team: a hostile NodeManager and node files, against the agent proc
     const pid = node.containerPid(victim)!;
     const since = agent.mark;
     setMemoryPercent(node, 72);
-    const evicting = await agent.waitFor(/^evicting YARN container$/, 'an eviction', () => true, 20_000, since);
+    const evicting = await agent.waitFor(/^evicting YARN container$/, 'an eviction', () => true, 40_000, since);
     setMemoryPercent(node, 40);
     expect(evicting.container).toBe(victim);
-    await agent.waitFor(/^YARN container stopped$/, `${victim} stopped`, (l) => l.container === victim, 20_000, since);
+    await agent.waitFor(/^YARN container stopped$/, `${victim} stopped`, (l) => l.container === victim, 40_000, since);
     expect(alive(pid)).toBe(false);
   }
 
   it('50,000 valid entries and a FIFO memory.stat: bounded work, the FIFO container refused, the fast watch evicts the largest proven one', async () => {
     const health = new HealthMonitor(await agent.metricsUrl());
-    await agent.waitFor(/more containers of this node than --max-containers/, 'the over-cap report', (l) => l.overCap === 49_004);
-    const refused = await agent.waitFor(/cannot be proven from its cgroup/, 'A refused', (l) => l.container === A);
+    await agent.waitFor(/more containers of this node than --max-containers/, 'the over-cap report', (l) => l.overCap === 49_004, 40_000);
+    const refused = await agent.waitFor(/cannot be proven from its cgroup/, 'A refused', (l) => l.container === A, 40_000);
     expect(String(refused.problem)).toMatch(/memory\.stat.*not a regular file/);
     await agent.moreTicks(1);
     expect(await agent.metric('loom_agent_nodemanager_entries_ignored', { reason: 'over-cap' })).toBe(49_004);
@@ -146,13 +147,15 @@ describe('red team: a hostile NodeManager and node files, against the agent proc
     expect(h.count).toBeGreaterThan(5);
     expect(h.maxMs).toBeLessThan(1000);
     expect(agent.alive).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('50,000 foreign entries and 50,000 invalid ids: counted, a few logged, the right container still evicted', async () => {
-    const health = new HealthMonitor(await agent.metricsUrl());
     nm.entries = [...filler('foreign', 50_000, 3), { id: C }, ...filler('invalid', 50_000, 4), { id: D }];
-    await agent.waitFor(/more containers of other nodes than are logged one by one/, 'the foreign count', (l) => l.count === 50_000);
-    await agent.waitFor(/more container entries Loom refuses than are logged one by one/, 'the rejected count', (l) => l.count === 50_000);
+    nm.render();
+    const health = new HealthMonitor(await agent.metricsUrl());
+    const since = agent.mark;
+    await agent.waitFor(/more containers of other nodes than are logged one by one/, 'the foreign count', (l) => l.count === 50_000, 40_000, since);
+    await agent.waitFor(/more container entries Loom refuses than are logged one by one/, 'the rejected count', (l) => l.count === 50_000, 40_000, since);
     await agent.moreTicks(1);
     expect(agent.find(/NodeManager listed a container of another node/).length).toBeLessThanOrEqual(5);
     expect(await agent.metric('loom_agent_nodemanager_entries_ignored', { reason: 'foreign' })).toBe(50_000);
@@ -163,10 +166,11 @@ describe('red team: a hostile NodeManager and node files, against the agent proc
     const h = await health.stop();
     expect(h.maxMs).toBeLessThan(1000);
     expect(agent.alive).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('a 200 MB body is refused as it streams in; protection continues with the last proven containers', async () => {
     const health = new HealthMonitor(await agent.metricsUrl());
+    const since = agent.mark;
     const entry = Buffer.from(`${JSON.stringify(nmEntryJson({ id: cid(9, 2) }))},`.repeat(256));
     nm.streamContainers = (res: http.ServerResponse) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -183,7 +187,7 @@ describe('red team: a hostile NodeManager and node files, against the agent proc
       pump();
     };
     // Refused while it streams in: past the size limit, or past the request timeout, whichever comes first.
-    const down = await agent.waitFor(/NodeManager unreachable/, 'the refused body');
+    const down = await agent.waitFor(/NodeManager unreachable/, 'the refused body', () => true, 40_000, since);
     expect(String(down.err)).toMatch(/larger than 67108864 bytes|no answer within/);
     await pressureEvicts(D);
     for (const pid of [aLook, ...decoys]) expect(alive(pid)).toBe(true);
@@ -192,7 +196,7 @@ describe('red team: a hostile NodeManager and node files, against the agent proc
     expect(agent.alive).toBe(true);
     await agent.stop();
     expect((await agent.exited).code).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('red team in process: pid 1 in a container, a YARN parent that turns into a symlink', () => {
