@@ -3,6 +3,7 @@
  * default chain) resolved by kube/kubeconfig.ts, and one kept-alive undici pool for every request
  * — much lighter than the generated client when the operator lists and watches 150 000 pods.
  */
+import { systemClock } from '../clock/clock.js';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { KubeConfigError, resolveKubeConfig, type ResolvedKubeConfig } from './kubeconfig.js';
@@ -42,9 +43,9 @@ function staticHeaders(c: ResolvedKubeConfig): HeaderSource {
     if (c.token) return { authorization: `Bearer ${c.token}` };
     if (c.tokenFile) {
       // Bound service-account tokens rotate; re-read the file at most once a minute.
-      if (!cached || Date.now() - cached.at > 60_000) {
+      if (!cached || systemClock.now() - cached.at > 60_000) {
         try {
-          cached = { token: readFileSync(c.tokenFile, 'utf8').trim(), at: Date.now() };
+          cached = { token: readFileSync(c.tokenFile, 'utf8').trim(), at: systemClock.now() };
         } catch (err) {
           throw new KubeConfigError(c.source, `token file ${c.tokenFile}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
         }

@@ -13,6 +13,7 @@
  * for a stopping operator to hand it over) and holds it while it writes, so no operator writes at
  * the same time; a live holder makes it refuse, naming the holder. The Lease is handed back at the end.
  */
+import { systemClock, type Timer } from '../clock/clock.js';
 import { hostname } from 'node:os';
 import type { Logger } from '../log/logger.js';
 import { componentLogger } from '../log/logger.js';
@@ -138,9 +139,9 @@ async function takeLease(api: KubeApi, s: ReleaseSettings, identity: string, log
     onStoppedLeading: () => { if (leading) lost = true; leading = false; },
   });
   elector.start();
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([ready, new Promise<void>((r) => { timer = setTimeout(r, s.leaseWaitMs); })]);
-  clearTimeout(timer);
+  let waited: Timer | undefined;
+  await Promise.race([ready, new Promise<void>((r) => { waited = systemClock.setTimer(s.leaseWaitMs, r); })]);
+  waited?.cancel();
   if (leading) return { elector, lost: () => lost };
   await elector.stop(false);
   let holder = 'another candidate';
@@ -189,9 +190,9 @@ export async function runRelease(s: ReleaseSettings, logger: Logger): Promise<Re
     for (const [id, client] of clients) {
       try {
         const list = await client.listNodes();
-        views.set(id, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() });
+        views.set(id, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: systemClock.now() });
       } catch (err) {
-        views.set(id, { status: 'unavailable', detail: `cluster ${id}: ${(err as Error).message}`, at: Date.now() });
+        views.set(id, { status: 'unavailable', detail: `cluster ${id}: ${(err as Error).message}`, at: systemClock.now() });
       }
     }
 

@@ -1,4 +1,5 @@
 /** `loom status`: the per-node ledger from a live cluster (one node list, one pod list, one RM poll per cluster). */
+import { systemClock } from '../clock/clock.js';
 import { createLogger } from '../log/logger.js';
 import { SettingsError, type SettingsValues } from '../settings/settings.js';
 import { describeError } from '../input/input-error.js';
@@ -133,10 +134,10 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
       });
       try {
         const list = await client.listNodes();
-        views.set(c.clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: Date.now() });
+        views.set(c.clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: systemClock.now() });
       } catch (err) {
         const detail = describeError(err);
-        views.set(c.clusterId, { status: 'unavailable', detail, at: Date.now() });
+        views.set(c.clusterId, { status: 'unavailable', detail, at: systemClock.now() });
         const own = `cluster ${c.clusterId}: `;
         down.push(`YARN cluster ${c.clusterId}: ResourceManager unavailable: ${detail.startsWith(own) ? detail.slice(own.length) : detail}`);
       } finally {
@@ -152,7 +153,7 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
       if (involved?.kind !== 'Node' || !involved.name || !when || source !== 'loom-operator') continue;
       if ((lastEvents.get(involved.name) ?? '') < when) lastEvents.set(involved.name, when);
     }
-    const rows = statusRows(nodes.items, pods.items, views, statusLedgerConfig(values), lastEvents, Date.now());
+    const rows = statusRows(nodes.items, pods.items, views, statusLedgerConfig(values), lastEvents, systemClock.now());
     const output = (values.output as string | undefined) ?? 'table';
     process.stdout.write(output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
     for (const line of down) process.stderr.write(`loom status: ${line}\n`);
