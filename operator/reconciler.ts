@@ -242,7 +242,7 @@ export class Reconciler {
     let used = res.used;
     // A real RM applies the resize asynchronously (AdminService queues it): a read-back right
     // after the POST may still show the old total. Look again briefly before concluding.
-    const rb = this.o.readBack ?? { attempts: 5, delayMs: 100 };
+    const rb = this.o.readBack ?? { attempts: 6, delayMs: 25 };
     for (let i = 1; i < rb.attempts && !sameYarn(total, action.capacity); i++) {
       await this.o.clock.sleep(rb.delayMs * i, guard.signal);
       sentAt = this.o.clock.now();

@@ -58,6 +58,10 @@ export interface WorldOptions {
    * and every URL handed out names `localhost`, the host in the service principal.
    */
   spnego?: SpnegoFilter;
+  /** Simulated ms before an RM resize lands, as on a real RM (default 15; 0: at once). */
+  rmResizeDelayMs?: number;
+  /** Interval of the API server's watch bookmarks, real ms (default 50). */
+  bookmarkIntervalMs?: number;
   /** How long the NM keeps finished containers listed (sim ms); default the simulator's. */
   nmRetainFinishedMs?: number;
 }
@@ -117,12 +121,17 @@ export class SimWorld {
     const memGiB = options.nodeMemoryGiB ?? 64;
     const reported = options.nmReported ?? { vcores: Math.floor(cores / 2), memoryMiB: Math.floor(memGiB * 1024 / 4) };
     const nodeNames = Array.from({ length: options.nodes }, (_, i) => `node-${i + 1}`);
-    const kube = await KubeApiServer.start({ port: options.kubePort ?? 0, kubeconfigDir: dir, logger: log });
+    const kube = await KubeApiServer.start({
+      port: options.kubePort ?? 0, kubeconfigDir: dir, logger: log,
+      // Frequent bookmarks let "everything observed has been processed" be waited for quickly.
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 50,
+    });
     const yarn = await startYarnSim({
       ha: options.ha ?? false,
       ...(options.rmPorts ? { rmPorts: options.rmPorts } : {}),
       clock,
       logger: log,
+      resizeDelayMs: options.rmResizeDelayMs ?? 15,
       nodes: nodeNames.map((name) => ({ host: name, rpcPort: NM_RPC_PORT, memoryMiB: reported.memoryMiB, vcores: reported.vcores, httpHost: '127.0.0.1' })),
       ...(options.spnego ? { spnego: options.spnego } : {}),
       cluster: { signalHandling: 'external', ...(options.nmRetainFinishedMs !== undefined ? { nmRetainFinishedMs: options.nmRetainFinishedMs } : {}) },

@@ -155,9 +155,13 @@ export function decideNode(snapshot: NodeSnapshot, config: LedgerConfig, now: nu
       reasons.push({ code: 'claim-update' });
     }
   } else {
-    const before = current.claim === undefined
-      ? claim
-      : makeBatch(Math.max(current.claim.cpu, claim.cpu), Math.max(current.claim.memory, claim.memory));
+    // Without a claim yet (first sight), what YARN may hold right now is the RM's current total:
+    // cover it before the resize, so capacity ≤ claim holds from the first write on.
+    const floor = current.claim ?? makeBatch(
+      claimOf(axes.cpu, holdOf(config.policy, rmNode.total.vcores, rmNode.used.vcores), math.cpu.M),
+      claimOf(axes.memory, holdOf(config.policy, rmNode.total.memoryMiB, rmNode.used.memoryMiB), math.memory.M),
+    );
+    const before = makeBatch(Math.max(floor.cpu, claim.cpu), Math.max(floor.memory, claim.memory));
     if (!sameBatch(current.claim, before)) actions.push({ kind: 'set-claim', claim: before });
     actions.push({
       kind: 'resize',

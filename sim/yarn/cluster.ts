@@ -56,7 +56,9 @@ export type ResizeOutcome =
   | { kind: 'updated'; total: Res; killed: SimContainer[] }
   | { kind: 'unchanged'; total: Res }
   | { kind: 'not-found' }
-  | { kind: 'inactive'; message: string };
+  | { kind: 'inactive'; message: string }
+  /** Accepted and queued (`RMNodeResourceUpdateEvent`); `total` is still the old one. */
+  | { kind: 'queued'; total: Res };
 
 export interface ClusterMetrics {
   appsSubmitted: number; appsCompleted: number; appsPending: number; appsRunning: number;
@@ -307,6 +309,26 @@ export class YarnCluster {
    * `POST /nodes/{id}/resource` after the HTTP layer parsed the id and body
    * (`AdminService.updateNodeResource` → `AbstractYarnScheduler.updateNodeResource`).
    */
+  /**
+   * What the REST handler does on a real RM: AdminService checks the node and dispatches an
+   * asynchronous `RMNodeResourceUpdateEvent`, then the handler reads the node's total — which may
+   * still be the old one. The update lands `delayMs` later (simulated ms), unless the RM state was
+   * reset meanwhile (failover or restart: the queued event died with it).
+   */
+  queueNodeResourceUpdate(nodeId: string, total: Res, overCommitTimeout: number, delayMs: number): ResizeOutcome {
+    if (delayMs <= 0) return this.updateNodeResource(nodeId, total, overCommitTimeout);
+    const node = this.nodeMap.get(nodeId);
+    if (!node) return { kind: 'not-found' };
+    if (isInactiveState(node.state)) {
+      return { kind: 'inactive', message: `Resource update get failed on all nodes due to change resource on an unrecognized node: ${nodeId}` };
+    }
+    const epoch = this.epoch;
+    this.timers.schedule(this.clock.now() + delayMs, () => {
+      if (this.epoch === epoch) this.updateNodeResource(nodeId, total, overCommitTimeout);
+    });
+    return { kind: 'queued', total: { ...node.total } };
+  }
+
   updateNodeResource(nodeId: string, total: Res, overCommitTimeout: number): ResizeOutcome {
     const node = this.nodeMap.get(nodeId);
     if (!node) return { kind: 'not-found' };

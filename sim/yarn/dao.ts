@@ -14,9 +14,24 @@ export const HADOOP_VERSION = '3.3.6';
 const BUILD = `${HADOOP_VERSION} from loom-sim`;
 const BUILT_ON = '2023-06-18T08:22Z';
 
-export function resourceInfo(r: Res): Obj {
-  return { memory: r.memoryMiB, vCores: r.vcores };
+/** Java's Long.MAX_VALUE, the maximumAllocation of a resource type without a configured maximum. */
+export const LONG_MAX = 9223372036854775807;
+
+/** The two built-in resource types as `ResourceInformation` (3.x JAXB field order). */
+function resourceInformations(r: Res): Obj {
+  const info = (name: string, units: string, value: number): Obj => ({
+    attributes: {}, maximumAllocation: LONG_MAX, minimumAllocation: 0, name, resourceType: 'COUNTABLE', units, value,
+  });
+  return { resourceInformation: [info('memory-mb', 'Mi', r.memoryMiB), info('vcores', '', r.vcores)] };
 }
+
+/** RM `ResourceInfo`: memory (MB), vCores, and 3.x's per-type `resourceInformations`. */
+export function resourceInfo(r: Res): Obj {
+  return { memory: r.memoryMiB, vCores: r.vcores, resourceInformations: resourceInformations(r) };
+}
+
+/** NM `NodeInfo.resourceTypes` (3.x): `ResourceTypeInfo.toString()` of each type, joined with ", ". */
+export const NM_RESOURCE_TYPES = 'name: memory-mb, units: Mi, type: COUNTABLE, name: vcores, units: , type: COUNTABLE';
 
 /** RM `NodeInfo` (3.x field order; 21 keys for a running node). */
 export function nodeInfo(node: SimNode): Obj {
@@ -125,6 +140,7 @@ export function nmNodeInfo(node: SimNode, now: number): Obj {
     vmemCheckEnabled: false,
     pmemCheckEnabled: true,
     lastNodeUpdateTime: Math.max(node.lastHealthUpdate, now),
+    resourceTypes: NM_RESOURCE_TYPES,
     nmStartupTime: node.nmStartupTime,
     healthReport: node.healthReport,
     nodeHealthy: node.state !== 'UNHEALTHY',

@@ -60,18 +60,21 @@ export function xmlElement(name: string, value: Dao): string {
     for (const [k, v] of Object.entries(value as { [k: string]: Dao })) inner += xmlElement(k, v);
     return inner === '' ? `<${name}/>` : `<${name}>${inner}</${name}>`;
   }
-  const text = escapeXml(String(value));
+  const text = escapeXml(value === 9223372036854775807 ? '9223372036854775807' : String(value));
   return text === '' ? `<${name}/>` : `<${name}>${text}</${name}>`;
 }
 
 /** A whole wrapped document: `{"root":{…}}` or `<?xml…?><root>…</root>`. */
 export function renderDoc(format: Format, root: string, body: { readonly [k: string]: Dao }): string {
-  return format === 'json' ? JSON.stringify({ [root]: body }) : XML_DECL + xmlElement(root, body);
+  return format === 'json' ? javaLongs(JSON.stringify({ [root]: body })) : XML_DECL + xmlElement(root, body);
 }
+
+/** A double cannot hold Long.MAX_VALUE: write it as Java does. */
+const javaLongs = (text: string): string => text.replaceAll('9223372036854776000', '9223372036854775807');
 
 /** One list item, pre-rendered so callers can cache it. */
 export function renderItem(format: Format, itemName: string, item: { readonly [k: string]: Dao }): string {
-  return format === 'json' ? JSON.stringify(item) : xmlElement(itemName, item);
+  return format === 'json' ? javaLongs(JSON.stringify(item)) : xmlElement(itemName, item);
 }
 
 /**

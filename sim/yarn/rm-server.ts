@@ -9,7 +9,7 @@ import { type SpnegoFilter, callerOf, pseudoAuthFilter } from './auth.js';
 import type { YarnCluster } from './cluster.js';
 import { SimError } from './cluster.js';
 import { NodeRenderCache, clusterInfo, clusterMetrics, resourceInfo } from './dao.js';
-import type { HaState, RmGroup } from './ha.js';
+import type { HaMember, HaState, RmGroup } from './ha.js';
 import { type Reply, RestartableServer, mediaType, send, splitUrl } from './http.js';
 import { containerIdError, nodeIdFromString } from './java-ids.js';
 import {
@@ -30,6 +30,8 @@ export interface RmServerOptions {
   anonymousAllowed: boolean;
   /** Status of an unmapped server-side exception: 500 (Jersey 1, ≤3.4) or 503 (trunk). */
   internalErrorStatus: 500 | 503;
+  /** Simulated ms before a resize lands (AdminService applies it asynchronously); 0: at once. */
+  resizeDelayMs?: number;
   /** Kerberos: hadoop-auth's SPNEGO filter instead of simple auth. */
   spnego?: SpnegoFilter;
 }
@@ -39,7 +41,7 @@ const STANDBY_EXEMPT = new Set(['/ws/v1/cluster/info', '/cluster/cluster', '/con
 
 const PREFIX = '/ws/v1/cluster';
 
-export class SimResourceManager {
+export class SimResourceManager implements HaMember {
   readonly name: string;
   haState: HaState;
   /** `ClusterInfo.id` / `startedOn`: reset whenever this RM (re)becomes active. */
@@ -50,7 +52,7 @@ export class SimResourceManager {
 
   constructor(
     readonly cluster: YarnCluster,
-    private readonly group: RmGroup,
+    private readonly group: RmGroup<SimResourceManager>,
     private readonly options: RmServerOptions,
     initialState: HaState,
   ) {
@@ -292,7 +294,7 @@ export class SimResourceManager {
     const found = this.lookupNode(format, raw);
     if ('reply' in found) return found.reply;
     const { memoryMiB, vcores, overCommitTimeout } = parsed.value;
-    const outcome = this.cluster.updateNodeResource(found.nodeId, { memoryMiB, vcores }, overCommitTimeout);
+    const outcome = this.cluster.queueNodeResourceUpdate(found.nodeId, { memoryMiB, vcores }, overCommitTimeout, this.options.resizeDelayMs ?? 0);
     switch (outcome.kind) {
       case 'not-found':
         return this.error(format, 404, EXCEPTIONS.notFound(`java.lang.Exception: nodeId, ${raw}, is not found`));
@@ -300,6 +302,7 @@ export class SimResourceManager {
         return this.error(format, this.options.internalErrorStatus, EXCEPTIONS.yarnRuntime(`Failed to update the node resource ${found.nodeId}.`));
       case 'unchanged':
       case 'updated':
+      case 'queued':
         return ok(format, renderDoc(format, 'resourceInfo', resourceInfo(outcome.total)));
     }
   }

@@ -34,6 +34,8 @@ export interface YarnSimOptions {
   requireUser?: boolean;
   anonymousAllowed?: boolean;
   internalErrorStatus?: 500 | 503;
+  /** Simulated ms before a resize lands, as on a real RM (AdminService queues it); default 0. */
+  resizeDelayMs?: number;
   /** Kerberos: every RM and NM requires SPNEGO through this filter (one keytab, `HTTP/localhost`). */
   spnego?: SpnegoFilter;
   /** Real milliseconds between automatic `cluster.tick()`s, like NM heartbeats (default 100; 0 = only on requests / by hand). */
@@ -61,7 +63,7 @@ export async function startYarnSim(options: YarnSimOptions = {}): Promise<YarnSi
   const cluster = new YarnCluster({ ...(options.cluster ?? {}), clock: options.clock, logger: componentLogger(logger, 'sim.yarn.cluster') });
   const emptyListStyle = options.emptyListStyle ?? 'null';
   const anonymousAllowed = options.anonymousAllowed ?? true;
-  const group = new RmGroup(options.ha ?? false);
+  const group = new RmGroup<SimResourceManager>(options.ha ?? false);
   const rmCount = options.ha ? 2 : 1;
   for (let i = 0; i < rmCount; i++) {
     group.members.push(new SimResourceManager(cluster, group, {
@@ -71,6 +73,7 @@ export async function startYarnSim(options: YarnSimOptions = {}): Promise<YarnSi
       requireUser: options.requireUser ?? false,
       anonymousAllowed,
       internalErrorStatus: options.internalErrorStatus ?? 500,
+      ...(options.resizeDelayMs ? { resizeDelayMs: options.resizeDelayMs } : {}),
       ...(options.spnego ? { spnego: options.spnego } : {}),
     }, i === 0 ? 'ACTIVE' : 'STANDBY'));
   }

@@ -69,7 +69,7 @@ describe('RM HA pair', () => {
     expect(json(await get(`${rm1.url}/ws/v1/cluster/info`)).clusterInfo.haState).toBe('STANDBY');
     const r = await get(`${rm1.url}/ws/v1/cluster/nodes/${N1}`);
     expect(r.headers.get('location')).toBe(`${rm2.url}/ws/v1/cluster/nodes/${N1}`);
-    expect(json(await get(r.headers.get('location')!)).node.totalResource).toEqual({ memory: 8192, vCores: 8 });
+    expect(json(await get(r.headers.get('location')!)).node.totalResource).toMatchObject({ memory: 8192, vCores: 8 });
   });
 
   it('setHaState can leave both RMs standby', async () => {

@@ -29,6 +29,8 @@ describe('NM web service', () => {
     for (const path of ['/ws/v1/node', '/ws/v1/node/info']) {
       const info = json(await get(`${nm.url}${path}`)).nodeInfo;
       expect(info).toMatchObject({ id: N1, nodeHostName: 'worker-1', nmStartupTime: clock.now(), totalVCoresAllocatedContainers: 8, totalPmemAllocatedContainersMB: 8192, nodeHealthy: true });
+      // 3.x: the resource types as ResourceTypeInfo.toString() joined with ", ".
+      expect(info.resourceTypes).toBe('name: memory-mb, units: Mi, type: COUNTABLE, name: vcores, units: , type: COUNTABLE');
     }
     expect(parseXml(await get(`${nm.url}/ws/v1/node/info`, 'application/xml')).nodeInfo.id).toBe(N1);
   });
@@ -105,18 +107,18 @@ describe('NM lifecycle', () => {
     const { nm, rm, sim: s, clock } = await withNm();
     s.cluster.submitApp({ containers: [{ count: 2, memoryMiB: 1024, vcores: 1 }] });
     const r = await postJson(`${rm}${resizePath(N1)}`, { resource: { memory: 4096, vCores: 4 }, overCommitTimeout: -1 });
-    expect(json(r).resourceInfo).toEqual({ memory: 4096, vCores: 4 });
+    expect(json(r).resourceInfo).toMatchObject({ memory: 4096, vCores: 4 });
     const started = json(await get(`${nm.url}/ws/v1/node/info`)).nodeInfo.nmStartupTime;
     await nm.stop();
     expect(await refused(`${nm.url}/ws/v1/node/info`)).toBe('ECONNREFUSED');
     // Down but not yet re-registered: the RM still holds the override.
-    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toEqual({ memory: 4096, vCores: 4 });
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 4096, vCores: 4 });
     clock.advance(5000);
     await nm.start();
     const info = json(await get(`${nm.url}/ws/v1/node/info`)).nodeInfo;
     expect(info.nmStartupTime).toBe(started + 5000);
     const node = json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node;
-    expect(node.totalResource).toEqual({ memory: 8192, vCores: 8 });
+    expect(node.totalResource).toMatchObject({ memory: 8192, vCores: 8 });
     expect(node.numContainers).toBe(3);
     expect(json(await get(`${nm.url}/ws/v1/node/containers`)).containers.container).toHaveLength(3);
   });
@@ -125,7 +127,7 @@ describe('NM lifecycle', () => {
     const { nm, rm } = await withNm();
     await postJson(`${rm}${resizePath(N1)}`, { resource: { memory: 4096, vCores: 4 }, overCommitTimeout: -1 });
     await nm.restart({ downMs: 20, reported: { memoryMiB: 16384, vcores: 16 } });
-    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toEqual({ memory: 16384, vCores: 16 });
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 16384, vCores: 16 });
   });
 
   it('restartNodeManager with a new RPC port: old NodeId SHUTDOWN, new one RUNNING (both listed)', async () => {

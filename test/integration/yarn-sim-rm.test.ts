@@ -65,7 +65,7 @@ describe('RM read endpoints', () => {
     expect(Object.keys(nodes[0])).toHaveLength(21);
     const x = await get(`${rm}/ws/v1/cluster/nodes`, 'application/xml');
     expect(x.text.match(/<node>/g)).toHaveLength(1);
-    expect(parseXml(x).nodes.node[0].totalResource).toEqual({ memory: 8192, vCores: 8 });
+    expect(parseXml(x).nodes.node[0].totalResource).toMatchObject({ memory: 8192, vCores: 8 });
   });
 
   it('renders an empty list as {"nodes":null} (Jersey 1), {} (MOXy) and <nodes/>', async () => {
@@ -155,9 +155,32 @@ describe('RM resize (POST /nodes/{id}/resource)', () => {
     const { rm } = await oneNode();
     const r = await postJson(`${rm}${resizePath(N1)}`, { resource: { memory: 6144, vCores: 6 }, overCommitTimeout: -1 });
     expect(r.status).toBe(200);
-    expect(json(r)).toEqual({ resourceInfo: { memory: 6144, vCores: 6 } });
-    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toEqual({ memory: 6144, vCores: 6 });
+    expect(json(r)).toMatchObject({ resourceInfo: { memory: 6144, vCores: 6 } });
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 6144, vCores: 6 });
     expect(sim!.cluster.counters.get('rm.resize')).toBe(1);
+  });
+
+  it('applies a resize asynchronously after resizeDelayMs: the answer and an immediate GET still show the old total', async () => {
+    const { rm, clock } = await oneNode({ resizeDelayMs: 50 });
+    const r = await postJson(`${rm}${resizePath(N1)}`, { resource: { memory: 6144, vCores: 6 }, overCommitTimeout: -1 });
+    expect(r.status).toBe(200);
+    expect(json(r)).toMatchObject({ resourceInfo: { memory: 8192, vCores: 8 } });
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 8192, vCores: 8 });
+    await clock.advance(50);
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 6144, vCores: 6 });
+    // A queued update dies with the RM state (restart/failover): it never lands afterwards.
+    await postJson(`${rm}${resizePath(N1)}`, { resource: { memory: 4096, vCores: 4 }, overCommitTimeout: -1 });
+    await sim!.resourceManagers[0]!.restart();
+    await clock.advance(100);
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 8192, vCores: 8 });
+  });
+
+  it('carries 3.x resourceInformations in every ResourceInfo, JSON and XML, with Long.MAX_VALUE written exactly', async () => {
+    const { rm } = await oneNode();
+    const text = (await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).text;
+    expect(text).toContain('"totalResource":{"memory":8192,"vCores":8,"resourceInformations":{"resourceInformation":[{"attributes":{},"maximumAllocation":9223372036854775807,"minimumAllocation":0,"name":"memory-mb","resourceType":"COUNTABLE","units":"Mi","value":8192},{"attributes":{},"maximumAllocation":9223372036854775807,"minimumAllocation":0,"name":"vcores","resourceType":"COUNTABLE","units":"","value":8}]}}');
+    const xml = (await get(`${rm}/ws/v1/cluster/nodes/${N1}`, 'application/xml')).text;
+    expect(xml).toContain('<resourceInformations><resourceInformation><attributes/><maximumAllocation>9223372036854775807</maximumAllocation><minimumAllocation>0</minimumAllocation><name>memory-mb</name>');
   });
 
   it('applies an XML <resourceOption> body and answers XML when asked', async () => {
@@ -165,7 +188,7 @@ describe('RM resize (POST /nodes/{id}/resource)', () => {
     const body = '<resourceOption><resource><memory>5120</memory><vCores>5</vCores></resource><overCommitTimeout>-1</overCommitTimeout></resourceOption>';
     const r = await http(`${rm}${resizePath(N1)}`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Accept: 'application/xml' }, body });
     expect(r.status).toBe(200);
-    expect(parseXml(r).resourceInfo).toEqual({ memory: 5120, vCores: 5 });
+    expect(parseXml(r).resourceInfo).toMatchObject({ memory: 5120, vCores: 5 });
     const wrongRoot = await http(`${rm}${resizePath(N1)}`, { method: 'POST', headers: { 'Content-Type': 'application/xml' }, body: '<resource><memory>1</memory></resource>' });
     expect(wrongRoot.status).toBe(400);
   });
@@ -186,7 +209,7 @@ describe('RM resize (POST /nodes/{id}/resource)', () => {
     const { rm, sim: s, clock } = await oneNode();
     mixedApp(s);
     const r = await postJson(`${rm}${resizePath(N1)}`, { resource: { memory: 4096, vCores: 4 }, overCommitTimeout: -1 });
-    expect(json(r).resourceInfo).toEqual({ memory: 4096, vCores: 4 });
+    expect(json(r).resourceInfo).toMatchObject({ memory: 4096, vCores: 4 });
     clock.advance(3_600_000);
     const node = json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node;
     expect(node).toMatchObject({ numContainers: 5, usedMemoryMB: 7168, availMemoryMB: -3072 });
@@ -239,10 +262,10 @@ describe('RM resize (POST /nodes/{id}/resource)', () => {
     const app = mixedApp(s);
     const r = await postJson(`${rm}${resizePath(N1)}`, { resourceOption: { resource: { memory: 6144, vCores: 6 }, overCommitTimeout: -1 } });
     expect(r.status).toBe(200);
-    expect(json(r).resourceInfo).toEqual({ memory: 0, vCores: 0 });
+    expect(json(r).resourceInfo).toMatchObject({ memory: 0, vCores: 0 });
     expect(liveSeqs(s)).toEqual([]);
     expect(app.state).toBe('FAILED');
-    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toEqual({ memory: 0, vCores: 0 });
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 0, vCores: 0 });
   });
 
   it('an unchanged total is a no-op, and a later negative timeout does not disarm an earlier deadline', async () => {
@@ -339,7 +362,7 @@ describe('RM signal, auth and restart', () => {
     const after = json(await get(`${rm}/ws/v1/cluster/info`)).clusterInfo;
     expect(after.id).toBe(before.id + 60_000);
     expect(after.startedOn).toBe(after.id);
-    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toEqual({ memory: 8192, vCores: 8 });
+    expect(json(await get(`${rm}/ws/v1/cluster/nodes/${N1}`)).node.totalResource).toMatchObject({ memory: 8192, vCores: 8 });
     const app = s.cluster.submitApp();
     expect(app.id).toBe(`application_${after.id}_0001`);
     expect([...app.live.keys()][0]).toBe(`container_e01_${after.id}_0001_01_000001`);
@@ -361,7 +384,7 @@ describe('RM signal, auth and restart', () => {
     // A change shows up in the next list (per-node render cache invalidated).
     await postJson(`${rm}${resizePath('n4321.bench:8041')}`, { resource: { memory: 1024, vCores: 1 }, overCommitTimeout: -1 });
     const again = json(await get(`${rm}/ws/v1/cluster/nodes`)).nodes.node;
-    expect(again.find((n: any) => n.id === 'n4321.bench:8041').totalResource).toEqual({ memory: 1024, vCores: 1 });
+    expect(again.find((n: any) => n.id === 'n4321.bench:8041').totalResource).toMatchObject({ memory: 1024, vCores: 1 });
     expect(sim!.cluster.counters.get('rm.nodes')).toBe(2);
   });
 });
