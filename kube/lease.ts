@@ -102,6 +102,8 @@ export class LeaderElector implements Fence {
   }
 
   get isLeader(): boolean { return this.leading; }
+  /** A round (read, then renew or acquire) is in flight. */
+  get busy(): boolean { return this.inFlight !== undefined; }
   get term(): number { return this.currentTerm; }
   /** Milliseconds of write validity left (≤ 0: none). */
   get validForMs(): number { return this.leading ? this.confirmedAt + this.timing.renewDeadlineMs - this.clock.now() : 0; }

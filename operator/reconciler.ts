@@ -23,7 +23,7 @@ import { decideNode, sameYarn, type LedgerAction, type LedgerConfig, type Ledger
 import { yarnToBatch } from './ledger/units.js';
 import { projectNode, type NodeRecord } from './observe.js';
 import type { Inventory } from './inventory.js';
-import { claimOf, nodeIdKey, snapshotOf, type ClusterView, type RmReadBack } from './snapshot.js';
+import { claimOf, nextObservation, nodeIdKey, snapshotOf, type ClusterView, type RmReadBack } from './snapshot.js';
 import { ClaimConflict, ClaimWriter } from './claim-writer.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -94,11 +94,11 @@ export class Reconciler {
    * from the read-back they replace: the poller diffs against its own last poll, so a change
    * since our resize (an override the RM forgot) would otherwise wake nobody.
    */
-  supersedeReadBacks(nodes: ReadonlyMap<string, RmNode>, at: number): string[] {
+  supersedeReadBacks(nodes: ReadonlyMap<string, RmNode>, seq: number): string[] {
     const differ: string[] = [];
     for (const [id, n] of nodes) {
       const rb = this.readBack.get(id);
-      if (!rb || rb.at > at) continue;
+      if (!rb || rb.seq > seq) continue;
       this.readBack.delete(id);
       if (!sameYarn(n.totalResource, rb.total) || (rb.used !== undefined && !sameYarn(n.usedResource ?? { vcores: 0, memoryMiB: 0 } as YarnResource, rb.used))) differ.push(id);
     }
@@ -237,6 +237,7 @@ export class Reconciler {
     const before = decision.figures?.rmTotal;
     // 0/0 is only ever the ledger's answer to valid inputs (K ≥ O); parse failures never get here.
     let sentAt = this.o.clock.now();
+    let seq = nextObservation();
     const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true, ...guard });
     let total = res.total;
     let used = res.used;
@@ -246,11 +247,12 @@ export class Reconciler {
     for (let i = 1; i < rb.attempts && !sameYarn(total, action.capacity); i++) {
       await this.o.clock.sleep(rb.delayMs * i, guard.signal);
       sentAt = this.o.clock.now();
+      seq = nextObservation();
       const n = await client.getNode(action.nodeId, { signal: guard.signal });
       if (n.totalResource) total = n.totalResource;
       if (n.usedResource) used = n.usedResource;
     }
-    const readBack: RmReadBack = { total, ...(used ? { used } : {}), at: sentAt };
+    const readBack: RmReadBack = { total, ...(used ? { used } : {}), at: sentAt, seq };
     this.readBack.set(nodeIdKey(action.nodeId), readBack);
     if (!sameYarn(total, action.capacity)) return readBack;
     const direction = before && (action.capacity.vcores < before.vcores || action.capacity.memoryMiB < before.memoryMiB) ? 'shrink' : 'grow';

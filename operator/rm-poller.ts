@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
 import type { RmNode } from '../yarn/model.js';
-import { nodeIdKey, type ClusterView } from './snapshot.js';
+import { nextObservation, nodeIdKey, type ClusterView } from './snapshot.js';
 
 export interface PollResult {
   clusterId: string;
@@ -109,6 +109,7 @@ export class ClusterPoller {
   private async doPoll(gen: number): Promise<PollResult> {
     this.polls++;
     const at = this.clock.now();
+    const seq = nextObservation();
     let next: ClusterView;
     let error: Error | undefined;
     this.abort = new AbortController();
@@ -117,11 +118,11 @@ export class ClusterPoller {
       if (list.rejected.length > 0) {
         this.logger.warn({ cluster: this.clusterId, rejected: list.rejected.slice(0, 5) }, 'RM node list had invalid entries; they were skipped');
       }
-      next = { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at };
+      next = { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at, seq };
       this.lastOkAt = at;
     } catch (err) {
       error = err as Error;
-      next = { status: 'unavailable', detail: (err as Error).message, at };
+      next = { status: 'unavailable', detail: (err as Error).message, at, seq };
     }
     const prev = this.view;
     const diff = diffViews(prev.status === 'pending' ? undefined : prev, next);

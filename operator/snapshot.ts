@@ -82,9 +82,16 @@ export function claimOf(node: NodeRecord): ClaimObservation {
  * polled yet in this term — a state, not an error.
  */
 export type ClusterView =
-  | { status: 'ok'; nodes: ReadonlyMap<string, RmNode>; at: number }
-  | { status: 'unavailable'; detail: string; at: number }
-  | { status: 'pending'; at: number };
+  | { status: 'ok'; nodes: ReadonlyMap<string, RmNode>; at: number; seq?: number }
+  | { status: 'unavailable'; detail: string; at: number; seq?: number }
+  | { status: 'pending'; at: number; seq?: number };
+
+let observations = 0;
+/**
+ * Orders RM observations (polls and read-backs) by when they were sent. A counter, not a time:
+ * two observations in the same millisecond (or on a clock a test holds still) are still ordered.
+ */
+export const nextObservation = (): number => ++observations;
 
 /** What a resize's read-back said about one node, fresher than the poll that preceded it. */
 export interface RmReadBack {
@@ -92,6 +99,8 @@ export interface RmReadBack {
   used?: YarnResource;
   /** Monotonic ms the read-back GET was sent. */
   at: number;
+  /** Its place among RM observations ({@link nextObservation}). */
+  seq: number;
 }
 
 export const nodeIdKey = (nodeId: string): string => nodeId.toLowerCase();
@@ -112,7 +121,7 @@ export function rmObservationOf(view: ClusterView | undefined, clusterId: string
   const n = view.nodes.get(nodeIdKey(nodeId));
   if (!n) return { status: 'unknown-node' };
   const zero = { vcores: 0, memoryMiB: 0 } as const;
-  const fresher = readBack && readBack.at > view.at ? readBack : undefined;
+  const fresher = readBack && readBack.seq > (view.seq ?? 0) ? readBack : undefined;
   return {
     status: 'ok',
     node: {

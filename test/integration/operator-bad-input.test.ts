@@ -11,7 +11,7 @@ import { SimWorld, yarnSiteXml, NM_NAMESPACE, BATCH_NAMESPACE } from '../../sim/
 import { startYarnSim, type YarnSim } from '../../sim/yarn/index.js';
 import { ANNOTATION_CLUSTER_ID, ANNOTATION_NODE_ID, ANNOTATION_THIRD_PARTY, BATCH_CPU, BATCH_MEMORY } from '../../kube/wire.js';
 import {
-  GIB, MIB, annotationOf, claimOf, metricValue, metricsText, rmNode, runOperator, setOrigin, setOriginRaw, settingsFor, sleep,
+  GIB, MIB, annotationOf, claimOf, metricValue, metricsText, rmNode, runOperator, setOrigin, setOriginRaw, settingsFor,
   startHostileRm, waitFor, worldRmNode, type HostileRm, type RmFault,
 } from './operator-helpers.js';
 
@@ -50,7 +50,8 @@ describe('bad input never crashes the operator nor writes zero', () => {
     }, { preserveStatus: true })).toThrow(/quantities must match/);
     op = await runOperator(settingsFor(world, { pollSeconds: 0.25, rmTimeoutMs: 300 }));
     await waitFor(async () => JSON.stringify((await rmNode(rmH(), 'node-6:8041')).total) === JSON.stringify(cap(9000, 17 * GIB)), 5000, 'node-6 converged');
-    await sleep(500);
+    // Everything observed so far has been processed (no sleep: an explicit point).
+    await op.controller.settled(world.kube.store.resourceVersion);
   });
 
   afterAll(async () => {
@@ -97,7 +98,7 @@ describe('bad input never crashes the operator nor writes zero', () => {
     const claim = claimOf(world, 'node-1');
     setOriginRaw(world, 'node-1', '{"resources":{"kubernetes.io/batch-cpu":"-5","kubernetes.io/batch-memory":"1Gi"}}');
     await waitFor(() => op.controller.decisions.get('node-1')?.skip?.code === 'origin-invalid' || op.logs.lines().some((l) => l.node === 'node-1' && /-5/.test(String(l.msg))), 3000, 'negative origin seen');
-    await sleep(300);
+    await op.controller.settled(world.kube.store.resourceVersion);
     expect(claimOf(world, 'node-1')).toEqual(claim);
     expect((await worldRmNode(world, 'node-1')).total).toEqual(cap(9000, 17 * GIB));
   });
@@ -118,7 +119,12 @@ describe('bad input never crashes the operator nor writes zero', () => {
       // A change that would need a resize: it must wait for a usable RM answer.
       oCpu += 2000;
       setOrigin(world, 'node-6', oCpu, 17 * GIB);
-      await sleep(800);
+      // The change was seen and decided, and a poll of the RM started after it has ended: nothing
+      // more will happen until the RM answers properly.
+      const polls0 = op.controller.pollCount('h');
+      await waitFor(() => op.controller.pollCount('h') >= polls0 + 1, 5000, 'another poll of cluster h');
+      await op.controller.settled(world.kube.store.resourceVersion);
+      expect(op.controller.decisions.get('node-6')?.skip?.code ?? op.controller.decisions.get('node-6')?.report?.code).toMatch(/rm-unavailable|rm-unknown-node/);
       const during = proxy.requests.slice(from);
       expect(during.length).toBeGreaterThan(0);
       expect(during.filter((r) => r.method === 'POST')).toEqual([]);

@@ -79,7 +79,7 @@ describe("another writer's allocation entry", () => {
         world.deleteBatchPod(`race-${i}`);
         await waitFor(() => claimOf(world, node)?.cpu === 5000, 3000, `claim up (${i})`);
       }
-      await sleep(200);
+      await op.controller.settled(world.kube.store.resourceVersion);
     } catch (err) {
       const mm = await metricsText(op.metricsUrl);
       console.log('ok', metricValue(mm, 'loom_node_patches_total', { outcome: 'ok' }), 'conflict', metricValue(mm, 'loom_node_patches_total', { outcome: 'conflict' }), 'errors', op.logs.lines().filter((l) => (l.level as number) >= 50).length);

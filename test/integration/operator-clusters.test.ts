@@ -73,7 +73,8 @@ describe('two YARN clusters', () => {
       const bump = fault === 'hang' ? 2000 : 4000;
       setOrigin(world, 'node-3', 13_000 - bump, 25 * GIB);
       await waitFor(() => proxy.requests.some((r) => r.mode === fault), 3000, 'cluster b being asked');
-      await new Promise((r) => setTimeout(r, 100));
+      // node-3's reconcile is in flight (held up by b's RM) when node-1's change arrives.
+      await waitFor(() => op.controller.queue.inFlight >= 1 || op.controller.decisions.get('node-3')?.skip !== undefined, 3000, 'node-3 held up on b');
       setOrigin(world, 'node-1', 9000 - bump, 17 * GIB);
       await waitFor(async () => is(await total(rmA(), 'node-1'), cap(9000 - bump, 17 * GIB)), 3000, 'cluster a converged while b is down');
       // Nothing reached b's RM, and node-3's claim was not lowered for a resize that did not happen.

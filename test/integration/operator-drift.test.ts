@@ -34,7 +34,8 @@ describe('drift repair', () => {
     const POLL_MS = 1000;
     op = await runOperator(settingsFor(w, { pollSeconds: POLL_MS / 1000 }));
     const want = cap(11_000, 25 * GIB);
-    await waitFor(async () => JSON.stringify((await worldRmNode(w, 'node-1')).total) === JSON.stringify(want), 5000, 'converged');
+    await waitFor(async () => JSON.stringify((await worldRmNode(w, 'node-1')).total) === JSON.stringify(want) && claimOf(w, 'node-1')?.cpu === want.vcores * 1000, 5000, 'converged');
+    await op.controller.settled(w.kube.store.resourceVersion);
     const claim = claimOf(w, 'node-1');
     const nodePatches = w.kube.stats.count({ verb: 'patch', resource: 'nodes' });
 
@@ -98,7 +99,10 @@ describe('drift repair', () => {
       }
       // Still converged a moment later (no flapping between the two RMs).
       const resizes = w.yarn.cluster.counters.get('rm.resize');
-      await new Promise((r) => setTimeout(r, 1200));
+      const polls0 = op.controller.pollCount(DEFAULT_CLUSTER_ID);
+      const o = op;
+      await waitFor(() => o.controller.pollCount(DEFAULT_CLUSTER_ID) >= polls0 + 2, 5000, 'two more polls');
+      await op.controller.settled(w.kube.store.resourceVersion);
       expect(w.yarn.cluster.counters.get('rm.resize')).toBe(resizes);
       expect(op.controller.failures).toBe(0);
     });

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SimWorld } from '../../sim/world.js';
+import { ManualClock } from '../../clock/clock.js';
 import { ANNOTATION_THIRD_PARTY, DEFAULT_CLUSTER_ID } from '../../kube/wire.js';
 import {
   GIB, MIB, claimOf, quantity, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
@@ -20,6 +21,8 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
   let unwatch: () => void;
   const node = 'node-1';
   const GROW_INTERVAL_MS = 3000;
+  // The operator's time: the grow interval passes when the test says so, not on a wall clock.
+  const clock = new ManualClock();
 
   const rmTotalNow = () => {
     const n = world.yarn.cluster.node(world.nodeIdOf(node))!;
@@ -30,7 +33,8 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
   const codes = () => op.controller.decisions.get(node)?.reasons.map((r) => r.code) ?? [];
 
   beforeAll(async () => {
-    world = await SimWorld.start({ nodes: 1, standIns: false, seed: false });
+    // Resizes land at once: the operator's read-back retries would wait on the manual clock.
+    world = await SimWorld.start({ nodes: 1, standIns: false, seed: false, rmResizeDelayMs: 0 });
     let last: string | undefined;
     unwatch = world.kube.store.watch('nodes', (ev) => {
       const raw = ev.object.metadata.annotations?.[ANNOTATION_THIRD_PARTY];
@@ -47,7 +51,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     op = await runOperator(settingsFor(world, {
       pollSeconds: 60, growIntervalSeconds: GROW_INTERVAL_MS / 1000,
       hysteresisCpuMilli: 2000, hysteresisMemoryBytes: 4 * GIB, hysteresisPercent: 0,
-    }));
+    }), undefined, { clock });
     await waitFor(() => polls() >= 1 && op.controller.views.get(DEFAULT_CLUSTER_ID)?.status === 'ok', 5000, 'first RM poll');
   });
 
@@ -95,7 +99,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     await waitFor(() => codes().filter((c) => c === 'grow-held-by-hysteresis').length === 2, 8000, 'hysteresis hold on both resources');
     expect(rmTotalNow()).toEqual(before);
     expect(claimOf(world, node)).toEqual(claimBefore);
-    expect(world.yarn.cluster.counters.get('rm.resize')).toBe(resizes);
+    expect(world.yarn.cluster.counters.get('rm.resize'), JSON.stringify(op.controller.writes.slice(-3)) + JSON.stringify(op.logs.lines().filter((l) => /decision/.test(String(l.msg))).slice(-3))).toBe(resizes);
   });
 
   let grewAt = 0;
@@ -124,8 +128,14 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
     const want = cap(21_000, 45 * GIB);
     await waitFor(() => codes().includes('grow-held-by-interval'), 8000, 'interval hold');
     expect(rmTotalNow()).toEqual(before);
-    // Nothing else changes: the held growth must still be applied once the interval has passed.
-    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, GROW_INTERVAL_MS + 5000, 'held growth applied');
+    // Nothing else changes: the held growth must still be applied once the interval has passed —
+    // and not a moment before.
+    await op.controller.settled();
+    await clock.advance(GROW_INTERVAL_MS - 10);
+    await op.controller.settled();
+    expect(rmTotalNow()).toEqual(before);
+    await clock.advance(10);
+    await waitFor(() => rmTotalNow().vcores === want.vcores && rmTotalNow().memoryMiB === want.memoryMiB, 5000, 'held growth applied');
     await waitFor(() => op.controller.idle, 8000, 'operator idle');
     const resize = op.controller.writes.filter((x) => x.node === node && x.action.kind === 'resize').pop()!;
     expect(resize.at - grewAt).toBeGreaterThanOrEqual(GROW_INTERVAL_MS);

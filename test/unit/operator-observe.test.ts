@@ -40,7 +40,7 @@ describe('projectPod', () => {
 const node: NodeRecord = { name: 'n1', resourceVersion: '5', origin: JSON.stringify({ resources: { [BATCH_CPU]: '9000', [BATCH_MEMORY]: String(17 * 2 ** 30) } }) };
 const nmPod: PodRecord = { nodeName: 'n1', phase: 'Running', batchCpu: 1000, batchMemory: 2 ** 30, nm: { nodeId: 'n1:8041', clusterId: 'c1', terminating: false } };
 const rmNode = (vcores: number, usedV = 0): RmNode => ({ id: 'n1:8041', state: 'RUNNING', totalResource: { vcores, memoryMiB: 8192 }, usedResource: { vcores: usedV, memoryMiB: 0 } } as unknown as RmNode);
-const ok = (at: number, n: RmNode): ClusterView => ({ status: 'ok', at, nodes: new Map([['n1:8041', n]]) });
+const ok = (at: number, n: RmNode): ClusterView => ({ status: 'ok', at, seq: at, nodes: new Map([['n1:8041', n]]) });
 
 describe('snapshotOf', () => {
   it('a cluster not polled yet is pending (not unavailable); an unavailable one says "cluster X" once', () => {
@@ -53,9 +53,9 @@ describe('snapshotOf', () => {
 
   it('a read-back sent after the poll wins over it; an older one does not', () => {
     const views = new Map([['c1', ok(100, rmNode(8, 1))]]);
-    const newer = snapshotOf(node, [nmPod], views, {}, undefined, new Map([['n1:8041', { at: 150, total: { vcores: 4, memoryMiB: 8192 }, used: { vcores: 5, memoryMiB: 0 } }]]) as never);
+    const newer = snapshotOf(node, [nmPod], views, {}, undefined, new Map([['n1:8041', { at: 150, seq: 150, total: { vcores: 4, memoryMiB: 8192 }, used: { vcores: 5, memoryMiB: 0 } }]]) as never);
     expect(newer.ok && newer.snapshot.rm).toMatchObject({ status: 'ok', node: { total: { vcores: 4 }, used: { vcores: 5 } } });
-    const older = snapshotOf(node, [nmPod], views, {}, undefined, new Map([['n1:8041', { at: 50, total: { vcores: 4, memoryMiB: 8192 } }]]) as never);
+    const older = snapshotOf(node, [nmPod], views, {}, undefined, new Map([['n1:8041', { at: 50, seq: 50, total: { vcores: 4, memoryMiB: 8192 } }]]) as never);
     expect(older.ok && older.snapshot.rm).toMatchObject({ status: 'ok', node: { total: { vcores: 8 }, used: { vcores: 1 } } });
   });
 
