@@ -39,7 +39,9 @@ export interface WorkQueueOptions<K> {
 }
 
 export class WorkQueue<K> {
-  private readonly queued: K[] = [];
+  /** FIFO per group; a key's group is taken when it is queued. */
+  private readonly queued = new Map<string, K[]>();
+  private queuedCount = 0;
   private readonly queuedSet = new Set<K>();
   private readonly processing = new Map<K, AbortController>();
   /** Added while processing: queued again when it finishes. */
@@ -56,11 +58,11 @@ export class WorkQueue<K> {
 
   constructor(private readonly o: WorkQueueOptions<K>) {}
 
-  get length(): number { return this.queued.length; }
+  get length(): number { return this.queuedCount; }
   get inFlight(): number { return this.processing.size; }
   get delayedCount(): number { return this.delayed.size; }
   /** Nothing queued and nothing being processed (delayed keys are future work). */
-  get idle(): boolean { return this.queued.length === 0 && this.processing.size === 0; }
+  get idle(): boolean { return this.queuedCount === 0 && this.processing.size === 0; }
 
   /** Resolves at the next moment the queue is idle (at once when it is). */
   whenIdle(): Promise<void> {
@@ -75,8 +77,12 @@ export class WorkQueue<K> {
     if (this.processing.has(key)) { this.dirtyWhileProcessing.add(key); return; }
     if (this.queuedSet.has(key)) return;
     this.queuedSet.add(key);
-    this.queued.push(key);
-    this.pump();
+    const group = this.o.groupOf(key);
+    let q = this.queued.get(group);
+    if (!q) this.queued.set(group, (q = []));
+    q.push(key);
+    this.queuedCount++;
+    this.pump(group);
   }
 
   /** Queue `key` in `ms`; an earlier pending wake-up wins. */
@@ -118,7 +124,8 @@ export class WorkQueue<K> {
     this.generation++;
     for (const d of this.delayed.values()) d.timer.cancel();
     this.delayed.clear();
-    this.queued.length = 0;
+    this.queued.clear();
+    this.queuedCount = 0;
     this.queuedSet.clear();
     this.dirtyWhileProcessing.clear();
     this.failures.clear();
@@ -140,15 +147,13 @@ export class WorkQueue<K> {
     this.delayed.clear();
   }
 
-  private pump(): void {
-    for (let i = 0; i < this.queued.length;) {
-      const key = this.queued[i]!;
-      const group = this.o.groupOf(key);
-      const active = this.activePerGroup.get(group) ?? 0;
-      if (active >= this.o.workersPerGroup) { i++; continue; }
-      this.queued.splice(i, 1);
+  private pump(group: string): void {
+    const q = this.queued.get(group);
+    while (q && q.length > 0 && (this.activePerGroup.get(group) ?? 0) < this.o.workersPerGroup) {
+      const key = q.shift()!;
+      this.queuedCount--;
       this.queuedSet.delete(key);
-      this.activePerGroup.set(group, active + 1);
+      this.activePerGroup.set(group, (this.activePerGroup.get(group) ?? 0) + 1);
       const ctl = new AbortController();
       this.processing.set(key, ctl);
       const gen = this.generation;
@@ -157,11 +162,12 @@ export class WorkQueue<K> {
         this.processing.delete(key);
         this.activePerGroup.set(group, (this.activePerGroup.get(group) ?? 1) - 1);
         if (this.dirtyWhileProcessing.delete(key) && gen === this.generation) this.add(key);
-        this.pump();
+        this.pump(group);
         this.notifyIdle();
       });
       this.running.add(p);
     }
+    if (q && q.length === 0) this.queued.delete(group);
   }
 
   private async work(key: K, signal: AbortSignal, gen: number): Promise<void> {

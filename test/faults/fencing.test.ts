@@ -81,6 +81,45 @@ describe('operator under faults', () => {
     expect(rb.api.forwarded.some((f) => f.method === 'PATCH' && f.path.startsWith('/api/v1/nodes/'))).toBe(true);
   });
 
+  test('an override the RM forgot during a leader change is repaired within one poll of the new term', async () => {
+    world = await SimWorld.start({ nodes: 2, standIns: false, seed: false });
+    const w = world;
+    setOrigin(w, 'node-1', 9000, 17 * GIB);
+    setOrigin(w, 'node-2', 11_000, 21 * GIB);
+    const POLL = 0.3;
+    const election = { leaderElection: true, leaseDurationSeconds: 2, leaseName: LEASE.name, leaseNamespace: LEASE.namespace, pollSeconds: POLL };
+    const ra = await wireReplica(w, 'op-a');
+    const rb = await wireReplica(w, 'op-b');
+    replicas.push(ra, rb);
+    const a = await runOperator(settingsFor(ra.world, { ...election, identity: 'op-a' }));
+    ops.push(a);
+    await waitFor(async () => a.controller.isLeading && same((await worldRmNode(w, 'node-1')).total, cap(9000, 17 * GIB)) && a.controller.idle, 8000, 'op-a converged');
+    const b = await runOperator(settingsFor(rb.world, { ...election, identity: 'op-b' }));
+    ops.push(b);
+    checker = new InvariantChecker({ world: w, nodes: ['node-1', 'node-2'], lease: LEASE });
+    checker.watchReplica('op-a', [ra.api, ...ra.rms]);
+    checker.watchReplica('op-b', [rb.api, ...rb.rms]);
+    checker.arm();
+    // The leader is cut off from everything; meanwhile the NM restarts and the RM forgets.
+    ra.api.rules.push({ match: () => true, kind: 'blackhole' });
+    for (const p of ra.rms) p.rules.push({ match: () => true, kind: 'blackhole' });
+    w.yarn.cluster.restartNodeManager(w.nodeIdOf('node-1'));
+    checker.exposed(['node-1'], 'nm-restart during a leader change');
+    await waitFor(() => b.controller.isLeading, 10_000, 'op-b leading');
+    const termStart = performance.now();
+    const polls0 = b.controller.pollCount('__default_yarn_cluster__');
+    await waitFor(() => checker!.exposures.every((e) => e.end !== undefined), 5000, 'exposure closed');
+    const repairedAfter = checker.exposures[0]!.end! - termStart;
+    // The new term polls first; that poll sees the drift and the repair follows at once.
+    expect(b.controller.pollCount('__default_yarn_cluster__') - polls0).toBeLessThanOrEqual(2);
+    expect(repairedAfter).toBeLessThan(POLL * 1000 + 1000);
+    checker.disarm();
+    expect(checker.violations, JSON.stringify(checker.violations)).toEqual([]);
+    expect(checker.unleased).toEqual([]);
+    ra.api.rules.length = 0;
+    for (const p of ra.rms) p.rules.length = 0;
+  });
+
   test('a re-elected leader does not act on the RM view of its previous term', async () => {
     world = await SimWorld.start({ nodes: 1, standIns: false, seed: false });
     const w = world;
