@@ -10,6 +10,18 @@ import type { ReplicaWiring } from './fault-world.js';
 
 const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
+/** Children still running: killed when this process exits or is told to stop, never left behind. */
+const children = new Set<ChildProcess>();
+let hooked = false;
+function reapOnExit(): void {
+  if (hooked) return;
+  hooked = true;
+  const reap = () => { for (const c of children) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } } };
+  process.once('exit', reap);
+  // Under vitest the runner owns the signals; the exit hook still reaps.
+  if (!process.env.VITEST) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { reap(); process.exit(130); });
+}
+
 export interface ReplicaOptions {
   lease: { namespace: string; name: string; durationSeconds: number };
   pollSeconds: number;
@@ -48,6 +60,9 @@ export class Replica {
     p.stderr!.pipe(this.log, { end: false });
     this.proc = p;
     this.paused = false;
+    children.add(p);
+    p.once('exit', () => children.delete(p));
+    reapOnExit();
   }
 
   signal(sig: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL' | 'SIGTERM'): void {
