@@ -7,7 +7,8 @@
  * on fresh data wants no write (converged). The invariant checker watches throughout.
  * Used by the fault suite (a short run) and `npm run soak` (a long one).
  */
-import { mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createLogger } from '../../log/logger.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimWorld } from '../../sim/world.js';
@@ -89,8 +90,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
   const faults = o.faults ?? Array.from({ length: o.steps ?? 12 }, () => pick(ALL_FAULTS));
   const logs: string[] = [];
   const say = (s: string) => { logs.push(`${Math.round(performance.now())} ${s}`); o.log?.(s); };
-  const world = await SimWorld.start({ nodes: nodeCount, ha: true, standIns: false, seed: true });
   const dir = mkdtempSync(join(tmpdir(), 'loom-faults-'));
+  // The simulators log to a file: stdout is the report's.
+  const world = await SimWorld.start({ nodes: nodeCount, ha: true, standIns: false, seed: true, logger: createLogger('sim', { level: 'warn' }, createWriteStream(join(dir, 'sim.log')) as never) });
   const wirings: ReplicaWiring[] = [];
   const replicas: Replica[] = [];
   const checker = new InvariantChecker({ world, nodes, lease: LEASE });
@@ -235,11 +237,18 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
             const mine = { resources: { 'kubernetes.io/batch-cpu': String(100 + Math.floor(random() * 900)) }, name: 'other-tool', priority: 'koord-batch', note: `v${report.steps.length}` };
             const others = (doc.allocations ?? []).filter((a) => a.name !== 'other-tool');
             const next = JSON.stringify({ ...doc, allocations: [mine, ...others] });
+            // The checker samples inside the patch (the store's watch is synchronous): expect the
+            // new entry first, put the old expectation back if the write is refused.
+            const before = checker.foreign.get(node);
+            checker.foreign.set(node, JSON.stringify(mine));
             try {
               world.kube.store.patch('nodes', undefined, node, 'merge', { metadata: { resourceVersion: obj.metadata.resourceVersion, annotations: { [ANNOTATION_THIRD_PARTY]: next } } });
-              checker.foreign.set(node, JSON.stringify(mine));
               break;
-            } catch { /* 409: read again */ }
+            } catch {
+              // 409: read again
+              if (before === undefined) checker.foreign.delete(node);
+              else checker.foreign.set(node, before);
+            }
           }
           change();
           break;
