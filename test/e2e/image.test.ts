@@ -109,7 +109,14 @@ describe.skipIf(missing !== undefined)('the image', () => {
     }
     if (container) buildah(['rm', container]);
     buildah(['rmi', '--all', '--force']);
-    rmSync(dir, { recursive: true, force: true });
+    // The overlay driver leaves its own mounts under the storage root: unmount them (deepest first).
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${dir}/`));
+    for (const m of mounts.sort().reverse()) spawnSync('umount', [m]);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      console.log(`image test cleanup: could not remove ${dir}: ${(err as Error).message}`);
+    }
   }, 120_000);
 
   test('loom --version inside the image prints the package version, as the non-root user', () => {
