@@ -20,6 +20,7 @@ import { componentLogger, createLogger, type Logger } from '../log/logger.js';
 import { type MetricsEndpoint, serveMetrics } from '../metrics/endpoint.js';
 import { NodeManagerClient } from '../yarn/nm-client.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
+import { ForbiddenReporter } from '../kube/forbidden.js';
 import { startKerberos } from '../yarn/kerberos/session.js';
 import { type Collection, Collector } from './collector.js';
 import { createCopilotBackend } from './copilot-backend.js';
@@ -142,7 +143,12 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     if (settings.kubeconfig || inCluster()) {
       try {
         kube = await connect(settings.kubeconfig, { connections: 2 });
-        events = new EventRecorder(new KubeApi(kube, 10_000), { namespace: 'default', component: 'loom-agent', logger: eventsLog, dryRun: settings.dryRun });
+        const forbidden = new ForbiddenReporter({ logger: componentLogger(root, 'kube').child({ node: nodeName }), counter: metrics.kubeForbidden });
+        events = new EventRecorder(new KubeApi(kube, 10_000, (err) => forbidden.note(err)), {
+          namespace: 'default', component: 'loom-agent', logger: eventsLog, dryRun: settings.dryRun,
+          // Every eviction Event names its container: none repeats, so none is folded (no patch; RBAC: create only).
+          foldWindowMs: 0,
+        });
         log.info({ source: kube.source }, 'posting Kubernetes Events on the Node');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'no Kubernetes access: Events are only logged');

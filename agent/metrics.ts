@@ -3,11 +3,14 @@
  * the demo and the tests do). Per-container series are rebuilt every tick so that a container
  * that left the node leaves no stale series behind.
  */
+import { kubeForbiddenCounter } from '../kube/forbidden.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Collection } from './collector.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
+  /** 403s from the Kubernetes API (kube/forbidden.ts). */
+  readonly kubeForbidden = kubeForbiddenCounter(this.registry);
   readonly containerWorkingSet: Gauge<'container'>;
   readonly containerCpu: Gauge<'container'>;
   readonly containerPsi: Gauge<'container' | 'resource' | 'kind'>;

@@ -13,6 +13,7 @@ export const simSettingSpecs: readonly SettingSpec[] = [
   { key: 'workload', kind: 'boolean', description: 'let the workload move (online load, batch pods, YARN apps); off keeps the fixed initial state', default: false },
   { key: 'layout', kind: 'enum', choices: ['v1', 'v2', 'hybrid'], description: 'cgroup layout of the simulated nodes', default: 'v2' },
   { key: 'driver', kind: 'enum', choices: ['cgroupfs', 'systemd'], description: 'cgroup naming of the simulated nodes', default: 'cgroupfs' },
+  { key: 'rbac', kind: 'string', description: 'RBAC manifest (ServiceAccounts, Roles, bindings): the API server authorizes every request as RBAC does and prints a kubeconfig per ServiceAccount' },
   { key: 'dir', kind: 'string', description: 'where to put kubeconfig, Hadoop conf and node trees (default: a new temp dir, removed on exit)' },
 ];
 

@@ -100,7 +100,17 @@ export class KubeApi {
   /** Requests sent, by `METHOD resource` (for benchmarks and metrics). */
   readonly counts = new Map<string, number>();
 
-  constructor(readonly conn: KubeConnection, private readonly defaultTimeoutMs = 30_000) {}
+  /** `onError`: every failed request (the 403 reporter of kube/forbidden.ts listens). */
+  constructor(readonly conn: KubeConnection, private readonly defaultTimeoutMs = 30_000, private readonly onError?: (err: KubeApiError) => void) {}
+
+  /** Tells `onError` about a failure of a request made outside `request()` (a watch). */
+  noteError(err: KubeApiError): void {
+    try {
+      this.onError?.(err);
+    } catch {
+      // reporting must not change the outcome
+    }
+  }
 
   url(path: string, query?: RequestOptions['query']): string {
     const q = new URLSearchParams();
@@ -145,7 +155,9 @@ export class KubeApi {
         reason = status.reason;
         message = status.message ?? message;
       } catch { /* not a Status object; keep the raw excerpt */ }
-      throw new KubeApiError(method, path, res.statusCode, reason, message);
+      const err = new KubeApiError(method, path, res.statusCode, reason, message);
+      this.noteError(err);
+      throw err;
     }
     if (text === '') return undefined as T;
     try {

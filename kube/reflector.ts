@@ -116,7 +116,8 @@ export class Reflector<P> {
           this.o.logger.info({ path: this.o.path }, 'watch history expired (410 Gone); relisting');
           continue;
         }
-        this.o.logger.warn({ path: this.o.path, err: (err as Error).message, retryInMs: backoff }, 'list/watch failed; retrying');
+        // A 403 is said once by the API's reporter (kube/forbidden.ts), not at every retry.
+        if (!(err instanceof KubeApiError && err.status === 403)) this.o.logger.warn({ path: this.o.path, err: (err as Error).message, retryInMs: backoff }, 'list/watch failed; retrying');
         try {
           await this.clock.sleep(backoff, this.abort.signal);
         } catch {
@@ -191,7 +192,9 @@ export class Reflector<P> {
       const text = await res.body.text();
       let reason: string | undefined;
       try { reason = (JSON.parse(text) as { reason?: string }).reason; } catch { /* raw */ }
-      throw new KubeApiError('WATCH', this.o.path, res.statusCode, reason, text.slice(0, 200));
+      const err = new KubeApiError('WATCH', this.o.path, res.statusCode, reason, text.slice(0, 200));
+      this.o.api.noteError(err);
+      throw err;
     }
     this.watching = true;
     this.lastError = undefined;

@@ -4,6 +4,7 @@ import { SettingsError, type SettingsValues } from '../settings/settings.js';
 import { isInputError } from '../input/input-error.js';
 import { connect } from '../kube/connection.js';
 import { KubeApi } from '../kube/api.js';
+import { ForbiddenReporter } from '../kube/forbidden.js';
 import { EventRecorder, LogOnlyEvents } from '../kube/events.js';
 import { LeaderElector } from '../kube/lease.js';
 import { serveMetrics } from '../metrics/endpoint.js';
@@ -75,7 +76,8 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     throw err;
   }
   const conn = await connect(s.kubeconfig);
-  const api = new KubeApi(conn);
+  const forbidden = new ForbiddenReporter({ logger: componentLogger(log, 'kube'), counter: metrics.kubeForbidden });
+  const api = new KubeApi(conn, undefined, (err) => forbidden.note(err));
   const events = s.dryRun
     ? new LogOnlyEvents(componentLogger(log, 'operator.events'))
     : new EventRecorder(api, { namespace: s.eventNamespace, component: 'loom-operator', logger: componentLogger(log, 'operator.events') });

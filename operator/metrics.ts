@@ -1,4 +1,5 @@
 /** The operator's Prometheus metrics, on a registry of its own (several operators may share a process in tests). */
+import { kubeForbiddenCounter } from '../kube/forbidden.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { YarnRequestEvent } from '../yarn/http.js';
 
@@ -6,6 +7,8 @@ export type LedgerQuantity = 'origin' | 'k8s_requested' | 'yarn_capacity' | 'yar
 
 export class OperatorMetrics {
   readonly registry = new Registry();
+  /** 403s from the Kubernetes API (kube/forbidden.ts). */
+  readonly kubeForbidden = kubeForbiddenCounter(this.registry);
   // One unit per metric, base units (Prometheus naming): CPU in cores, memory in bytes.
   readonly nodeBatchCpu = new Gauge({
     name: 'loom_node_batch_cpu_cores', help: 'Per-node ledger figures for batch CPU, in cores (origin, k8s_requested, yarn_capacity, yarn_used, claim, free)',

@@ -4,6 +4,7 @@ import { createLogger } from '../log/logger.js';
 import { SettingsError, type SettingsValues } from '../settings/settings.js';
 import { describeError } from '../input/input-error.js';
 import { connect } from '../kube/connection.js';
+import { ForbiddenReporter } from '../kube/forbidden.js';
 import { KubeApi, paths, type KubeList, type KubeObject } from '../kube/api.js';
 import { discoverYarnClusters } from '../yarn/site.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
@@ -115,7 +116,8 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
   const clusters = discoverYarnClusters(hadoopConfDir, { logger: log });
   const conn = await connect(values.kubeconfig as string | undefined);
   try {
-    const api = new KubeApi(conn);
+    const forbidden = new ForbiddenReporter({ logger: log });
+    const api = new KubeApi(conn, undefined, (err) => forbidden.note(err));
     const eventNamespace = values.eventNamespace as string;
     const [nodes, pods, events] = await Promise.all([
       api.request<KubeList<KubeObject>>('GET', paths.nodes()),

@@ -15,6 +15,7 @@ export async function runSimCommand(v: SettingsValues): Promise<number> {
     layout: v.layout as 'v1' | 'v2' | 'hybrid',
     driver: v.driver as 'cgroupfs' | 'systemd',
     ...(v.dir ? { dir: v.dir as string } : {}),
+    ...(v.rbac ? { rbac: v.rbac as string } : {}),
     logger: log,
   });
   const stopWorkload = (v.workload as boolean) ? startWorkload(world) : () => {};

@@ -17,6 +17,7 @@ import {
   ANNOTATION_NODE_ID, BATCH_CPU, BATCH_MEMORY, LABEL_COMPONENT, NODE_MANAGER_COMPONENT,
 } from '../kube/wire.js';
 import { KubeApiServer } from './kube/server.js';
+import { RbacPolicy } from './kube/rbac.js';
 import { startYarnSim, type YarnSim, scaledClock, systemClock, type Clock, type SpnegoFilter } from './yarn/index.js';
 import type { AppSpec, SimApp, SimContainer } from './yarn/types.js';
 import { makeSimTempDir, SimulatedNode, type CgroupDriver, type CgroupLayout, type Load, type LoadSource } from './node/index.js';
@@ -62,6 +63,11 @@ export interface WorldOptions {
   rmResizeDelayMs?: number;
   /** Interval of the API server's watch bookmarks, real ms (default 50). */
   bookmarkIntervalMs?: number;
+  /**
+   * A manifest of ServiceAccounts, (Cluster)Roles and (Cluster)RoleBindings: the API server then
+   * authorizes every request as RBAC does, and a kubeconfig is written per ServiceAccount.
+   */
+  rbac?: string;
   /** How long the NM keeps finished containers listed (sim ms); default the simulator's. */
   nmRetainFinishedMs?: number;
 }
@@ -72,6 +78,8 @@ export interface SimDescription {
   resourceManagers: string[];
   hadoopConfDir: string;
   nodes: { name: string; nodeManager: string; nodeId: string; cgroupRoot: string; procRoot: string; yarnCgroupPath: string }[];
+  /** With an RBAC manifest: `"<namespace>/<name>"` → kubeconfig path, per ServiceAccount. */
+  serviceAccountKubeconfigs?: Record<string, string>;
 }
 
 /** Default online load: 25 % of CPU and memory, steady. */
@@ -102,6 +110,7 @@ export class SimWorld {
     private readonly ownsDir: boolean,
     readonly hadoopConfDir: string,
     readonly clock: Clock,
+    readonly serviceAccountKubeconfigs: Record<string, string> | undefined,
     private readonly o: Required<Pick<WorldOptions, 'speed' | 'stepMs' | 'koordIntervalMs' | 'nodeCpuCores' | 'nodeMemoryGiB'>> & WorldOptions,
     readonly log: Logger,
   ) {
@@ -121,11 +130,14 @@ export class SimWorld {
     const memGiB = options.nodeMemoryGiB ?? 64;
     const reported = options.nmReported ?? { vcores: Math.floor(cores / 2), memoryMiB: Math.floor(memGiB * 1024 / 4) };
     const nodeNames = Array.from({ length: options.nodes }, (_, i) => `node-${i + 1}`);
+    const rbac = options.rbac !== undefined ? RbacPolicy.fromFile(options.rbac) : undefined;
     const kube = await KubeApiServer.start({
       port: options.kubePort ?? 0, kubeconfigDir: dir, logger: log,
       // Frequent bookmarks let "everything observed has been processed" be waited for quickly.
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 50,
+      ...(rbac ? { rbac } : {}),
     });
+    const serviceAccountKubeconfigs = rbac ? rbac.writeKubeconfigs(join(dir, 'serviceaccounts'), kube.url) : undefined;
     const yarn = await startYarnSim({
       ha: options.ha ?? false,
       ...(options.rmPorts ? { rmPorts: options.rmPorts } : {}),
@@ -140,7 +152,7 @@ export class SimWorld {
     mkdirSync(hadoopConfDir, { recursive: true });
     const named = (url: string) => (options.spnego ? url.replace('//127.0.0.1:', '//localhost:') : url);
     writeFileSync(join(hadoopConfDir, 'yarn-site.xml'), yarnSiteXml(yarn.resourceManagers.map((r) => named(r.url))));
-    const world = new SimWorld(kube, yarn, dir, options.dir === undefined, hadoopConfDir, clock, {
+    const world = new SimWorld(kube, yarn, dir, options.dir === undefined, hadoopConfDir, clock, serviceAccountKubeconfigs, {
       ...options, speed, stepMs: options.stepMs ?? 250, koordIntervalMs: options.koordIntervalMs ?? 1000, nodeCpuCores: cores, nodeMemoryGiB: memGiB,
     }, log);
     try {
@@ -329,6 +341,7 @@ export class SimWorld {
         procRoot: e.node.paths.procRoot,
         yarnCgroupPath: e.node.paths.yarnCgroupPath,
       })),
+      ...(this.serviceAccountKubeconfigs ? { serviceAccountKubeconfigs: this.serviceAccountKubeconfigs } : {}),
     };
   }
 

@@ -5,14 +5,14 @@ import { stringify } from 'yaml';
 
 export const KUBECONFIG_CONTEXT = 'loom-sim';
 
-export function kubeconfigYaml(server: string, token: string): string {
+export function kubeconfigYaml(server: string, token: string, namespace = 'default'): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     // @kubernetes/client-node 1.x refuses plain http unless the cluster skips TLS verification.
     clusters: [{ name: KUBECONFIG_CONTEXT, cluster: { server, 'insecure-skip-tls-verify': true } }],
     users: [{ name: KUBECONFIG_CONTEXT, user: { token } }],
-    contexts: [{ name: KUBECONFIG_CONTEXT, context: { cluster: KUBECONFIG_CONTEXT, user: KUBECONFIG_CONTEXT, namespace: 'default' } }],
+    contexts: [{ name: KUBECONFIG_CONTEXT, context: { cluster: KUBECONFIG_CONTEXT, user: KUBECONFIG_CONTEXT, namespace } }],
     'current-context': KUBECONFIG_CONTEXT,
     preferences: {},
   });

@@ -23,6 +23,7 @@ import {
 } from './status.js';
 import { KubeStore, type WatchEvent } from './store.js';
 import { toTable } from './table.js';
+import { type RbacPolicy, type RequestAttributes, type UserInfo } from './rbac.js';
 
 export interface KubeApiServerOptions {
   host?: string;
@@ -46,6 +47,11 @@ export interface KubeApiServerOptions {
    * tokens over plain http, and the apiserver's old insecure port was unauthenticated too).
    */
   requireToken?: boolean;
+  /**
+   * Authorize every request with this RBAC policy (sim/kube/rbac.ts): ServiceAccount tokens are
+   * its users, the simulator's own token a cluster admin, no token `system:anonymous`.
+   */
+  rbac?: RbacPolicy;
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -67,7 +73,7 @@ function watchJson(o: KubeObject): string {
 
 type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-function verbOf(method: string, r: Extract<Route, { kind: 'object' }>, query: URLSearchParams): Verb | undefined {
+export function verbOf(method: string, r: Extract<Route, { kind: 'object' }>, query: URLSearchParams): Verb | undefined {
   const watching = r.watchPath || query.get('watch') === 'true' || query.get('watch') === '1';
   switch (method) {
     case 'GET': return r.name !== undefined ? (r.watchPath ? 'watch' : 'get') : watching ? 'watch' : 'list';
@@ -174,6 +180,21 @@ async function writeChunks(res: ServerResponse, parts: Iterable<string>): Promis
   res.end(buf);
 }
 
+/** What a request asks for, as the apiserver's RequestInfo sees it (undefined: no verb, the handler answers 405). */
+function requestAttributes(method: string, r: Route, url: URL): RequestAttributes | undefined {
+  if (r.kind !== 'object') return { kind: 'nonResource', verb: method.toLowerCase(), path: url.pathname };
+  const verb = verbOf(method, r, url.searchParams);
+  if (!verb) return undefined;
+  const a: RequestAttributes = { kind: 'resource', verb, apiGroup: r.def.group, resource: r.def.plural };
+  if (r.subresource !== undefined) a.subresource = r.subresource;
+  if (r.namespace !== undefined) a.namespace = r.namespace;
+  // A list or watch narrowed to one object by name is authorized as that name.
+  const byField = /(?:^|,)metadata\.name==?([^,]+)/.exec(url.searchParams.get('fieldSelector') ?? '')?.[1];
+  const name = r.name ?? ((verb === 'list' || verb === 'watch') ? byField : undefined);
+  if (name !== undefined) a.name = name;
+  return a;
+}
+
 export class KubeApiServer {
   readonly stats = new RequestStats();
   /** Open watch streams → their close function. */
@@ -238,9 +259,29 @@ export class KubeApiServer {
     return n;
   }
 
+  /** The RBAC policy the server enforces, if any (its denials are recorded). */
+  get rbac(): RbacPolicy | undefined {
+    return this.options.rbac;
+  }
+
   /** Number of watch streams currently open over HTTP. */
   get openWatches(): number {
     return this.watches.size;
+  }
+
+  /** Authentication (bearer token) and RBAC authorization; throws the apiserver's 401/403. */
+  private authorize(rbac: RbacPolicy, method: string, r: Route, url: URL, req: IncomingMessage): void {
+    const header = req.headers.authorization;
+    let user: UserInfo;
+    if (header === undefined) user = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+    else {
+      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+      const found = token === this.token ? { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] } : token ? rbac.userOf(token) : undefined;
+      if (!found) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      user = found;
+    }
+    const attributes = requestAttributes(method, r, url);
+    if (attributes) rbac.authorize(user, attributes);
   }
 
   private authorized(req: IncomingMessage): boolean {
@@ -254,6 +295,7 @@ export class KubeApiServer {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const r = route(url.pathname);
       this.log.debug({ method, path: url.pathname, query: url.search }, 'request');
+      if (this.options.rbac) this.authorize(this.options.rbac, method, r, url, req);
       if (r.kind === 'version' || r.kind === 'health') {
         if (method !== 'GET') throw methodNotAllowed(method);
         if (r.kind === 'version') sendJson(res, 200, SERVER_VERSION);

@@ -6,7 +6,7 @@ import { type ResourceDef, qualifiedResource } from './resources.js';
 
 export type StatusReason =
   | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Expired' | 'Gone'
-  | 'UnsupportedMediaType' | 'MethodNotAllowed' | 'NotAcceptable' | 'Unauthorized' | 'InternalError' | 'Timeout';
+  | 'UnsupportedMediaType' | 'MethodNotAllowed' | 'NotAcceptable' | 'Unauthorized' | 'Forbidden' | 'InternalError' | 'Timeout';
 
 export interface StatusCause { reason?: string; message: string; field?: string }
 
