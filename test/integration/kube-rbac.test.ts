@@ -269,7 +269,7 @@ async function operatorScenario(c: Cluster, o: { untilForbidden?: boolean } = {}
   const forbiddenLine = () => logs.find(/Kubernetes RBAC forbids/)[0];
   const step = async (what: string, cond: () => unknown) => {
     try {
-      await waitFor(() => (o.untilForbidden && forbiddenLine()) || cond(), 20_000, what);
+      await waitFor(() => (o.untilForbidden && forbiddenLine()) || cond(), 60_000, what);
     } catch (err) {
       const evs = c.world.kube.store.list('events', {}).items.map((e) => `${e.metadata.namespace}/${(e as { reason?: string }).reason}`);
       throw new Error(`${(err as Error).message}; events: ${evs.join(',')}; operator log: ${logs.lines().filter((l) => (l.level as number) >= 40).slice(-5).map((l) => JSON.stringify(l)).join('\n')}`);
@@ -351,6 +351,28 @@ describe.skipIf(typeof tools === 'string')('the chart\'s RBAC under the operator
 
   beforeAll(() => {
     chart = objectsOf(templateText((tools as { helm: string }).helm)).filter((o) => RBAC_KINDS.has(o.kind));
+  });
+
+  test('docs/operations.md "Permissions" lists exactly the chart\'s rules', () => {
+    const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('### Kubernetes RBAC'), docs.indexOf('### Linux capabilities'));
+    const documented = [...section.matchAll(/^\| `(loom-[a-z]+)` \| [^|]+ \| `([^`]+)` \| ([^|]+) \|/gm)]
+      .map((m) => `${m[1]} ${m[2]} ${[...m[3]!.matchAll(/`([a-z]+)`/g)].map((v) => v[1]).join(',')}`).sort();
+    const roles = new Map(chart.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+    const rendered: string[] = [];
+    for (const b of chart.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+      const ref = b.roleRef as { kind: string; name: string };
+      const role = roles.get(`${ref.kind}/${ref.name}`)!;
+      for (const subject of b.subjects as { name: string }[]) {
+        for (const r of (role.rules as PolicyRule[]) ?? []) {
+          for (const res of r.resources ?? []) {
+            const group = r.apiGroups?.[0] ? `.${r.apiGroups[0]}` : '';
+            rendered.push(`${subject.name} ${res}${group} ${r.verbs.join(',')}`);
+          }
+        }
+      }
+    }
+    expect(documented).toEqual(rendered.sort());
   });
 
   test('with the chart\'s RBAC: no request is refused', async () => {
