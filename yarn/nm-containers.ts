@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { decodeBody } from './document.js';
 import { CONTAINER_ID } from './ids.js';
 import { isLiveContainerState, type NmContainer, type RejectedItem } from './model.js';
-import { listItems, parseNmContainerItem } from './parse.js';
+import { DUPLICATE_CONTAINER, listItems, parseNmContainerItem } from './parse.js';
 
 /**
  * States after which a container has nothing left to run: the NM agent of yarn-copilot lists
@@ -59,6 +59,7 @@ export function summarizeNmContainers(doc: unknown, url: string, opts: NmContain
     containers: [], total: items.length, rejected: { count: 0, samples: [] }, foreign: { count: 0, samples: [] }, overflow: 0,
   };
   let mine = 0;
+  const seen = new Set<string>();
   const reject = (index: number, raw: unknown, reason: string): void => {
     out.rejected.count++;
     if (out.rejected.samples.length < nSamples) {
@@ -81,6 +82,12 @@ export function summarizeNmContainers(doc: unknown, url: string, opts: NmContain
       if (out.foreign.samples.length < nSamples) out.foreign.samples.push({ id: peek.id, nodeId: peek.nodeId.slice(0, 200) });
       continue;
     }
+    // One container, one entry: a repeated id would count its cgroup (and its release) twice.
+    if (seen.has(peek.id)) {
+      reject(index, raw, DUPLICATE_CONTAINER);
+      continue;
+    }
+    seen.add(peek.id);
     const peekBucket = isLiveContainerState(peek.state) ? live : isFinalContainerState(peek.state) ? final : other;
     if (peekBucket.length >= max) {
       mine++;

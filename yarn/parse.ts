@@ -25,10 +25,14 @@ const num = z.preprocess(
   z.number().finite().optional(),
 );
 
-/** A non-negative {@link num}: an amount a NodeManager allocated cannot be below zero. */
+/**
+ * An amount a NodeManager allocated: never below zero, and within what YARN's own types carry
+ * (a Java long of MiB is far beyond any node; past 2^53 the figure is no longer exact here, and
+ * converted to bytes it would not stay finite).
+ */
 const amount = z.preprocess(
   (v) => (v === '' || v === null ? undefined : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v.trim()) : v),
-  z.number().finite().min(0, 'must not be negative').optional(),
+  z.number().finite().min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'is beyond 2^53').optional(),
 );
 
 /** string, or a number an odd serializer wrote unquoted; null → absent. */
@@ -123,9 +127,11 @@ function parseList<S extends z.ZodType, T>(
   raw: unknown[],
   schema: S,
   build: (v: z.infer<S>) => T | string,
+  unique?: { keyOf: (item: T) => string; duplicate: string },
 ): ParsedList<T> {
   const items: T[] = [];
   const rejected: RejectedItem[] = [];
+  const seen = new Set<string>();
   raw.forEach((entry, index) => {
     const rawId = isRecord(entry) && (typeof entry.id === 'string' || typeof entry.id === 'number') ? String(entry.id) : undefined;
     const parsed = schema.safeParse(entry);
@@ -134,8 +140,19 @@ function parseList<S extends z.ZodType, T>(
       return;
     }
     const built = build(parsed.data);
-    if (typeof built === 'string') rejected.push(dropUndefined({ index, id: rawId, reason: built }));
-    else items.push(built);
+    if (typeof built === 'string') {
+      rejected.push(dropUndefined({ index, id: rawId, reason: built }));
+      return;
+    }
+    if (unique) {
+      const key = unique.keyOf(built);
+      if (seen.has(key)) {
+        rejected.push(dropUndefined({ index, id: rawId, reason: unique.duplicate }));
+        return;
+      }
+      seen.add(key);
+    }
+    items.push(built);
   });
   return { items, rejected };
 }
@@ -300,8 +317,11 @@ function buildLenientNmContainer(v: z.infer<typeof nmContainerSchema> & { unknow
   return built;
 }
 
+/** Why a second entry with an id already listed is refused: one container, one entry (its stats would count twice). */
+export const DUPLICATE_CONTAINER = 'duplicate container id (the first entry is kept)';
+
 export function parseNmContainers(doc: unknown, url: string): ParsedList<NmContainer> {
-  return parseList(listItems(doc, 'containers', 'container', url), nmContainerLenient, buildLenientNmContainer);
+  return parseList(listItems(doc, 'containers', 'container', url), nmContainerLenient, buildLenientNmContainer, { keyOf: (c) => c.id, duplicate: DUPLICATE_CONTAINER });
 }
 
 export function parseNmContainer(doc: unknown, url: string): NmContainer {

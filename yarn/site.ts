@@ -64,12 +64,20 @@ const confParser = new XMLParser({
   isArray: (tagName, jPath) => tagName === 'property' && String(jPath) === 'configuration.property',
 });
 
-function textOf(v: unknown): string | undefined {
+/** An element's text; `MARKUP` when it holds other elements where Hadoop expects text. */
+const MARKUP = Symbol('markup');
+
+function textOf(v: unknown): string | undefined | typeof MARKUP {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'object' && '#text' in (v as Record<string, unknown>)) return textOf((v as Record<string, unknown>)['#text']);
-  if (typeof v === 'object' && Object.keys(v as object).length === 0) return '';
+  if (Array.isArray(v)) return MARKUP;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (Object.keys(o).some((k) => k !== '#text' && !k.startsWith('@_'))) return MARKUP;
+    if ('#text' in o) return textOf(o['#text']);
+    if (Object.keys(o).length === 0) return '';
+  }
   return undefined;
 }
 
@@ -93,18 +101,25 @@ export function parseHadoopConfiguration(xml: string, file: string): Map<string,
     throw new YarnConfigError(file, undefined, `root element must be <configuration>, got <${Object.keys(doc)[0] ?? 'nothing'}>`);
   }
   const root = doc.configuration;
-  const props = root && typeof root === 'object' ? ((root as Record<string, unknown>).property as unknown[] | undefined) ?? [] : [];
+  const rawProps = root && typeof root === 'object' ? (root as Record<string, unknown>).property : undefined;
+  // Normally a list (isArray above); odd markup the parser still accepts can leave a single value.
+  const props: unknown[] = rawProps === undefined ? [] : Array.isArray(rawProps) ? rawProps : [rawProps];
   const out = new Map<string, string>();
   const finals = new Set<string>();
   props.forEach((p, i) => {
     const prop = (p && typeof p === 'object' ? p : {}) as Record<string, unknown>;
-    const name = (textOf(prop.name) ?? textOf(prop['@_name']))?.trim();
+    const text = (field: string, key: string): string | undefined => {
+      const t = textOf(prop[field]) ?? textOf(prop[`@_${field}`]);
+      if (t === MARKUP) throw new YarnConfigError(file, key, `<${field}> holds markup, not text`);
+      return t;
+    };
+    const name = text('name', `property #${i + 1}`)?.trim();
     if (!name) throw new YarnConfigError(file, `property #${i + 1}`, 'property without <name>');
-    const value = textOf(prop.value) ?? textOf(prop['@_value']);
+    const value = text('value', name);
     if (value === undefined) return; // Hadoop ignores a property without a value
     if (finals.has(name)) return;
     out.set(name, value.trim());
-    if ((textOf(prop.final) ?? textOf(prop['@_final']))?.trim() === 'true') finals.add(name);
+    if (text('final', name)?.trim() === 'true') finals.add(name);
   });
   return out;
 }

@@ -14,7 +14,9 @@ import { projectNode, projectPod, type PodRecord } from '../../operator/observe.
 import { nodeIdKey, snapshotOf, type ClusterView } from '../../operator/snapshot.js';
 import { decideNode, DEFAULT_LEDGER_CONFIG, type LedgerConfig } from '../../operator/ledger/index.js';
 import { decodeBody } from '../../yarn/document.js';
-import { parseNmContainers, parseRmNodes } from '../../yarn/parse.js';
+import { parseRmNodes } from '../../yarn/parse.js';
+import { summarizeNmContainers } from '../../yarn/nm-containers.js';
+import { isLiveContainerState } from '../../yarn/model.js';
 import { serializeResourceOption } from '../../yarn/serialize.js';
 import type { RmNode } from '../../yarn/model.js';
 import {
@@ -140,7 +142,9 @@ describe('agent: NodeManager answers, cgroup and proc files, copilot requests â†
       const config = parsedOrInputError(() => parseRulesConfig({ memoryEvictThresholdPercent: f.threshold, victimOrder: f.victimOrder, cpuEvictBESatisfactionLowerPercent: 40, cpuEvictBESatisfactionUpperPercent: 60 }));
       if (!config) return;
       const doc = parsedOrInputError(() => decodeBody(f.containers.body, f.containers.contentType, f.containers.url));
-      const list = doc === undefined ? undefined : parsedOrInputError(() => parseNmContainers(doc, f.containers.url));
+      // The agent's own path: this node's entries, capped, then the live ones.
+      const summary = doc === undefined ? undefined : parsedOrInputError(() => summarizeNmContainers(doc, f.containers.url, { nodeId: 'node-1:8041', max: 200 }));
+      const list = summary && { items: summary.containers.filter((c) => isLiveContainerState(c.state)), rejected: summary.rejected.samples };
       const memory = parsedOrInputError(() => memoryFromV2(f.current, f.memStat, '/sys/fs/cgroup/c'));
       const cpu0 = parsedOrInputError(() => cpuUsageNanosFromV2(f.cpuStat0));
       const cpu1 = parsedOrInputError(() => cpuUsageNanosFromV2(f.cpuStat1));
@@ -158,7 +162,7 @@ describe('agent: NodeManager answers, cgroup and proc files, copilot requests â†
       }));
       const col: Collection = {
         at: 1000, nmUp: list !== undefined, nmRestarted: false, containers, nmContainers: list?.items ?? [],
-        nmEntries: { total: containers.length, rejected: list?.rejected.length ?? 0, foreign: 0, overCap: 0 },
+        nmEntries: { total: summary?.total ?? 0, rejected: summary?.rejected.count ?? 0, foreign: summary?.foreign.count ?? 0, overCap: summary?.overflow ?? 0 },
       };
       const mem = parsedOrInputError(() => parseMeminfo(f.meminfo));
       const t0 = parsedOrInputError(() => parseProcStat(f.stat0));

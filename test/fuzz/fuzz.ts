@@ -6,11 +6,13 @@
  *   - no NaN, Infinity or (where a quantity must not be) negative number comes out of it.
  */
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { isInputError } from '../../input/input-error.js';
 
 /** Runs per property: small enough for `npm test`, more with LOOM_FUZZ_RUNS. */
 export const RUNS = Math.max(1, Number(process.env.LOOM_FUZZ_RUNS) || 150);
+/** A long hunt gets the time it needs (vitest's default is 30 s per test). */
+vi.setConfig({ testTimeout: Math.max(30_000, RUNS * 60) });
 const SEED = process.env.LOOM_FUZZ_SEED !== undefined ? Number(process.env.LOOM_FUZZ_SEED) : undefined;
 
 export function check<Ts extends [unknown, ...unknown[]]>(property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, runs = RUNS): void | Promise<void> {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { InputError, isInputError } from '../../input/input-error.js';
 import { parseCpu, parseBatchCpu, parseBatchMemory, parseQuantity } from '../../kube/quantity.js';
 import { parseJsonDocument } from '../../yarn/document.js';
-import { parseNmContainers } from '../../yarn/parse.js';
+import { DUPLICATE_CONTAINER, parseNmContainers } from '../../yarn/parse.js';
+import { summarizeNmContainers } from '../../yarn/nm-containers.js';
 import { parseHadoopConfiguration, yarnClusterFromXml } from '../../yarn/site.js';
 import { YarnConfigError } from '../../yarn/errors.js';
 import { parseKillByResourceRequest, parseKillContainerRequest } from '../../agent/copilot-wire.js';
@@ -58,6 +59,32 @@ describe('fuzz findings', () => {
     const err = thrown(() => parseHadoopConfiguration(xml, '/etc/hadoop/yarn-site.xml'));
     expect(err).toBeInstanceOf(YarnConfigError);
     expect(err.message).toMatch(/^\/etc\/hadoop\/yarn-site\.xml: not XML: /);
+  });
+
+  it('markup where yarn-site.xml wants text (which the XML parser lets through) is an input error, not a TypeError', () => {
+    const xml = '<?xml version=""?>\n<configuration>\n  <property><name>yarn.resourcemanager.webapp.address</name><value><!-0.0.1:39549</value></property>\n</configuration>\n';
+    const err = thrown(() => yarnClusterFromXml(xml, 'c1', '/etc/hadoop/yarn-site.xml'));
+    expect(err).toBeInstanceOf(YarnConfigError);
+    expect(err.message).toBe('/etc/hadoop/yarn-site.xml [yarn.resourcemanager.webapp.address]: <value> holds markup, not text');
+  });
+
+  it('a container the NodeManager lists twice is one container: the repeat is refused, never chosen twice', () => {
+    const entry = { id: 'container_1796126930139_0001_01_000004', state: 'RUNNING', totalMemoryNeededMB: 2048, totalVCoresNeeded: 1, nodeId: 'node-1:8041' };
+    const doc = { containers: { container: [{ ...entry, exitCode: -1 }, entry, { ...entry, id: 'container_1796126930139_0001_01_000005' }] } };
+    const list = parseNmContainers(doc, 'http://nm/ws/v1/node/containers');
+    expect(list.items.map((c) => c.id)).toEqual(['container_1796126930139_0001_01_000004', 'container_1796126930139_0001_01_000005']);
+    expect(list.rejected).toEqual([{ index: 1, id: 'container_1796126930139_0001_01_000004', reason: DUPLICATE_CONTAINER }]);
+    const summary = summarizeNmContainers(doc, 'http://nm/ws/v1/node/containers', { nodeId: 'node-1:8041', max: 10 });
+    expect(summary.containers.map((c) => c.id)).toEqual(['container_1796126930139_0001_01_000004', 'container_1796126930139_0001_01_000005']);
+    expect(summary.rejected).toEqual({ count: 1, samples: [{ index: 1, id: 'container_1796126930139_0001_01_000004', reason: DUPLICATE_CONTAINER }] });
+  });
+
+  it('a NodeManager allocation past 2^53 MiB stays unknown: released memory never becomes Infinity', () => {
+    const list = parseNmContainers({ containers: { container: [
+      { id: 'container_1_0001_01_000002', state: 'RUNNING', totalMemoryNeededMB: 1e308, totalVCoresNeeded: 1 },
+    ] } }, 'http://nm/ws/v1/node/containers');
+    expect(list.items[0]!.totalMemoryNeededMB).toBeUndefined();
+    expect(list.items[0]!.unknownFields).toEqual(['totalMemoryNeededMB']);
   });
 
   it('a NodeManager container with a negative allocation keeps that allocation unknown, never negative', () => {
