@@ -187,8 +187,9 @@ export class LeaderElector implements Fence {
   }
 
   private async tick(): Promise<void> {
-    // A leader's attempt may take until its deadline; a candidate's one retry period.
-    const budget = this.leading ? Math.max(1, this.validForMs) : this.timing.retryPeriodMs;
+    // A leader's attempt may take until its deadline (then it must stop leading anyway); a
+    // candidate's is bounded by the renew deadline, so a slow API server delays it, never stalls it.
+    const budget = this.leading ? Math.max(1, this.validForMs) : this.timing.renewDeadlineMs;
     const ctl = new AbortController();
     this.inFlight = ctl;
     const t = this.clock.setTimer(budget, () => ctl.abort(new Error(`lease round took longer than ${budget} ms`)));
