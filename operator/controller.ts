@@ -198,7 +198,8 @@ export class OperatorController {
       return out;
     }
     out.push({ name: 'role', ok: true, detail: `leader (term ${this.term})` });
-    const limit = (this.o.readyPolls ?? 3) * this.o.pollMs;
+    // N polls, but never less than 5 s: a short poll period on a busy machine is not an outage.
+    const limit = Math.max((this.o.readyPolls ?? 3) * this.o.pollMs, 5000);
     for (const [id, p] of this.pollers) {
       const age = p.lastOkAt === undefined ? undefined : this.clock.now() - p.lastOkAt;
       const leadingFor = this.clock.now() - this.termStartedAt;

@@ -76,7 +76,7 @@ describe('operator under faults', () => {
     checker.disarm();
     expect(a.controller.isLeading).toBe(false);
     expect(checker.unleased, JSON.stringify(checker.unleased.slice(0, 3))).toEqual([]);
-    expect(checker.violations).toEqual([]);
+    expect(checker.violations, JSON.stringify(checker.violations, null, 1)).toEqual([]);
     // op-b did the work.
     expect(rb.api.forwarded.some((f) => f.method === 'PATCH' && f.path.startsWith('/api/v1/nodes/'))).toBe(true);
   }, 60_000);

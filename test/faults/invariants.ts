@@ -19,7 +19,7 @@ import { isWrite } from './fault-proxy.js';
 
 const MIB = 2 ** 20;
 
-export interface Violation { node: string; kind: 'capacity' | 'used'; start: number; end?: number; rm: { vcores: number; memoryMiB: number }; claim?: { cpu: number; memory: number } }
+export interface Violation { node: string; kind: 'capacity' | 'used'; start: number; end?: number; rm: { vcores: number; memoryMiB: number }; claim?: { cpu: number; memory: number }; recent?: string[] }
 export interface Exposure { node: string; cause: string; start: number; end?: number }
 export interface UnleasedWrite { replica: string; at: number; method: string; path: string; holder: string }
 
@@ -55,6 +55,13 @@ export class InvariantChecker {
   private readonly openExposure = new Map<string, Exposure>();
   /** node → the foreign entry JSON the competing writer last wrote. */
   readonly foreign = new Map<string, string>();
+  /** The last writes and changes seen, attached to a violation when it opens (to explain it). */
+  private readonly recent: string[] = [];
+  private note(line: string): void {
+    this.recent.push(`${Math.round(performance.now())} ${line}`);
+    if (this.recent.length > 30) this.recent.shift();
+  }
+  private lastSeen = new Map<string, string>();
 
   constructor(private readonly o: CheckerOptions) {}
 
@@ -103,6 +110,7 @@ export class InvariantChecker {
   }
 
   private onWrite(replica: string, f: Forwarded): void {
+    if (this.armed && isWrite(f.method) && !f.path.includes('/leases') && !f.path.includes('/events')) this.note(`${replica} ${f.method} ${f.path} ${f.body.slice(0, 160)}`);
     if (!this.armed || !isWrite(f.method) || !this.o.lease) return;
     const isNodePatch = f.path.startsWith('/api/v1/nodes/');
     const isResize = /\/ws\/v1\/cluster\/nodes\/[^/]+\/resource/.test(f.path);
@@ -130,13 +138,15 @@ export class InvariantChecker {
       const capOk = !active || (claim !== undefined && Math.ceil((rm.total.vcores / perCore) * 1000) <= claim.cpu && rm.total.memoryMiB * MIB <= claim.memory);
       const usedOk = !active || (claim !== undefined && Math.ceil((rm.used.vcores / perCore) * 1000) <= claim.cpu && rm.used.memoryMiB * MIB <= claim.memory);
       const ok = capOk && usedOk;
+      const seen = `${node} rm ${rm.total.vcores}/${rm.total.memoryMiB} claim ${claim?.cpu}/${claim?.memory}`;
+      if (this.lastSeen.get(node) !== seen) { this.lastSeen.set(node, seen); this.note(seen); }
       const exp = this.openExposure.get(node);
       if (exp) {
         if (ok) { exp.end = now; this.openExposure.delete(node); }
       } else {
         const v = this.open.get(node);
         if (!ok && !v) {
-          const nv: Violation = { node, kind: capOk ? 'used' : 'capacity', start: now, rm: { ...rm.total }, ...(claim ? { claim } : {}) };
+          const nv: Violation = { node, kind: capOk ? 'used' : 'capacity', start: now, rm: { ...rm.total }, ...(claim ? { claim } : {}), recent: [...this.recent] };
           this.open.set(node, nv);
           this.violations.push(nv);
         } else if (ok && v) {

@@ -75,7 +75,7 @@ describe('operator health and bounded waits', () => {
     expect(op.controller.healthy()).toMatchObject({ ok: false, detail: 'loop: stopped' });
   });
 
-  test('/readyz: 503 naming the cluster when its RM has not answered within N polls', async () => {
+  test('/readyz: 503 naming the cluster when its RM has not answered within N polls', { timeout: 40_000 }, async () => {
     world = await SimWorld.start({ nodes: 1, standIns: false, seed: false });
     setOrigin(world, 'node-1', 9000, 17 * GIB);
     const rm = await startFaultProxy(world.yarn.resourceManagers[0]!.url);
@@ -86,7 +86,8 @@ describe('operator health and bounded waits', () => {
     const o = op;
     await waitFor(async () => o.controller.views.get('__default_yarn_cluster__')?.status === 'ok' && (await fetch(`${o.metricsUrl}/readyz`)).status === 200, 5000, 'ready');
     rm.rules.push({ match: () => true, kind: 'reset' });
-    await waitFor(async () => (await fetch(`${o.metricsUrl}/readyz`)).status === 503, 5000, 'not ready');
+    // 3 polls, at least 5 s without a usable answer.
+    await waitFor(async () => (await fetch(`${o.metricsUrl}/readyz`)).status === 503, 15_000, 'not ready');
     expect(await (await fetch(`${op.metricsUrl}/readyz`)).text()).toMatch(/FAIL cluster __default_yarn_cluster__: polled \d+ ms ago/);
   });
 
