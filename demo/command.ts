@@ -5,6 +5,7 @@ import type { SettingsValues } from '../settings/settings.js';
 import { createLogger } from '../log/logger.js';
 import { buildScenario } from './scenario.js';
 import { runScenario, type Policy, type RunResult } from './runner.js';
+import { burstText } from './burst-text.js';
 import { LiveTable } from './live-table.js';
 import { renderReport } from './report.js';
 
@@ -23,19 +24,30 @@ export interface DemoResult {
   reportPath: string;
 }
 
+const cs = (core: number, gib: number) => `${core} core·s, ${gib} GiB·s`;
+
 export function summaryText(runs: RunResult[]): string {
-  const lines = ['', 'Summary', '-------'];
+  const lines = ['', 'Summary (simulated seconds; core·s and GiB·s are units promised to both schedulers × seconds)', '-------'];
   for (const r of runs) {
     const s = r.summary;
+    const reg = `${s.nmRegistered.vcores} vcore / ${s.nmRegistered.memoryMiB / 1024} GiB`;
     lines.push(
       `${s.policy}:`,
-      `  converged after            ${s.convergenceSec === null ? 'not reached' : `${s.convergenceSec} s`}`,
-      `  double-booked              ${s.doubleBookedCoreSeconds} core·s, ${s.doubleBookedGiBSeconds} GiB·s`,
-      `  exposed while RM forgot    ${s.driftExposureCoreSeconds} core·s, ${s.driftExposureGiBSeconds} GiB·s (until the operator repaired it)`,
+      `  converged after            ${s.convergenceSec === null ? 'not reached' : `${s.convergenceSec} s`} (every RM node runs with the capacity Loom set)`,
+      `  double-booked since t = 0  ${cs(s.doubleBookedCoreSeconds, s.doubleBookedGiBSeconds)}, of which`,
+      `    with Loom's capacity     ${cs(s.inForceCoreSeconds, s.inForceGiBSeconds)}`,
+      `    before convergence       ${cs(s.beforeConvergenceCoreSeconds, s.beforeConvergenceGiBSeconds)} (each NM offered YARN the ${reg} it registered with)`,
+      `    while the RM forgot      ${cs(s.driftExposureCoreSeconds, s.driftExposureGiBSeconds)} (after the NM restart, until the operator repaired it)`,
       `  evictions                  ${s.evictions}${s.evictions ? ` (${Object.entries(s.evictionReasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; ApplicationMaster evicted: ${s.amEvicted ? 'yes' : 'no'}`,
+      `  memory burst               ${s.burst ? burstText(s.burst) : 'none'}`,
       `  NM restart repaired after  ${s.nmRestartRepairedSec === null ? 'not repaired' : `${s.nmRestartRepairedSec} s`}`,
       `  RM calls                   ${s.rmResizeCalls} resizes, ${s.rmNodeListCalls} node lists; Node writes ${s.nodeWrites}`,
     );
+  }
+  if (runs.length > 1) {
+    lines.push('', 'Evictions differ between policies because YARN holds different containers when the burst begins:',
+      'under `shared` the RM offers YARN the whole free headroom, so the containers it places, and the',
+      'working sets the agent must release, are not the ones `partitioned` leaves there.');
   }
   return lines.join('\n') + '\n';
 }

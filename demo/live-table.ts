@@ -23,6 +23,14 @@ export function tableLines(s: Sample, policy: Policy): string[] {
   return [`policy ${policy}   t = ${s.t.toFixed(1)} s`, fmt(head), ...rows.map(fmt)];
 }
 
+/** What each column means, printed under every table. */
+export const TABLE_LEGEND: readonly string[] = [
+  'ORIGIN batch capacity koord-manager publishes · K8S-REQ batch requested by Kubernetes pods (NodeManager pod included)',
+  'YARN-CAP capacity the RM offers YARN · YARN-USED what YARN allocated · CLAIM what Kubernetes sets aside for YARN (thirdPartyAllocations)',
+  'DOUBLE-BOOKED offered to YARN and to Kubernetes at once · MEM% node memory used · EVICT YARN containers the agent evicted',
+  'cores c / GiB G; t in simulated seconds',
+];
+
 export class LiveTable {
   private drawn = 0;
   private lastPlain = -Infinity;
@@ -30,11 +38,15 @@ export class LiveTable {
 
   update(s: Sample, policy: Policy): void {
     const lines = tableLines(s, policy);
+    const legend = TABLE_LEGEND.map((l) => `  ${l}`);
     if (this.out.isTTY) {
+      lines.push(...legend);
       if (this.drawn) this.out.write(`\x1b[${this.drawn}A`);
       this.out.write(lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n');
       this.drawn = lines.length;
     } else if (s.t - this.lastPlain >= this.plainEverySec) {
+      // Plain output (a log, a pipe): the legend once per run, above its first table.
+      if (this.lastPlain === -Infinity) this.out.write(legend.join('\n') + '\n\n');
       this.lastPlain = s.t;
       this.out.write(lines.join('\n') + '\n\n');
     }

@@ -29,8 +29,11 @@ export interface NodeSample {
   doubleBooked: { cpu: number; memory: number };
   memoryUsedPercent: number;
   evictions: number;
-  /** The RM runs with the capacity Loom set (false while it has forgotten it, e.g. after an NM restart). */
+  /** The RM runs with the capacity Loom set (false before Loom set it, and while it has forgotten it after an NM restart). */
   inForce: boolean;
+  /** YARN containers the RM has on the node, and node memory used by everything but YARN (%). */
+  yarnContainers: number;
+  nonYarnMemoryPercent: number;
 }
 
 export interface Sample {
@@ -48,21 +51,56 @@ export interface DemoEvent {
   isAM?: boolean;
 }
 
+/** The online memory burst on one node and what the agent did about it. */
+export interface BurstSummary {
+  node: string;
+  startSec: number;
+  endSec: number;
+  thresholdPercent: number;
+  /** Node memory used when the burst began and its highest sample during the burst. */
+  startPercent: number;
+  peakPercent: number;
+  /** YARN containers (and their allocated GiB) on the node when the burst began. */
+  yarnContainersAtStart: number;
+  yarnGiBAtStart: number;
+  evictions: number;
+  /** Simulated seconds from the burst's start until memory was back under the threshold (null: never). */
+  backUnderAfterSec: number | null;
+  /** Highest sample from then until the burst ended (null: never back under). */
+  highestAfterPercent: number | null;
+  /**
+   * Node memory used by everything but YARN (online pods with their burst, system), at the peak:
+   * when it alone is over the threshold, no eviction of YARN containers can bring the node under it.
+   */
+  nonYarnPeakPercent: number;
+}
+
 export interface RunSummary {
   policy: Policy;
   simulatedSeconds: number;
   /** Simulated seconds until every node's RM capacity first matched the operator's ledger. */
   convergenceSec: number | null;
-  /** Batch resources promised to both schedulers while the RM ran with Loom's capacity (after convergence). */
+  /** Batch resources promised to both schedulers, counted from t = 0 (the sum of the three below). */
   doubleBookedCoreSeconds: number;
   doubleBookedGiBSeconds: number;
-  /** The same while the RM had forgotten Loom's capacity (NM restart), until the operator repaired it. */
+  /** …while the RM ran with the capacity Loom set. */
+  inForceCoreSeconds: number;
+  inForceGiBSeconds: number;
+  /** …before the first convergence: each RM node ran with the size its NodeManager registered with. */
+  beforeConvergenceCoreSeconds: number;
+  beforeConvergenceGiBSeconds: number;
+  /** …after it, while the RM had forgotten Loom's capacity (NM restart), until the operator repaired it. */
   driftExposureCoreSeconds: number;
   driftExposureGiBSeconds: number;
+  /** What each NodeManager registers with (and returns to after a restart). */
+  nmRegistered: { vcores: number; memoryMiB: number };
   evictions: number;
   evictionReasons: Record<string, number>;
   amEvicted: boolean;
   spikeNodeEvictions: number;
+  /** The agents' memory eviction threshold (% of node memory). */
+  evictThresholdPercent: number;
+  burst: BurstSummary | null;
   /** Simulated seconds from the NM restart until the RM had the operator's capacity again. */
   nmRestartRepairedSec: number | null;
   rmResizeCalls: number;
@@ -90,13 +128,19 @@ export interface RunOptions {
 
 const GIB = 2 ** 30;
 const zero = { cpu: 0, memory: 0 };
+/**
+ * What each simulated NodeManager registers with: the scheduler's minimum allocation (1 vcore,
+ * 1024 MiB), the size Koordinator's NodeManager chart starts with, and what its pod requests in
+ * batch resources. Until the operator's first pass, this is what the RM offers YARN.
+ */
+export const NM_REGISTERED = { vcores: 1, memoryMiB: 1024 } as const;
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
   const { scenario, policy } = o;
   const log = componentLogger(o.logger, 'demo');
   const world = await SimWorld.start({
     nodes: scenario.nodes.length, speed: o.speed, logger: o.logger, seed: true, koordIntervalMs: 500, stepMs: 200,
-    koordManager: { resourceDiffThreshold: 0.05 },
+    koordManager: { resourceDiffThreshold: 0.05 }, nmReported: NM_REGISTERED,
   });
   let operator: RunningOperator | undefined;
   const agents: AgentHandle[] = [];
@@ -113,6 +157,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         return { cpuMilli: cores * share, memoryBytes: mem * share, cacheBytes: mem * 0.03 };
       });
     });
+    // t = 0: the cluster as Loom finds it, before the operator's first pass.
+    const first: Sample = { t: simNow(), nodes: {} };
+    for (const name of scenario.nodes) first.nodes[name] = nodeSample(world, undefined, name, 0).sample;
+    samples.push(first);
+    o.onSample?.(first, policy);
     operator = await startOperator(toOperatorSettings(resolveSettings({
       specs: operatorSettingSpecs, env: {},
       flags: {
@@ -175,18 +224,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       await new Promise((r) => setTimeout(r, (every * 1000) / o.speed));
     }
 
-    const dt = (i: number) => (i === 0 ? 0 : samples[i]!.t - samples[i - 1]!.t);
-    // Before the first convergence the cluster is as it was before Loom; count from there on.
-    let coreSec = 0;
-    let gibSec = 0;
-    let driftCoreSec = 0;
-    let driftGibSec = 0;
+    // Counted from t = 0: each sample's double booking holds until the next sample.
+    const dt = (i: number) => (i + 1 < samples.length ? samples[i + 1]!.t - (i === 0 ? 0 : samples[i]!.t) : 0);
+    const sums = { inForce: [0, 0], before: [0, 0], drift: [0, 0] };
     samples.forEach((s, i) => {
-      if (convergedAt === undefined || s.t < convergedAt) return;
       for (const n of Object.values(s.nodes)) {
-        const core = (n.doubleBooked.cpu / 1000) * dt(i);
-        const gib = (n.doubleBooked.memory / GIB) * dt(i);
-        if (n.inForce) { coreSec += core; gibSec += gib; } else { driftCoreSec += core; driftGibSec += gib; }
+        const bucket = n.inForce ? sums.inForce : convergedAt === undefined || s.t < convergedAt ? sums.before : sums.drift;
+        bucket[0]! += (n.doubleBooked.cpu / 1000) * dt(i);
+        bucket[1]! += (n.doubleBooked.memory / GIB) * dt(i);
       }
     });
     const evictions = events.filter((e) => e.kind === 'eviction');
@@ -197,14 +242,21 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       policy,
       simulatedSeconds: Math.round(samples[samples.length - 1]!.t),
       convergenceSec: convergedAt === undefined ? null : round1(convergedAt),
-      doubleBookedCoreSeconds: round1(coreSec),
-      doubleBookedGiBSeconds: round1(gibSec),
-      driftExposureCoreSeconds: round1(driftCoreSec),
-      driftExposureGiBSeconds: round1(driftGibSec),
+      doubleBookedCoreSeconds: round1(sums.inForce[0]! + sums.before[0]! + sums.drift[0]!),
+      doubleBookedGiBSeconds: round1(sums.inForce[1]! + sums.before[1]! + sums.drift[1]!),
+      inForceCoreSeconds: round1(sums.inForce[0]!),
+      inForceGiBSeconds: round1(sums.inForce[1]!),
+      beforeConvergenceCoreSeconds: round1(sums.before[0]!),
+      beforeConvergenceGiBSeconds: round1(sums.before[1]!),
+      driftExposureCoreSeconds: round1(sums.drift[0]!),
+      driftExposureGiBSeconds: round1(sums.drift[1]!),
+      nmRegistered: { ...NM_REGISTERED },
       evictions: evictions.length,
       evictionReasons: reasons,
       amEvicted: evictions.some((e) => e.isAM),
       spikeNodeEvictions: evictions.filter((e) => e.node === scenario.spikeNode).length,
+      evictThresholdPercent: agents[0]!.config.memoryEvictThresholdPercent,
+      burst: burstSummary(samples, events, scenario.spikeNode, agents[scenario.nodes.indexOf(scenario.spikeNode)]!.config.memoryEvictThresholdPercent),
       nmRestartRepairedSec: restartAt !== undefined && repairedAt !== undefined ? round1(repairedAt - restartAt) : null,
       rmResizeCalls: counters.get('rm.resize'),
       rmNodeListCalls: counters.get('rm.nodes'),
@@ -220,6 +272,35 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** Pure: the burst on `node` as the samples and events show it. */
+export function burstSummary(samples: Sample[], events: DemoEvent[], node: string, thresholdPercent: number): BurstSummary | null {
+  const start = events.find((e) => e.node === node && e.kind === 'memory-spike')?.t;
+  if (start === undefined) return null;
+  const end = events.find((e) => e.node === node && e.kind === 'memory-spike-end')?.t ?? Infinity;
+  const during = samples.filter((s) => s.t >= start && s.t < end && s.nodes[node]).map((s) => ({ t: s.t, n: s.nodes[node]! }));
+  if (during.length === 0) return null;
+  const first = during[0]!.n;
+  const peakAt = during.reduce((a, b) => (b.n.memoryUsedPercent > a.n.memoryUsedPercent ? b : a));
+  // Back under: the first sample under the threshold after the burst had taken the node over it.
+  const overAt = during.findIndex((d) => d.n.memoryUsedPercent >= thresholdPercent);
+  const underAt = overAt < 0 ? -1 : during.findIndex((d, i) => i > overAt && d.n.memoryUsedPercent < thresholdPercent);
+  const after = underAt < 0 ? [] : during.slice(underAt);
+  return {
+    node,
+    startSec: round1(start),
+    endSec: round1(Math.min(end, samples[samples.length - 1]!.t)),
+    thresholdPercent,
+    startPercent: round1(first.memoryUsedPercent),
+    peakPercent: round1(peakAt.n.memoryUsedPercent),
+    yarnContainersAtStart: first.yarnContainers,
+    yarnGiBAtStart: round1(first.yarnUsed.memory / GIB),
+    evictions: events.filter((e) => e.node === node && e.kind === 'eviction' && e.t >= start && e.t < end).length,
+    backUnderAfterSec: underAt < 0 ? null : round1(during[underAt]!.t - start),
+    highestAfterPercent: underAt < 0 ? null : round1(Math.max(...after.map((d) => d.n.memoryUsedPercent))),
+    nonYarnPeakPercent: round1(peakAt.n.nonYarnMemoryPercent),
+  };
+}
 
 async function settle(world: SimWorld, op: RunningOperator, nodes: string[], maxMs = 300): Promise<void> {
   const deadline = Date.now() + maxMs;
@@ -250,21 +331,22 @@ function applyStep(world: SimWorld, step: ScenarioStep, t: number, events: DemoE
       events.push({ t, node: step.node, kind: 'nm-restart', detail: 'NodeManager restarted: the RM forgot the capacity override' });
       break;
     case 'memory-spike': {
-      const n = world.nodes.get(step.node)!.node;
-      const snap = n.snapshot();
-      const extra = Math.max(0, step.targetUsedShare * snap.memoryTotalBytes - snap.memoryUsedBytes);
-      n.setMemorySpike(extra);
+      const snap = world.nodes.get(step.node)!.node.snapshot();
+      const total = snap.memoryTotalBytes;
+      const target = Math.max(step.minUsedShare * total, Math.min(step.targetUsedShare * total, step.maxNonYarnShare * total + snap.yarnMemoryBytes));
+      const extra = Math.max(0, target - snap.memoryUsedBytes);
+      world.setMemorySpike(step.node, extra);
       events.push({ t, node: step.node, kind: 'memory-spike', detail: `online pods burst by ${(extra / GIB).toFixed(1)} GiB` });
       break;
     }
     case 'memory-spike-end':
-      world.nodes.get(step.node)!.node.setMemorySpike(0);
+      world.setMemorySpike(step.node, 0);
       events.push({ t, node: step.node, kind: 'memory-spike-end', detail: 'online burst over' });
       break;
   }
 }
 
-function nodeSample(world: SimWorld, op: RunningOperator, name: string, evictions: number): { sample: NodeSample; converged: boolean } {
+function nodeSample(world: SimWorld, op: RunningOperator | undefined, name: string, evictions: number): { sample: NodeSample; converged: boolean } {
   const obj = world.kube.store.get('nodes', undefined, name);
   const ann = obj?.metadata.annotations ?? {};
   let origin = zero;
@@ -286,8 +368,8 @@ function nodeSample(world: SimWorld, op: RunningOperator, name: string, eviction
     origin: origin as never, k8sRequested: k8s as never, claim: claim as never, yarnCapacity: cap, yarnUsed: used,
   });
   const snap = world.nodes.get(name)!.node.snapshot();
-  const applied = op.controller.decisions.get(name)?.figures?.applied;
-  const lastSet = op.controller.memory.get(name)?.lastDesired;
+  const applied = op?.controller.decisions.get(name)?.figures?.applied;
+  const lastSet = op?.controller.memory.get(name)?.lastDesired;
   const converged = applied !== undefined && applied.vcores === rmNode.total.vcores && applied.memoryMiB === rmNode.total.memoryMiB;
   return {
     converged,
@@ -297,6 +379,8 @@ function nodeSample(world: SimWorld, op: RunningOperator, name: string, eviction
       doubleBooked: { cpu: Math.max(0, db.cpu), memory: Math.max(0, db.memory) },
       memoryUsedPercent: Math.round((snap.memoryUsedBytes / snap.memoryTotalBytes) * 1000) / 10,
       evictions,
+      yarnContainers: world.yarn.cluster.liveContainers(world.nodeIdOf(name)).length,
+      nonYarnMemoryPercent: Math.round((Math.max(0, snap.memoryUsedBytes - snap.yarnMemoryBytes) / snap.memoryTotalBytes) * 1000) / 10,
       inForce: lastSet !== undefined && lastSet.vcores === rmNode.total.vcores && lastSet.memoryMiB === rmNode.total.memoryMiB,
     },
   };

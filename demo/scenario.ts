@@ -9,7 +9,7 @@ export type ScenarioStep =
   | { at: number; kind: 'batch-pod'; cpuMilli: number; memoryBytes: number; name: string }
   | { at: number; kind: 'delete-batch-pod'; name: string }
   | { at: number; kind: 'nm-restart'; node: string }
-  | { at: number; kind: 'memory-spike'; node: string; targetUsedShare: number }
+  | { at: number; kind: 'memory-spike'; node: string; targetUsedShare: number; maxNonYarnShare: number; minUsedShare: number }
   | { at: number; kind: 'memory-spike-end'; node: string };
 
 export interface Scenario {
@@ -40,17 +40,26 @@ export function buildScenario(o: { durationSec: number; nodes: number; seed: num
     { at: at(0.42), kind: 'nm-restart', node: restartNode },
     { at: at(0.5), kind: 'delete-batch-pod', name: 'k8s-batch-train-1' },
     { at: at(0.55), kind: 'submit-app', name: 'flink-backfill', executors: nodes.length, executorMiB: 2048 },
-    // Online pods burst to 76 % of the node's memory: past the 70 % eviction threshold, short of
-    // the 90 % emergency level, so the agent evicts gracefully, newest first, and spares AMs.
-    { at: at(0.65), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76 },
+    // Online pods burst until the node uses 76 % of its memory: past the 70 % eviction threshold,
+    // short of the 90 % emergency level, so the agent evicts gracefully, newest first, and spares
+    // AMs. The burst takes everything but YARN no further than 64 % (under the 68 % the agent
+    // evicts down to), but the node at least to 71 %: YARN's containers are what takes the node
+    // over, so evicting them can bring it back.
+    { at: at(0.65), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76, maxNonYarnShare: 0.64, minUsedShare: 0.71 },
     { at: at(0.85), kind: 'memory-spike-end', node: spikeNode },
   ];
   const phase = nodes.map(() => rand() * Math.PI * 2);
+  const spikeIndex = nodes.indexOf(spikeNode);
+  const [burstFrom, burstTo] = [at(0.65), at(0.85)];
   return {
     durationSec: d,
     nodes,
     steps: steps.sort((a, b) => a.at - b.at),
-    onlineShare: (i, t) => 0.22 + 0.1 * Math.sin((2 * Math.PI * t) / d + phase[i]!),
+    // During the burst the spiked node's online load holds still: the burst is all that changes.
+    onlineShare: (i, t) => {
+      const tt = i === spikeIndex && t >= burstFrom && t < burstTo ? burstFrom : t;
+      return 0.22 + 0.1 * Math.sin((2 * Math.PI * tt) / d + phase[i]!);
+    },
     spikeNode,
     restartNode,
   };

@@ -92,6 +92,8 @@ interface NodeEntry {
   node: SimulatedNode;
   online: LoadSource;
   system: LoadSource;
+  /** An online memory burst on top of `online` (bytes), as `setMemorySpike` set it. */
+  spikeBytes: number;
 }
 
 export class SimWorld {
@@ -188,7 +190,7 @@ export class SimWorld {
         cpuCores: cores, memoryBytes: memory, logger: componentLogger(this.log, 'sim.node'),
         onlineLoad: defaultOnlineLoad(cores, memory), systemLoad: defaultSystemLoad(cores, memory),
       });
-      const entry: NodeEntry = { name, nodeId: this.nodeIdOf(name), node, online: defaultOnlineLoad(cores, memory), system: defaultSystemLoad(cores, memory) };
+      const entry: NodeEntry = { name, nodeId: this.nodeIdOf(name), node, online: defaultOnlineLoad(cores, memory), system: defaultSystemLoad(cores, memory), spikeBytes: 0 };
       this.nodes.set(name, entry);
       node.onContainerExit((id, exit) => {
         // The NM sees its container's process end and reports it (a kill by the agent, a signal).
@@ -287,6 +289,17 @@ export class SimWorld {
     e.node.setOnlineLoad(load);
   }
 
+  /**
+   * A sudden extra memory use by the node's online pods (0 ends it). koord-manager sees it as
+   * high-priority usage, as the real one does through NodeMetric, so the origin drops with it.
+   */
+  setMemorySpike(node: string, bytesExtra: number): void {
+    const e = this.nodes.get(node);
+    if (!e) throw new Error(`no simulated node ${node}`);
+    e.spikeBytes = Math.max(0, bytesExtra);
+    e.node.setMemorySpike(e.spikeBytes);
+  }
+
   /** Batch usage the koord-manager stand-in bases the origin on (§4.2 "usage"). */
   private usageOf(name: string): NodeUsage | undefined {
     const e = this.nodes.get(name);
@@ -298,7 +311,7 @@ export class SimWorld {
     return {
       capacity: { cpu: (this.o.nodeCpuCores * 1000) as MilliCores, memory: (this.o.nodeMemoryGiB * GIB) as Bytes },
       system: { cpu: Math.round(system.cpuMilli) as MilliCores, memory: Math.round(system.memoryBytes) as Bytes },
-      highPriority: { cpu: Math.round(online.cpuMilli) as MilliCores, memory: Math.round(online.memoryBytes) as Bytes },
+      highPriority: { cpu: Math.round(online.cpuMilli) as MilliCores, memory: Math.round(online.memoryBytes + e.spikeBytes) as Bytes },
     };
   }
 

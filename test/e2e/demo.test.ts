@@ -12,6 +12,8 @@ import { Writable } from 'node:stream';
 import { runDemo, type DemoResult } from '../../demo/command.js';
 import { liveContainerProcessCount } from '../../sim/node/index.js';
 import { chromiumPath } from './chromium.js';
+import { TABLE_LEGEND } from '../../demo/live-table.js';
+import { buildScenario } from '../../demo/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-demo-test-'));
 let result: DemoResult;
@@ -25,12 +27,53 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loom demo', () => {
-  it('never books a unit twice under partitioned, and does under shared', () => {
+  it('counts double booking from t = 0: under partitioned only the NMs\' registered size before the first convergence, never with Loom\'s capacity', () => {
     const [partitioned, shared] = result.runs.map((r) => r.summary);
     expect(partitioned!.policy).toBe('partitioned');
-    expect(partitioned!.doubleBookedCoreSeconds).toBe(0);
-    expect(partitioned!.doubleBookedGiBSeconds).toBe(0);
-    expect(shared!.doubleBookedCoreSeconds + shared!.doubleBookedGiBSeconds).toBeGreaterThan(0);
+    for (const r of result.runs) {
+      const s = r.summary;
+      // From t = 0: the first sample is taken at once, and it shows each NM at its registered size.
+      expect(r.samples[0]!.t).toBeLessThan(0.5);
+      for (const n of Object.values(r.samples[0]!.nodes)) {
+        expect(n.yarnCapacity).toEqual({ cpu: s.nmRegistered.vcores * 1000, memory: s.nmRegistered.memoryMiB * 2 ** 20 });
+      }
+      // The total is the three parts, each shown.
+      expect(s.doubleBookedCoreSeconds).toBeCloseTo(s.inForceCoreSeconds + s.beforeConvergenceCoreSeconds + s.driftExposureCoreSeconds, 0);
+      expect(s.doubleBookedGiBSeconds).toBeCloseTo(s.inForceGiBSeconds + s.beforeConvergenceGiBSeconds + s.driftExposureGiBSeconds, 0);
+    }
+    // partitioned: nothing with Loom's capacity, nothing while the RM forgot (the NM returns to a size the claim covers),
+    // and before the first convergence at most each NM's registered size for that long (plus one sample interval).
+    expect(partitioned!.inForceCoreSeconds).toBe(0);
+    expect(partitioned!.inForceGiBSeconds).toBe(0);
+    expect(partitioned!.driftExposureCoreSeconds).toBe(0);
+    expect(partitioned!.driftExposureGiBSeconds).toBe(0);
+    const window = (partitioned!.convergenceSec ?? Infinity) + 0.6;
+    expect(partitioned!.beforeConvergenceCoreSeconds).toBeLessThanOrEqual(4 * partitioned!.nmRegistered.vcores * window);
+    expect(partitioned!.beforeConvergenceGiBSeconds).toBeLessThanOrEqual(4 * (partitioned!.nmRegistered.memoryMiB / 1024) * window);
+    expect(shared!.inForceCoreSeconds + shared!.inForceGiBSeconds).toBeGreaterThan(0);
+    expect(printed).toMatch(/converged after\s+[\d.]+ s/);
+    expect(printed).toMatch(/double-booked since t = 0\s+[\d.]+ core·s, [\d.]+ GiB·s, of which/);
+  });
+
+  it('evicts on the burst node until it is back under the threshold, and says so', () => {
+    for (const r of result.runs) {
+      const b = r.summary.burst!;
+      expect(b, r.summary.policy).not.toBeNull();
+      expect(b.peakPercent, r.summary.policy).toBeGreaterThanOrEqual(b.thresholdPercent);
+      expect(b.evictions, r.summary.policy).toBeGreaterThanOrEqual(1);
+      expect(b.evictions, r.summary.policy).toBeLessThanOrEqual(b.yarnContainersAtStart);
+      expect(b.backUnderAfterSec, r.summary.policy).not.toBeNull();
+      expect(b.highestAfterPercent!, r.summary.policy).toBeLessThan(b.thresholdPercent);
+      expect(b.nonYarnPeakPercent, r.summary.policy).toBeLessThan(b.thresholdPercent);
+    }
+    expect(printed).toMatch(/under the 70 % threshold again [\d.]+ s after the burst began/);
+    expect(printed).toContain('Evictions differ between policies because YARN holds different containers');
+  });
+
+  it('plays the same scripted scenario under both policies', () => {
+    const scripted = (r: DemoResult['runs'][number]) => r.events.filter((e) => e.kind !== 'eviction' && e.kind !== 'nm-repaired').map((e) => `${e.kind} ${e.node}`);
+    expect(scripted(result.runs[0]!)).toEqual(scripted(result.runs[1]!));
+    expect(scripted(result.runs[0]!).length).toBe(buildScenario({ durationSec: 24, nodes: 4, seed: 7 }).steps.length);
   });
 
   it('converges, repairs the NM restart and evicts on the spiked node without touching an AM', () => {
@@ -47,6 +90,9 @@ describe('loom demo', () => {
 
   it('prints the live table, the summary and the report path, and leaves nothing behind', () => {
     expect(printed).toMatch(/NODE\s+ORIGIN\s+K8S-REQ\s+YARN-CAP/);
+    // Every column is explained, once per run.
+    for (const line of TABLE_LEGEND) expect(printed.split(line).length - 1).toBe(2);
+    for (const col of ['ORIGIN', 'K8S-REQ', 'YARN-CAP', 'YARN-USED', 'CLAIM', 'DOUBLE-BOOKED', 'MEM%', 'EVICT']) expect(TABLE_LEGEND.join(' ')).toContain(`${col} `);
     expect(printed).toContain('Summary');
     expect(printed).toContain(`Report: ${result.reportPath}`);
     expect(existsSync(result.reportPath)).toBe(true);
@@ -81,6 +127,31 @@ describe('loom demo', () => {
         expect(d.width).toBeGreaterThan(100);
       }
       expect(await page.locator('svg#double-cpu path.series').count()).toBe(2);
+      const charts = await page.evaluate(() => Array.from(document.querySelectorAll('svg.chart')).map((svg) => {
+        const stroke = (el: Element) => ['stroke', 'stroke-width', 'stroke-dasharray', 'stroke-opacity'].map((a) => el.getAttribute(a) ?? '').join('|');
+        const legend = Array.from(svg.querySelectorAll('g.legend-item')).map((g) => ({ name: g.getAttribute('data-series'), stroke: stroke(g.querySelector('line')!), bottom: g.getBoundingClientRect().bottom }));
+        const series = Array.from(svg.querySelectorAll('path.series')).map((p) => ({ name: p.getAttribute('data-series'), stroke: stroke(p) }));
+        const gridTop = Math.min(...Array.from(svg.querySelectorAll('text.ytick')).map((t) => t.getBoundingClientRect().top));
+        return { id: svg.id, legend, series, gridTop, yticks: Array.from(svg.querySelectorAll('text.ytick')).map((t) => Number(t.textContent)), xticks: Array.from(svg.querySelectorAll('text.xtick')).map((t) => Number(t.textContent!.replace('s', ''))) };
+      }));
+      expect(charts.length).toBeGreaterThan(20);
+      for (const c of charts) {
+        // Every line drawn has a legend entry drawn the same way, and the legend sits above the plot.
+        for (const sr of c.series) expect(c.legend.find((l) => l.name === sr.name)?.stroke, `${c.id} ${sr.name}`).toBe(sr.stroke);
+        for (const l of c.legend) expect(l.bottom, `${c.id} legend ${l.name}`).toBeLessThan(c.gridTop);
+        // Round ticks: 0, then one step of 1, 2, 2.5 or 5 × 10^k.
+        for (const ticks of [c.yticks, c.xticks]) {
+          expect(ticks[0]).toBe(0);
+          const step = ticks[1]! - ticks[0]!;
+          const mant = step / 10 ** Math.floor(Math.log10(step));
+          expect([1, 2, 2.5, 5].some((m) => Math.abs(m - mant) < 1e-6), `${c.id} step ${step}`).toBe(true);
+          ticks.forEach((t, i) => expect(t).toBeCloseTo(i * step, 6));
+        }
+      }
+      // The claim is a band under the lines, so where YARN capacity runs on it the line keeps its own colour.
+      const order = await page.evaluate(() => Array.from(document.querySelectorAll('svg#partitioned-node-1-cpu path.series')).map((p) => p.getAttribute('data-series')));
+      expect(order[0]).toBe('claim');
+      expect(await page.evaluate(() => document.body.innerText)).toContain('The same seed gives the same scenario');
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
