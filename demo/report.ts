@@ -39,7 +39,7 @@ function strokeOf(s: Series): string {
 export function lineChart(o: { id: string; title: string; unit: string; series: Series[]; markers?: Marker[]; bands?: Band[]; width?: number; height?: number; tMax: number }): string {
   const W = o.width ?? 560;
   // Legend rows at the top, under the title: as many items per row as fit.
-  const itemWidth = (s: Series) => 30 + s.name.length * 6;
+  const itemWidth = (s: Series) => 36 + s.name.length * 6.5;
   const rows: Series[][] = [[]];
   let used = 0;
   for (const s of o.series) {
@@ -51,7 +51,7 @@ export function lineChart(o: { id: string; title: string; unit: string; series: 
   const H = (o.height ?? 240) + (rows.length - 1) * 14;
   const yTicks = niceTicks(Math.max(0, ...o.series.flatMap((s) => s.points.map((p) => p[1]))), 4);
   const maxV = yTicks[yTicks.length - 1]!;
-  const xTicks = niceTicks(o.tMax, 6).filter((t) => t <= o.tMax + 1e-9);
+  const xTicks = niceTicks(Math.floor(o.tMax), 6).filter((t) => t <= o.tMax + 1e-9);
   const x = (t: number) => m.l + (t / Math.max(o.tMax, 1e-9)) * (W - m.l - m.r);
   const y = (v: number) => H - m.b - (v / maxV) * (H - m.t - m.b);
   const grid = yTicks.map((v) => `<line x1="${m.l}" x2="${W - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e7eb"/>`
@@ -152,7 +152,7 @@ export function renderReport(runs: RunResult[], meta: { seed: number; nodes: num
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#111827;margin:24px auto;max-width:1560px;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px} h3{font-size:14px;margin:12px 0 4px}
 .lede{color:#374151;max-width:900px} .pair{display:flex;flex-wrap:wrap;gap:12px}
-table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #e5e7eb;padding:4px 10px;text-align:left} th{background:#f9fafb}
+table{border-collapse:collapse;margin:8px 0} table.summary td{max-width:460px} td,th{border:1px solid #e5e7eb;padding:4px 10px;text-align:left} th{background:#f9fafb}
 table.events{font-size:12px} tr.eviction td{color:#b91c1c} tr.nm-restart td,tr.nm-repaired td{color:#92400e}
 svg.chart{background:#fff;border:1px solid #f3f4f6;border-radius:6px}
 details summary{cursor:pointer;font-weight:600;margin:12px 0}
