@@ -59,14 +59,15 @@ describe('loom demo', () => {
     for (const r of result.runs) {
       const b = r.summary.burst!;
       expect(b, r.summary.policy).not.toBeNull();
-      expect(b.peakPercent, r.summary.policy).toBeGreaterThanOrEqual(b.thresholdPercent);
-      expect(b.evictions, r.summary.policy).toBeGreaterThanOrEqual(1);
-      expect(b.evictions, r.summary.policy).toBeLessThanOrEqual(b.yarnContainersAtStart);
+      const why = `${r.summary.policy}: ${JSON.stringify(b)}`;
+      expect(b.peakPercent, why).toBeGreaterThanOrEqual(b.thresholdPercent);
+      expect(b.evictions, why).toBeGreaterThanOrEqual(1);
+      expect(b.evictions, why).toBeLessThanOrEqual(b.yarnContainersAtStart);
       // Back under the threshold during the burst (a replacement container the RM places there
       // before the operator has shrunk YARN can take it over again: the summary shows how high).
-      expect(b.backUnderAfterSec, r.summary.policy).not.toBeNull();
-      expect(b.highestAfterPercent, r.summary.policy).not.toBeNull();
-      expect(b.nonYarnPeakPercent, r.summary.policy).toBeLessThan(b.thresholdPercent);
+      expect(b.backUnderAfterSec, why).not.toBeNull();
+      expect(b.highestAfterPercent, why).not.toBeNull();
+      expect(b.nonYarnPeakPercent, why).toBeLessThan(b.thresholdPercent);
     }
     expect(printed).toMatch(/under the 70 % threshold again [\d.]+ s after the burst began/);
     expect(printed).toContain('Evictions differ between policies because YARN holds different containers');
