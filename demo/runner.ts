@@ -15,7 +15,7 @@ import { k8sRequestedOf } from '../operator/snapshot.js';
 import { doubleBooked, yarnToBatch } from '../operator/ledger/index.js';
 import { ANNOTATION_ORIGIN, ANNOTATION_THIRD_PARTY, parseOriginAnnotation, parseThirdPartyAllocations, yarnClaimOf } from '../kube/wire.js';
 import { isApplicationMaster } from '../yarn/ids.js';
-import type { Scenario, ScenarioStep } from './scenario.js';
+import { burstBytes, type Scenario, type ScenarioStep } from './scenario.js';
 
 export type Policy = 'partitioned' | 'shared';
 
@@ -331,10 +331,7 @@ function applyStep(world: SimWorld, step: ScenarioStep, t: number, events: DemoE
       events.push({ t, node: step.node, kind: 'nm-restart', detail: 'NodeManager restarted: the RM forgot the capacity override' });
       break;
     case 'memory-spike': {
-      const snap = world.nodes.get(step.node)!.node.snapshot();
-      const total = snap.memoryTotalBytes;
-      const target = Math.max(step.minUsedShare * total, Math.min(step.targetUsedShare * total, step.maxNonYarnShare * total + snap.yarnMemoryBytes));
-      const extra = Math.max(0, target - snap.memoryUsedBytes);
+      const extra = burstBytes(world.nodes.get(step.node)!.node.snapshot(), step.targetUsedShare);
       world.setMemorySpike(step.node, extra);
       events.push({ t, node: step.node, kind: 'memory-spike', detail: `online pods burst by ${(extra / GIB).toFixed(1)} GiB` });
       break;

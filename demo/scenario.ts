@@ -9,7 +9,7 @@ export type ScenarioStep =
   | { at: number; kind: 'batch-pod'; cpuMilli: number; memoryBytes: number; name: string }
   | { at: number; kind: 'delete-batch-pod'; name: string }
   | { at: number; kind: 'nm-restart'; node: string }
-  | { at: number; kind: 'memory-spike'; node: string; targetUsedShare: number; maxNonYarnShare: number; minUsedShare: number }
+  | { at: number; kind: 'memory-spike'; node: string; targetUsedShare: number }
   | { at: number; kind: 'memory-spike-end'; node: string };
 
 export interface Scenario {
@@ -24,6 +24,21 @@ export interface Scenario {
 }
 
 const GIB = 2 ** 30;
+
+/**
+ * Pure: how much the online pods' memory grows in the burst, given the node now. The burst aims
+ * at `targetUsedShare` of the node, but everything besides YARN stays at most 64 % (under the 68 %
+ * the agent evicts down to), so YARN's containers are what takes the node past 70 %. When YARN
+ * holds too little for that, everything besides YARN may go up to 68 % to take the node just past
+ * 70 % (70.5 %); a YARN holding less than 2.5 % of the node cannot take it over at all.
+ */
+export function burstBytes(node: { memoryTotalBytes: number; memoryUsedBytes: number; yarnMemoryBytes: number }, targetUsedShare: number): number {
+  const total = node.memoryTotalBytes;
+  const yarn = node.yarnMemoryBytes;
+  let nonYarn = Math.min(0.64 * total, targetUsedShare * total - yarn);
+  if (nonYarn + yarn < 0.705 * total) nonYarn = Math.min(0.68 * total, 0.705 * total - yarn);
+  return Math.max(0, nonYarn - (node.memoryUsedBytes - yarn));
+}
 
 export function buildScenario(o: { durationSec: number; nodes: number; seed: number }): Scenario {
   const rand = seededRandom(o.seed);
@@ -42,10 +57,9 @@ export function buildScenario(o: { durationSec: number; nodes: number; seed: num
     { at: at(0.55), kind: 'submit-app', name: 'flink-backfill', executors: nodes.length, executorMiB: 2048 },
     // Online pods burst until the node uses 76 % of its memory: past the 70 % eviction threshold,
     // short of the 90 % emergency level, so the agent evicts gracefully, newest first, and spares
-    // AMs. The burst takes everything but YARN no further than 64 % (under the 68 % the agent
-    // evicts down to), but the node at least to 71 %: YARN's containers are what takes the node
-    // over, so evicting them can bring it back.
-    { at: at(0.65), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76, maxNonYarnShare: 0.64, minUsedShare: 0.71 },
+    // AMs. YARN's containers must be what takes the node over, so that evicting them can bring it
+    // back (burstBytes).
+    { at: at(0.65), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76 },
     { at: at(0.85), kind: 'memory-spike-end', node: spikeNode },
   ];
   const phase = nodes.map(() => rand() * Math.PI * 2);

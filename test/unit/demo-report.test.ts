@@ -1,6 +1,6 @@
 /** The demo's pure parts: the scenario a seed gives, round chart ticks, the burst summary. */
 import { describe, expect, it } from 'vitest';
-import { buildScenario } from '../../demo/scenario.js';
+import { buildScenario, burstBytes } from '../../demo/scenario.js';
 import { niceTicks } from '../../demo/report.js';
 import { burstSummary, type DemoEvent, type NodeSample, type Sample } from '../../demo/runner.js';
 import { burstText } from '../../demo/burst-text.js';
@@ -67,5 +67,22 @@ describe('burst summary', () => {
     const b = burstSummary(run([[40, 30], [78, 71], [77, 71], [75, 71]]), events, 'node-2', 70)!;
     expect(b.backUnderAfterSec).toBeNull();
     expect(burstText(b)).toContain('no eviction of YARN containers can bring the node under it');
+  });
+});
+
+describe('burst size', () => {
+  const G = 2 ** 30;
+  const node = (usedGiB: number, yarnGiB: number) => ({ memoryTotalBytes: 64 * G, memoryUsedBytes: usedGiB * G, yarnMemoryBytes: yarnGiB * G });
+  const after = (usedGiB: number, yarnGiB: number) => (usedGiB * G + burstBytes(node(usedGiB, yarnGiB), 0.76)) / (64 * G) * 100;
+  const nonYarnAfter = (usedGiB: number, yarnGiB: number) => after(usedGiB, yarnGiB) - (yarnGiB / 64) * 100;
+  it('takes the node to 76 % when YARN holds enough, everything else staying at most 64 %', () => {
+    expect(after(20, 10)).toBeCloseTo(76, 6);
+    expect(after(20, 5)).toBeCloseTo(64 + (5 / 64) * 100, 6);
+    expect(nonYarnAfter(20, 5)).toBeCloseTo(64, 6);
+  });
+  it('takes the node just past 70 % when YARN holds little, everything else at most 68 %', () => {
+    expect(after(20, 2.5)).toBeCloseTo(70.5, 6);
+    expect(nonYarnAfter(20, 2.5)).toBeLessThanOrEqual(68);
+    expect(after(20, 0.5)).toBeLessThan(70);
   });
 });
