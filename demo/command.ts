@@ -38,6 +38,7 @@ export function summaryText(runs: RunResult[]): string {
       `    with Loom's capacity     ${cs(s.inForceCoreSeconds, s.inForceGiBSeconds)}`,
       `    before convergence       ${cs(s.beforeConvergenceCoreSeconds, s.beforeConvergenceGiBSeconds)} (each NM offered YARN the ${reg} it registered with)`,
       `    while the RM forgot      ${cs(s.driftExposureCoreSeconds, s.driftExposureGiBSeconds)} (after the NM restart, until the operator repaired it)`,
+      ...(s.unsettledSamples > 0 ? [`    while it reacted         ${cs(s.reactingCoreSeconds, s.reactingGiBSeconds)} (${s.unsettledSamples} samples taken before the operator had acted on the latest change: a loaded machine)`] : []),
       `  evictions                  ${s.evictions}${s.evictions ? ` (${Object.entries(s.evictionReasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}; ApplicationMaster evicted: ${s.amEvicted ? 'yes' : 'no'}`,
       `  memory burst               ${s.burst ? burstText(s.burst) : 'none'}`,
       `  NM restart repaired after  ${s.nmRestartRepairedSec === null ? 'not repaired' : `${s.nmRestartRepairedSec} s`}`,

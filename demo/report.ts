@@ -118,6 +118,7 @@ function summaryTable(runs: RunResult[]): string {
     ['… while the RM ran with the capacity Loom set', (r) => cs(r.summary.inForceCoreSeconds, r.summary.inForceGiBSeconds)],
     ['… before the first convergence (each NM offered the size it registered with)', (r) => cs(r.summary.beforeConvergenceCoreSeconds, r.summary.beforeConvergenceGiBSeconds)],
     ['… while the RM had forgotten Loom\'s capacity (NM restart, until repaired)', (r) => cs(r.summary.driftExposureCoreSeconds, r.summary.driftExposureGiBSeconds)],
+    ['… while the operator was still reacting to a change (samples it had not caught up with; a loaded machine)', (r) => `${cs(r.summary.reactingCoreSeconds, r.summary.reactingGiBSeconds)} (${r.summary.unsettledSamples} samples)`],
     ['Evictions (reasons)', (r) => `${r.summary.evictions} (${Object.entries(r.summary.evictionReasons).map(([k, v]) => `${k} ${v}`).join(', ') || '—'})`],
     ['Online memory burst', (r) => (r.summary.burst ? burstText(r.summary.burst) : 'none')],
     ['ApplicationMaster evicted', (r) => (r.summary.amEvicted ? 'yes' : 'no')],

@@ -39,6 +39,11 @@ export interface NodeSample {
 export interface Sample {
   t: number;
   nodes: Record<string, NodeSample>;
+  /**
+   * The operator had acted on every Node's latest version when the sample was taken (on a loaded
+   * machine it may not have within a second: such samples show its reaction time).
+   */
+  settled: boolean;
 }
 
 export interface DemoEvent {
@@ -92,6 +97,13 @@ export interface RunSummary {
   /** …after it, while the RM had forgotten Loom's capacity (NM restart), until the operator repaired it. */
   driftExposureCoreSeconds: number;
   driftExposureGiBSeconds: number;
+  /**
+   * …in samples taken before the operator had acted on the latest change (it had not within a
+   * second, on a loaded machine): its reaction time, e.g. to an origin that just dropped.
+   */
+  reactingCoreSeconds: number;
+  reactingGiBSeconds: number;
+  unsettledSamples: number;
   /** What each NodeManager registers with (and returns to after a restart). */
   nmRegistered: { vcores: number; memoryMiB: number };
   evictions: number;
@@ -158,7 +170,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       });
     });
     // t = 0: the cluster as Loom finds it, before the operator's first pass.
-    const first: Sample = { t: simNow(), nodes: {} };
+    const first: Sample = { t: simNow(), nodes: {}, settled: true };
     for (const name of scenario.nodes) first.nodes[name] = nodeSample(world, undefined, name, 0).sample;
     samples.push(first);
     o.onSample?.(first, policy);
@@ -205,8 +217,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
       // Sample settled states: the operator has seen every Node's latest version and acted on it
       // (the microseconds between a write and the reaction are not what the ledger promises).
-      await settle(world, operator, scenario.nodes);
-      const sample: Sample = { t, nodes: {} };
+      const settled = await settle(world, operator, scenario.nodes);
+      const sample: Sample = { t, nodes: {}, settled };
       let allConverged = true;
       for (const name of scenario.nodes) {
         const ns = nodeSample(world, operator, name, evictionsByNode.get(name) ?? 0);
@@ -226,10 +238,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
     // Counted from t = 0: each sample's double booking holds until the next sample.
     const dt = (i: number) => (i + 1 < samples.length ? samples[i + 1]!.t - (i === 0 ? 0 : samples[i]!.t) : 0);
-    const sums = { inForce: [0, 0], before: [0, 0], drift: [0, 0] };
+    const sums = { inForce: [0, 0], before: [0, 0], drift: [0, 0], reacting: [0, 0] };
     samples.forEach((s, i) => {
       for (const n of Object.values(s.nodes)) {
-        const bucket = n.inForce ? sums.inForce : convergedAt === undefined || s.t < convergedAt ? sums.before : sums.drift;
+        const bucket = convergedAt === undefined || s.t < convergedAt ? (n.inForce ? sums.inForce : sums.before)
+          : !s.settled ? sums.reacting : n.inForce ? sums.inForce : sums.drift;
         bucket[0]! += (n.doubleBooked.cpu / 1000) * dt(i);
         bucket[1]! += (n.doubleBooked.memory / GIB) * dt(i);
       }
@@ -242,8 +255,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       policy,
       simulatedSeconds: Math.round(samples[samples.length - 1]!.t),
       convergenceSec: convergedAt === undefined ? null : round1(convergedAt),
-      doubleBookedCoreSeconds: round1(sums.inForce[0]! + sums.before[0]! + sums.drift[0]!),
-      doubleBookedGiBSeconds: round1(sums.inForce[1]! + sums.before[1]! + sums.drift[1]!),
+      doubleBookedCoreSeconds: round1(sums.inForce[0]! + sums.before[0]! + sums.drift[0]! + sums.reacting[0]!),
+      doubleBookedGiBSeconds: round1(sums.inForce[1]! + sums.before[1]! + sums.drift[1]! + sums.reacting[1]!),
+      reactingCoreSeconds: round1(sums.reacting[0]!),
+      reactingGiBSeconds: round1(sums.reacting[1]!),
+      unsettledSamples: samples.filter((s) => !s.settled).length,
       inForceCoreSeconds: round1(sums.inForce[0]!),
       inForceGiBSeconds: round1(sums.inForce[1]!),
       beforeConvergenceCoreSeconds: round1(sums.before[0]!),
@@ -302,11 +318,13 @@ export function burstSummary(samples: Sample[], events: DemoEvent[], node: strin
   };
 }
 
-async function settle(world: SimWorld, op: RunningOperator, nodes: string[], maxMs = 300): Promise<void> {
+/** Waits (at most `maxMs`) until the operator has acted on every Node's latest version; whether it had. */
+async function settle(world: SimWorld, op: RunningOperator, nodes: string[], maxMs = 1000): Promise<boolean> {
   const deadline = Date.now() + maxMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     const caughtUp = nodes.every((n) => world.kube.store.get('nodes', undefined, n)?.metadata.resourceVersion === op.controller.seenNodeVersion(n));
-    if (caughtUp && op.controller.idle) return;
+    if (caughtUp && op.controller.idle) return true;
+    if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -55,7 +55,7 @@ describe('burst summary', () => {
     { t: 11.5, node: 'node-2', kind: 'eviction', detail: '' },
     { t: 20, node: 'node-2', kind: 'memory-spike-end', detail: '' },
   ];
-  const run = (pcts: [number, number][]): Sample[] => pcts.map(([p, n], i) => ({ t: 9 + i, nodes: { 'node-2': node(p, n) } }));
+  const run = (pcts: [number, number][]): Sample[] => pcts.map(([p, n], i) => ({ t: 9 + i, settled: true, nodes: { 'node-2': node(p, n) } }));
 
   it('says when the node was back under the threshold and how high it went after', () => {
     const b = burstSummary(run([[40, 30], [72, 64], [71, 64], [69, 64], [67.5, 64], [68, 64]]), events, 'node-2', 70)!;

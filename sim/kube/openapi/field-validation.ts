@@ -50,3 +50,26 @@ export function unknownFields(definition: string, body: unknown, o: { patch?: bo
   walk(body, { $ref: `#/definitions/${definition}` }, '', out, o.patch ?? false);
   return out;
 }
+
+function prune(value: unknown, schema: Schema, patch: boolean): unknown {
+  const s = resolve(schema);
+  if (s['x-kubernetes-preserve-unknown-fields'] === true) return value;
+  if (Array.isArray(value)) return s.type === 'array' && s.items ? value.map((v) => prune(v, s.items!, patch)) : value;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (patch && k.startsWith('$')) { Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true }); continue; }
+    let sub: Schema | undefined;
+    if (s.properties) sub = s.properties[k];
+    else if (s.additionalProperties && typeof s.additionalProperties === 'object') sub = s.additionalProperties;
+    else sub = {};
+    if (sub === undefined) continue;
+    Object.defineProperty(out, k, { value: prune(v, sub, patch), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** `body` without the fields its definition does not have: what the apiserver keeps when it decodes it. */
+export function withoutUnknownFields<T>(definition: string, body: T, o: { patch?: boolean } = {}): T {
+  return prune(body, { $ref: `#/definitions/${definition}` }, o.patch ?? false) as T;
+}
