@@ -24,6 +24,7 @@ import {
 import { KubeStore, type WatchEvent } from './store.js';
 import { toTable } from './table.js';
 import { type RbacPolicy, type RequestAttributes, type UserInfo } from './rbac.js';
+import { BINDING_DEFINITION, KIND_DEFINITION, fieldValidationOf, serveOpenApi, unknownFields, withoutUnknownFields } from './openapi/index.js';
 
 export interface KubeApiServerOptions {
   host?: string;
@@ -303,6 +304,13 @@ export class KubeApiServer {
         return;
       }
       if (!this.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      const openApi = serveOpenApi(method, url.pathname, url.searchParams, req.headers.accept);
+      if (openApi) {
+        this.stats.record('get', 'openapi', url.pathname.startsWith('/openapi/v2') ? 'v2' : 'v3');
+        res.writeHead(openApi.status, { ...openApi.headers, 'Content-Length': String(Buffer.byteLength(openApi.body)) });
+        res.end(method === 'HEAD' ? undefined : openApi.body);
+        return;
+      }
       switch (r.kind) {
         case 'api': return this.discovery(method, res, apiVersions(url.host));
         case 'apis': return this.discovery(method, res, apiGroupList());
@@ -341,6 +349,20 @@ export class KubeApiServer {
       throw new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io`);
     }
     if (q.get('dryRun')) throw badRequest('dryRun is not supported by the Loom Kubernetes simulator');
+    const validation = fieldValidationOf(q.get('fieldValidation'));
+    if (validation === undefined && (verb === 'create' || verb === 'update' || verb === 'patch')) {
+      const options = verb === 'create' ? 'CreateOptions' : verb === 'update' ? 'UpdateOptions' : 'PatchOptions';
+      throw new ApiError(422, 'Invalid', `${options}.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: ${JSON.stringify(q.get('fieldValidation'))}: supported values: "Ignore", "Strict", "Warn"`);
+    }
+    /** The body as the apiserver decodes it: unknown fields refused (Strict), warned about (Warn) or dropped. */
+    const decoded = <T>(definition: string, body: T, patch = false): T => {
+      const unknown = validation === 'Ignore' ? [] : unknownFields(definition, body, { patch });
+      if (unknown.length > 0 && validation === 'Strict') {
+        throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+      }
+      if (unknown.length > 0) res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+      return withoutUnknownFields(definition, body, { patch });
+    };
     const namespace = r.namespace;
     const selection = {
       ...(namespace !== undefined ? { namespace } : {}),
@@ -364,14 +386,14 @@ export class KubeApiServer {
       case 'create': {
         requireJsonContent(req);
         const body = parseJsonBody(await readBody(req));
-        if (r.subresource === 'binding') return this.bind(def, namespace!, r.name!, body, res);
-        const obj = this.checkBody(def, body, namespace);
+        if (r.subresource === 'binding') return this.bind(def, namespace!, r.name!, decoded(BINDING_DEFINITION, body), res);
+        const obj = this.checkBody(def, decoded(KIND_DEFINITION[def.name]!, body), namespace);
         sendObject(res, 201, this.store.create(def.name, obj));
         return;
       }
       case 'update': {
         requireJsonContent(req);
-        const obj = this.checkBody(def, parseJsonBody(await readBody(req)), namespace);
+        const obj = this.checkBody(def, decoded(KIND_DEFINITION[def.name]!, parseJsonBody(await readBody(req))), namespace);
         if (obj.metadata.name !== r.name) throw badRequest(`the name of the object (${String(obj.metadata.name ?? '')}) does not match the name on the URL (${r.name})`);
         const sub = r.subresource === 'status' ? { subresource: 'status' as const } : {};
         sendObject(res, 200, this.store.update(def.name, obj, sub));
@@ -381,7 +403,9 @@ export class KubeApiServer {
         const ct = req.headers['content-type'] ?? '';
         const type = patchTypeOf(ct);
         if (!type) throw unsupportedMediaType(ct, Object.keys(PATCH_CONTENT_TYPES));
-        const body = parseJsonBody(await readBody(req));
+        const raw = parseJsonBody(await readBody(req));
+        // Merge and strategic patches are partial objects of the kind; a JSON patch is a list of operations.
+        const body = type === 'json' ? raw : decoded(KIND_DEFINITION[def.name]!, raw, true);
         const sub = r.subresource === 'status' ? { subresource: 'status' as const } : {};
         sendObject(res, 200, this.store.patch(def.name, namespace, r.name!, type, body, sub));
         return;

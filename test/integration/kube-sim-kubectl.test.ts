@@ -1,49 +1,47 @@
 /**
- * The real `kubectl` against the Kubernetes API simulator: discovery fallback (kubectl asks for
- * aggregated discovery first), Table output, label selectors, annotate and the three patch types.
+ * The real `kubectl` (v1.33, from the devDependency the kube tools unpack) against the Kubernetes
+ * API simulator: discovery fallback (kubectl asks for aggregated discovery first), Table output,
+ * label selectors, annotate, the three patch types — and, unflagged, `apply` and `replace` with
+ * kubectl's field validation, which needs the simulator's OpenAPI: v3 says the server validates
+ * fields (kubectl sends fieldValidation=Strict), v3 schemas drive apply's strategic merge patch,
+ * v2 (protobuf) serves `explain --output plaintext-openapiv2`.
  */
-import { installDebianPackage } from '../debian-package.js';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApiServer } from '../../sim/kube/index.js';
 import { ANNOTATION_THIRD_PARTY, NM_POD_SELECTOR, LABEL_COMPONENT, NODE_MANAGER_COMPONENT } from '../../kube/wire.js';
+import { kubeTools } from '../kube-tools.js';
 
 const run = promisify(execFile);
-
-function hasKubectl(): boolean {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** kubectl, installed from Debian's `kubernetes-client` when missing and we are root. */
-function ensureKubectl(): string | undefined {
-  if (hasKubectl()) return undefined;
-  const failed = installDebianPackage('kubernetes-client');
-  if (failed) return `kubectl is missing: ${failed}`;
-  return hasKubectl() ? undefined : 'kubectl is still missing after installing kubernetes-client';
-}
-
-const skipReason = ensureKubectl();
+const tools = kubeTools();
+const skipReason = typeof tools === 'string' ? tools : undefined;
 if (skipReason) console.log(`kube-sim kubectl tests skipped: ${skipReason}`);
+const KUBECTL = typeof tools === 'string' ? '' : tools.kubectl;
 
 describe.skipIf(skipReason !== undefined)('kube-sim driven by kubectl', () => {
   let server: KubeApiServer;
   let cacheDir: string;
 
   const kubectl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await run('kubectl', ['--kubeconfig', server.kubeconfigPath, '--cache-dir', cacheDir, ...args], {
+    const { stdout } = await run(KUBECTL, ['--kubeconfig', server.kubeconfigPath, '--cache-dir', cacheDir, ...args], {
       env: { ...process.env, HOME: cacheDir, KUBECONFIG: '' },
       timeout: 30_000,
     });
     return stdout;
+  };
+
+  /** Both streams (kubectl prints warnings on stderr). */
+  const kubectlAll = async (...args: string[]): Promise<{ stdout: string; stderr: string }> =>
+    run(KUBECTL, ['--kubeconfig', server.kubeconfigPath, '--cache-dir', cacheDir, ...args], { env: { ...process.env, HOME: cacheDir, KUBECONFIG: '' }, timeout: 30_000 });
+
+  const manifest = (name: string, text: string): string => {
+    const p = join(cacheDir, name);
+    writeFileSync(p, text);
+    return p;
   };
 
   const kubectlFails = async (...args: string[]): Promise<string> => {
@@ -127,5 +125,88 @@ describe.skipIf(skipReason !== undefined)('kube-sim driven by kubectl', () => {
     const failed = await kubectlFails('patch', 'node', 'mixed-2', '--type', 'json', '-p', '[{"op":"test","path":"/metadata/labels/loom.io~1strategic","value":"no"}]');
     expect(failed).toContain('The request is invalid');
     expect(server.store.get('nodes', undefined, 'mixed-2')!.metadata.resourceVersion).toBe(n.metadata.resourceVersion);
+  });
+
+  it('apply creates, configures by strategic merge patch, and reports unchanged — without --validate=false', async () => {
+    server.stats.reset();
+    const pod = (labels: string, image: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: applied
+  namespace: hadoop
+  labels: {${labels}}
+spec:
+  containers:
+  - name: main
+    image: ${image}
+    env: [{name: A, value: "1"}]
+    resources:
+      requests: {kubernetes.io/batch-cpu: "1k", kubernetes.io/batch-memory: 1Gi}
+  - name: side
+    image: busybox:1.36
+`;
+    const f = manifest('pod.yaml', pod('app: demo', 'busybox:1.36'));
+    expect((await kubectl('apply', '-f', f)).trim()).toBe('pod/applied created');
+    // kubectl read the OpenAPI v3 index and the core group's document, and no v2 was needed.
+    expect(server.stats.count({ verb: 'get', resource: 'openapi', subresource: 'v3' })).toBeGreaterThan(0);
+    expect((await kubectl('apply', '-f', f)).trim()).toBe('pod/applied unchanged');
+    // A pod's spec is immutable but for images (and a few more): the apply changes labels and one image.
+    const g = manifest('pod.yaml', pod('app: demo, tier: batch', 'busybox:1.37'));
+    const { stdout, stderr } = await kubectlAll('apply', '-f', g);
+    expect(stdout.trim()).toBe('pod/applied configured');
+    expect(stderr).not.toMatch(/warning/i);
+    const o = server.store.get('pods', 'hadoop', 'applied')!;
+    expect(o.metadata.labels).toEqual({ app: 'demo', tier: 'batch' });
+    const spec = o.spec as { containers: { name: string; image: string; env?: { name: string; value: string }[] }[] };
+    expect(spec.containers.map((c) => `${c.name} ${c.image}`)).toEqual(['main busybox:1.37', 'side busybox:1.36']);
+    expect(spec.containers[0]!.env).toEqual([{ name: 'A', value: '1' }]);
+    expect(o.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toContain('"tier":"batch"');
+    expect(server.stats.count({ verb: 'patch', resource: 'pods' })).toBe(1);
+  });
+
+  it('apply and replace of other kinds and groups (Namespace, Node, Lease)', async () => {
+    expect((await kubectl('apply', '-f', manifest('ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: applied-ns\n  labels: {team: batch}\n'))).trim()).toBe('namespace/applied-ns created');
+    await kubectl('apply', '-f', manifest('node.yaml', 'apiVersion: v1\nkind: Node\nmetadata:\n  name: mixed-1\n  labels: {loom.io/pool: mixed}\n'));
+    expect(server.store.get('nodes', undefined, 'mixed-1')!.metadata.labels).toMatchObject({ 'loom.io/pool': 'mixed', 'node-role.kubernetes.io/worker': '' });
+    const lease = (holder: string) => `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: loom\n  namespace: hadoop\nspec:\n  holderIdentity: ${holder}\n  leaseDurationSeconds: 15\n`;
+    expect((await kubectl('apply', '-f', manifest('lease.yaml', lease('a')))).trim()).toBe('lease.coordination.k8s.io/loom created');
+    expect((await kubectl('replace', '-f', manifest('lease.yaml', lease('b')))).trim()).toBe('lease.coordination.k8s.io/loom replaced');
+    expect((server.store.get('leases', 'hadoop', 'loom')!.spec as { holderIdentity: string }).holderIdentity).toBe('b');
+    expect(server.stats.count({ verb: 'update', resource: 'leases' })).toBe(1);
+  });
+
+  it('field validation: Strict (the default) refuses unknown fields by path, Warn warns, Ignore ignores', async () => {
+    const bad = manifest('bad.yaml', `apiVersion: v1
+kind: Pod
+metadata:
+  name: typo
+  namespace: hadoop
+spec:
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolcy: Always
+  nodeSelectr: {a: b}
+`);
+    const err = await kubectlFails('apply', '-f', bad);
+    expect(err).toContain('strict decoding error');
+    expect(err).toContain('unknown field "spec.containers[0].imagePullPolcy"');
+    expect(err).toContain('unknown field "spec.nodeSelectr"');
+    expect(server.store.get('pods', 'hadoop', 'typo')).toBeUndefined();
+    expect(await kubectlFails('replace', '-f', bad)).toContain('strict decoding error');
+    const warned = await kubectlAll('create', '--validate=warn', '-f', bad);
+    expect(warned.stderr).toContain('unknown field "spec.nodeSelectr"');
+    expect(server.store.get('pods', 'hadoop', 'typo')).toBeDefined();
+    await kubectl('delete', 'pod', '-n', 'hadoop', 'typo');
+    const ignored = await kubectlAll('create', '--validate=false', '-f', bad);
+    expect(ignored.stderr).not.toContain('unknown field');
+  });
+
+  it('explain reads the schemas: OpenAPI v3, and v2 as protobuf', async () => {
+    expect(await kubectl('explain', 'pods.spec.nodeName')).toMatch(/FIELD:\s+nodeName <string>/);
+    expect(await kubectl('explain', 'leases.spec')).toContain('holderIdentity');
+    const v2 = await kubectl('explain', 'nodes.status', '--output', 'plaintext-openapiv2');
+    expect(v2).toMatch(/allocatable\s+<map\[string\]string>/);
+    expect(server.stats.count({ verb: 'get', resource: 'openapi', subresource: 'v2' })).toBeGreaterThan(0);
   });
 });

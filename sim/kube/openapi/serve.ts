@@ -33,7 +33,8 @@ export function serveOpenApi(method: string, pathname: string, query: URLSearchP
   const types = accepted(accept);
   if (pathname === '/openapi/v2') {
     if (types.includes(OPENAPI_V2_PROTOBUF) || types.includes(OPENAPI_V2_PROTOBUF_ALT)) {
-      return { status: 200, headers: { 'Content-Type': OPENAPI_V2_PROTOBUF }, body: docs.v2proto };
+      // Go's mime parser refuses '@' in a subtype: the apiserver answers with the dotted form.
+      return { status: 200, headers: { 'Content-Type': OPENAPI_V2_PROTOBUF_ALT }, body: docs.v2proto };
     }
     return takesJson(types) ? json(docs.v2json) : notAcceptable();
   }
