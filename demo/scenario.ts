@@ -59,12 +59,12 @@ export function buildScenario(o: { durationSec: number; nodes: number; seed: num
     // short of the 90 % emergency level, so the agent evicts gracefully, newest first, and spares
     // AMs. YARN's containers must be what takes the node over, so that evicting them can bring it
     // back (burstBytes).
-    { at: at(0.65), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76 },
-    { at: at(0.85), kind: 'memory-spike-end', node: spikeNode },
+    { at: at(0.62), kind: 'memory-spike', node: spikeNode, targetUsedShare: 0.76 },
+    { at: at(0.9), kind: 'memory-spike-end', node: spikeNode },
   ];
   const phase = nodes.map(() => rand() * Math.PI * 2);
   const spikeIndex = nodes.indexOf(spikeNode);
-  const [burstFrom, burstTo] = [at(0.65), at(0.85)];
+  const [burstFrom, burstTo] = [at(0.62), at(0.9)];
   return {
     durationSec: d,
     nodes,
