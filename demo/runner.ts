@@ -164,8 +164,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     scenario.nodes.forEach((name, i) => {
       const mem = world.nodes.get(name)!.node.snapshot().memoryTotalBytes;
       const cores = world.nodes.get(name)!.node.snapshot().cpuCapacityMilli;
-      world.setOnlineLoad(name, (tMs) => {
-        const share = scenario.onlineShare(i, tMs / 1000);
+      // The scenario's clock, not the node's (which started with the world, earlier): the online
+      // load holds still exactly while the scripted burst lasts.
+      world.setOnlineLoad(name, () => {
+        const share = scenario.onlineShare(i, simNow());
         return { cpuMilli: cores * share, memoryBytes: mem * share, cacheBytes: mem * 0.03 };
       });
     });
