@@ -4,6 +4,9 @@ import type { BurstSummary } from './runner.js';
 /** Pure: one line on the memory burst and what the agent did about it. */
 export function burstText(b: BurstSummary): string {
   const head = `${b.node} from t = ${b.startSec} s: ${b.startPercent} % used, peak ${b.peakPercent} %; ${b.evictions} of the ${b.yarnContainersAtStart} YARN containers there (${b.yarnGiBAtStart} GiB) evicted`;
+  if (b.peakPercent < b.thresholdPercent) {
+    return `${head}; the burst stayed under the ${b.thresholdPercent} % threshold (YARN held too little there to take the node over it)`;
+  }
   if (b.backUnderAfterSec !== null) {
     return `${head}; under the ${b.thresholdPercent} % threshold again ${b.backUnderAfterSec} s after the burst began, at most ${b.highestAfterPercent} % for the rest of it`;
   }

@@ -63,6 +63,11 @@ describe('burst summary', () => {
     expect(burstText(b)).toContain('under the 70 % threshold again 2 s after the burst began, at most 69 %');
   });
 
+  it('says so when the burst could not take the node over the threshold', () => {
+    const b = burstSummary(run([[40, 30], [68, 66], [68.3, 66]]), events, 'node-2', 70)!;
+    expect(burstText(b)).toContain('the burst stayed under the 70 % threshold (YARN held too little there');
+  });
+
   it('says so when everything but YARN is over the threshold', () => {
     const b = burstSummary(run([[40, 30], [78, 71], [77, 71], [75, 71]]), events, 'node-2', 70)!;
     expect(b.backUnderAfterSec).toBeNull();
