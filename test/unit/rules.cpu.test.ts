@@ -1,41 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bytes, milliCores, type MilliCores } from '../../kube/quantity.js';
-import { mib, vcores } from '../../yarn/resource.js';
+import { milliCores, type MilliCores } from '../../kube/quantity.js';
 import {
-  type AgentRulesState, type ContainerSnapshot, type CpuSample, type RulesConfig, type Snapshot,
+  type AgentRulesState, type CpuSample, type Snapshot,
   CPU_LIMIT_HARD_MIN_MILLI, cpuSampleOf, cpuSuppress, cpuSuppressPlan, decide, evaluateSatisfaction,
-  initialRulesState, parseRulesConfig, pushCpuSample, recordEvictions,
+  initialRulesState, pushCpuSample, recordEvictions,
 } from '../../agent/rules/index.js';
+import { cfg, cid, containerFactory, NOW, snapshot, type SnapshotOptions } from './rules-fixture.js';
 
-const GiB = 2 ** 30;
-const NOW = 1_800_000_000_000;
-const cid = (app: number, seq: number) => `container_e01_1700000000000_${String(app).padStart(4, '0')}_01_${String(seq).padStart(6, '0')}`;
-function ctr(app: number, seq: number, o: Partial<ContainerSnapshot> & { v?: number } = {}): ContainerSnapshot {
-  const { v, ...rest } = o;
-  return {
-    id: cid(app, seq),
-    appId: `application_1700000000000_${String(app).padStart(4, '0')}`,
-    isAM: seq === 1,
-    executionType: 'GUARANTEED',
-    allocated: { memoryMiB: mib(2048), vcores: vcores(v ?? 2) },
-    memoryWorkingSet: bytes(GiB),
-    cpuUsed: milliCores(400),
-    ...rest,
-  };
-}
-const cfg = (o: Record<string, unknown> = {}): RulesConfig => parseRulesConfig(o);
+const ctr = containerFactory({ memoryMiB: 2048, vcores: 2, ws: 1, cpuMilli: 400 });
 const m = (n: number) => milliCores(n);
-
-function snap(o: { cap?: number; nodeCpu?: number; yarnCpu?: number; limit?: number | null; containers?: ContainerSnapshot[]; state?: Partial<AgentRulesState> } = {}): Snapshot {
-  const containers = o.containers ?? [];
-  return {
-    node: { memoryTotal: bytes(100 * GiB), memoryUsed: bytes(10 * GiB), cpuCapacity: m(o.cap ?? 8000), cpuUsed: m(o.nodeCpu ?? 0) },
-    yarn: { cpuUsed: m(o.yarnCpu ?? 0), cpuLimit: o.limit === undefined ? null : o.limit === null ? null : m(o.limit), requestedVcores: containers.reduce((s, c) => s + c.allocated.vcores, 0) },
-    containers,
-    state: { ...initialRulesState(), ...o.state },
-  };
-}
+const snap = (o: SnapshotOptions = {}): Snapshot => snapshot(o);
 
 describe('CPU suppression (8000m node, threshold 65 % = 5200m)', () => {
   it.each<[string, Parameters<typeof snap>[0], Record<string, unknown>, number | undefined]>([

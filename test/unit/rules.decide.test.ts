@@ -1,46 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { bytes, milliCores } from '../../kube/quantity.js';
-import { mib, vcores } from '../../yarn/resource.js';
 import {
-  type AgentRulesState, type ContainerSnapshot, type CpuSample, type Snapshot,
+  type AgentRulesState, type CpuSample, type Snapshot,
   DEFAULT_RULES_CONFIG, RulesConfigError, decide, evictionBudget, initialRulesState, parseRulesConfig,
   psiEviction, pushCpuSample, recordCpuLimit, recordEvictions,
 } from '../../agent/rules/index.js';
+import { cid, containerFactory, ids, NOW, reasons, snapshot, type SnapshotOptions } from './rules-fixture.js';
 
-const GiB = 2 ** 30;
-const NOW = 1_800_000_000_000;
-const cid = (app: number, seq: number) => `container_e01_1700000000000_${String(app).padStart(4, '0')}_01_${String(seq).padStart(6, '0')}`;
-function ctr(app: number, seq: number, o: Partial<ContainerSnapshot> & { ws?: number; v?: number } = {}): ContainerSnapshot {
-  const { ws, v, ...rest } = o;
-  return {
-    id: cid(app, seq),
-    appId: `application_1700000000000_${String(app).padStart(4, '0')}`,
-    isAM: seq === 1,
-    executionType: 'GUARANTEED',
-    allocated: { memoryMiB: mib(4096), vcores: vcores(v ?? 2) },
-    memoryWorkingSet: bytes((ws ?? 1) * GiB),
-    cpuUsed: milliCores(300),
-    ...rest,
-  };
-}
-function snap(o: { usedGiB?: number; containers?: ContainerSnapshot[]; state?: Partial<AgentRulesState>; nodeCpu?: number; yarnCpu?: number; limit?: number | null; yarnPsi?: number; nodePsi?: number } = {}): Snapshot {
-  const containers = o.containers ?? [];
-  return {
-    node: {
-      memoryTotal: bytes(100 * GiB), memoryUsed: bytes((o.usedGiB ?? 10) * GiB), cpuCapacity: milliCores(8000), cpuUsed: milliCores(o.nodeCpu ?? 0),
-      ...(o.nodePsi !== undefined ? { psi: { memory: { some: o.nodePsi, full: o.nodePsi } } } : {}),
-    },
-    yarn: {
-      cpuUsed: milliCores(o.yarnCpu ?? 0), cpuLimit: o.limit === undefined || o.limit === null ? null : milliCores(o.limit),
-      requestedVcores: containers.reduce((s, c) => s + c.allocated.vcores, 0),
-      ...(o.yarnPsi !== undefined ? { psi: { memory: { some: o.yarnPsi, full: o.yarnPsi } } } : {}),
-    },
-    containers,
-    state: { ...initialRulesState(), ...o.state },
-  };
-}
-const ids = (d: { evictions: { containerId: string }[] }) => d.evictions.map((e) => e.containerId);
-const reasons = (d: { held: { rule: string; reason: string }[] }) => d.held.map((h) => `${h.rule}:${h.reason}`);
+const ctr = containerFactory({ memoryMiB: 4096, vcores: 2, ws: 1, cpuMilli: 300 });
+const snap = (o: SnapshotOptions = {}): Snapshot => snapshot(o);
 
 describe('config', () => {
   it('has koordlet defaults and Loom defaults', () => {

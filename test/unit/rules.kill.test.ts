@@ -3,21 +3,13 @@ import fc from 'fast-check';
 import { bytes, milliCores } from '../../kube/quantity.js';
 import { mib, vcores } from '../../yarn/resource.js';
 import { type ContainerSnapshot, type ResourceRequest, DEFAULT_RULES_CONFIG, killContainersByResource, parseRulesConfig } from '../../agent/rules/index.js';
+import { containerFactory, GiB } from './rules-fixture.js';
 
-const GiB = 2 ** 30;
-const cid = (app: number, seq: number) => `container_e01_1700000000000_${String(app).padStart(4, '0')}_01_${String(seq).padStart(6, '0')}`;
-function ctr(app: number, seq: number, v: number, memGiB: number, o: Partial<ContainerSnapshot> = {}): ContainerSnapshot {
-  return {
-    id: cid(app, seq),
-    appId: `application_1700000000000_${String(app).padStart(4, '0')}`,
-    isAM: seq === 1,
-    executionType: 'GUARANTEED',
-    allocated: { memoryMiB: mib(memGiB * 1024), vcores: vcores(v) },
-    memoryWorkingSet: bytes(GiB / 2), // real usage is irrelevant here: credit is by allocation
-    cpuUsed: milliCores(100),
-    ...o,
-  };
-}
+const base = containerFactory({ memoryMiB: 1024, vcores: 1, ws: 0.5, cpuMilli: 100 });
+// Real usage is irrelevant here: credit is by allocation.
+const ctr = (app: number, seq: number, v: number, memGiB: number, o: Partial<ContainerSnapshot> = {}): ContainerSnapshot =>
+  base(app, seq, { v, allocated: { memoryMiB: mib(memGiB * 1024), vcores: vcores(v) }, ...o });
+
 // newest first: A (app 3), B (app 2 seq 3), C (app 2 seq 2); the AM of app 3 is the newest of all.
 const A = ctr(3, 2, 2, 4);
 const B = ctr(2, 3, 1, 8);

@@ -1,44 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bytes, milliCores } from '../../kube/quantity.js';
+import { bytes } from '../../kube/quantity.js';
 import { mib, vcores } from '../../yarn/resource.js';
 import {
   type AgentRulesState, type ContainerSnapshot, type RulesConfig, type Snapshot,
-  decide, initialRulesState, memoryPressure, orderVictims, parseRulesConfig, recordEvictions,
+  decide, initialRulesState, memoryPressure, orderVictims, recordEvictions,
 } from '../../agent/rules/index.js';
+import { cfg, cid, containerFactory, GiB, ids, NOW, reasons, snapshot } from './rules-fixture.js';
 
-const GiB = 2 ** 30;
-const NOW = 1_800_000_000_000;
-const cid = (app: number, seq: number) => `container_e01_1700000000000_${String(app).padStart(4, '0')}_01_${String(seq).padStart(6, '0')}`;
-
-function ctr(app: number, seq: number, o: Partial<ContainerSnapshot> & { ws?: number } = {}): ContainerSnapshot {
-  const { ws, ...rest } = o;
-  return {
-    id: cid(app, seq),
-    appId: `application_1700000000000_${String(app).padStart(4, '0')}`,
-    isAM: seq === 1,
-    executionType: 'GUARANTEED',
-    allocated: { memoryMiB: mib(4096), vcores: vcores(1) },
-    memoryWorkingSet: bytes(Math.round((ws ?? 1) * GiB)),
-    cpuUsed: milliCores(500),
-    ...rest,
-  };
-}
+const ctr = containerFactory({ memoryMiB: 4096, vcores: 1, ws: 1, cpuMilli: 500 });
 
 /** A 100 GiB node, `usedGiB` used. CPU idle so only memory rules act. */
-function snap(usedGiB: number, containers: ContainerSnapshot[], state: Partial<AgentRulesState> = {}): Snapshot {
-  return {
-    node: { memoryTotal: bytes(100 * GiB), memoryUsed: bytes(Math.round(usedGiB * GiB)), cpuCapacity: milliCores(8000), cpuUsed: milliCores(0) },
-    yarn: { cpuUsed: milliCores(0), cpuLimit: null, requestedVcores: containers.length },
-    containers,
-    state: { ...initialRulesState(), ...state },
-  };
-}
+const snap = (usedGiB: number, containers: ContainerSnapshot[], state: Partial<AgentRulesState> = {}): Snapshot => snapshot({ usedGiB, containers, state });
 
-const cfg = (o: Record<string, unknown> = {}): RulesConfig => parseRulesConfig(o);
 const memory = (s: Snapshot, c: RulesConfig = cfg(), now = NOW) => decide(s, c, now, { rules: ['memory'] });
-const victims = (d: ReturnType<typeof decide>) => d.evictions.map((e) => e.containerId);
-const reasons = (d: ReturnType<typeof decide>) => d.held.map((h) => `${h.rule}:${h.reason}`);
+const victims = ids;
 
 // Four workers of 3 GiB, newest first: seq 5 (t4), 4 (t3), 3 (t2), 2 (t1); plus an AM.
 const four = () => [

@@ -1,26 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bytes, milliCores } from '../../kube/quantity.js';
-import { mib, vcores } from '../../yarn/resource.js';
 import { orderVictims, VICTIM_KEYS, type ContainerSnapshot, type VictimKey } from '../../agent/rules/index.js';
+import { cid, containerFactory } from './rules-fixture.js';
 
-const GiB = 2 ** 30;
-const cid = (app: number, seq: number, ts = 1700000000000) =>
-  `container_e01_${ts}_${String(app).padStart(4, '0')}_01_${String(seq).padStart(6, '0')}`;
-
-function ctr(app: number, seq: number, o: Partial<ContainerSnapshot> & { ws?: number; cpu?: number } = {}): ContainerSnapshot {
-  const { ws, cpu, ...rest } = o;
-  return {
-    id: cid(app, seq),
-    appId: `application_1700000000000_${String(app).padStart(4, '0')}`,
-    isAM: seq === 1,
-    executionType: 'GUARANTEED',
-    allocated: { memoryMiB: mib(1024), vcores: vcores(1) },
-    memoryWorkingSet: bytes((ws ?? 1) * GiB),
-    cpuUsed: milliCores(cpu ?? 500),
-    ...rest,
-  };
-}
+const ctr = containerFactory({ memoryMiB: 1024, vcores: 1, ws: 1, cpuMilli: 500 });
 const ids = (cs: readonly ContainerSnapshot[]) => cs.map((c) => c.id);
 const order = (cs: ContainerSnapshot[], victimOrder: VictimKey[] = ['newest']) => ids(orderVictims(cs, { victimOrder }));
 
