@@ -215,7 +215,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       }, 'rules decided evictions');
       issued = evictor.execute(decision.evictions);
       const ids = new Set(issued.map((i) => i.record.containerId));
-      state = recordEvictions(state, decision.evictions.filter((e) => ids.has(e.containerId) || e.inputs['escalation'] === true), now);
+      state = recordEvictions(state, decision.evictions.filter((e) => ids.has(e.containerId) || e.escalation), now);
     }
     return { decision, issued };
   };

@@ -82,7 +82,8 @@ export function createCopilotBackend(d: CopilotBackendDeps): CopilotBackend {
           memory: bytes((c.nm.totalMemoryNeededMB ?? 0) * MIB),
           cpu: milliCores((c.nm.totalVCoresNeeded ?? 0) * 1000),
         },
-        inputs: { api: 'killContainer', applicationMaster: c.nm.isAM, workingSet: c.stats.memoryWorkingSet, escalation: false },
+        escalation: false,
+        inputs: { api: 'killContainer', applicationMaster: c.nm.isAM, workingSet: c.stats.memoryWorkingSet },
       }]);
       return info;
     },

@@ -342,7 +342,7 @@ export class Evictor {
 /** Compact `key=value` list of decision inputs for an Event message. */
 export function describeInputs(inputs: DecisionInputs): string {
   return Object.entries(inputs)
-    .filter(([k, v]) => v !== null && k !== 'escalation')
+    .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(', ');
 }

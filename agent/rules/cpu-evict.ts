@@ -20,6 +20,7 @@ import {
 } from './common.js';
 import type { RulesConfig } from './config.js';
 import { orderVictims } from './order.js';
+import type { Rule } from './rule.js';
 import type { CpuSample, Held, Snapshot } from './types.js';
 
 export const LATEST_SAMPLES = 2;
@@ -113,6 +114,7 @@ export function cpuEviction(snapshot: Snapshot, config: RulesConfig, now: number
       mode: 'graceful' as const,
       gracePeriodSeconds: config.gracePeriodSeconds,
       credit: { memory: bytes(c.memoryWorkingSet), cpu: milliCores(allocatedCpu(c)) },
+      escalation: false,
       inputs: {
         satisfactionPercent: pct(avg.satisfaction * 100),
         lowerPercent: lower,
@@ -123,9 +125,15 @@ export function cpuEviction(snapshot: Snapshot, config: RulesConfig, now: number
         samples: avg.samples,
         release,
         credited: sum,
-        escalation: false,
       },
     };
   });
   return { evictions, held };
 }
+
+/** CPU eviction as a registered rule: on when `cpuEvictBESatisfactionLowerPercent` is set. */
+export const cpuEvictRule: Rule<'cpu-evict'> = {
+  name: 'cpu-evict',
+  enabled: (config) => config.cpuEvictBESatisfactionLowerPercent !== undefined,
+  decide: ({ snapshot, config, now, ctx }) => cpuEviction(snapshot, config, now, ctx),
+};

@@ -21,6 +21,7 @@
  */
 import { milliCores, type MilliCores } from '../../kube/quantity.js';
 import type { RulesConfig } from './config.js';
+import type { Rule } from './rule.js';
 import type { CpuLimitDecision, Snapshot } from './types.js';
 
 export const CPU_LIMIT_HARD_MIN_MILLI = 1000;
@@ -72,3 +73,13 @@ export function cpuSuppressPlan(snapshot: Pick<Snapshot, 'node' | 'yarn'>, confi
 export function cpuSuppress(snapshot: Pick<Snapshot, 'node' | 'yarn'>, config: RulesConfig): CpuLimitDecision | undefined {
   return cpuSuppressPlan(snapshot, config)?.write;
 }
+
+/** CPU suppression as a registered rule: always on; decides the YARN parent's CPU limit. */
+export const cpuSuppressRule: Rule<'cpu-suppress'> = {
+  name: 'cpu-suppress',
+  enabled: () => true,
+  decide: ({ snapshot, config }) => {
+    const limit = cpuSuppress(snapshot, config);
+    return limit ? { cpuLimit: limit } : {};
+  },
+};

@@ -1,6 +1,7 @@
 /**
- * One decision per call, composed from the rules in this order, sharing the rate-limit budget
- * and never choosing the same container twice:
+ * One decision per call, composed from the registered rules (registry.ts) in their order, sharing
+ * the rate-limit budget and never choosing the same container twice (a rule its configuration
+ * turns off is skipped):
  *   1. memory eviction (may be emergency: immediate, no cool-down, no rate limit)
  *   2. PSI pressure (held while memory acts)
  *   3. CPU suppression (the YARN parent's limit)
@@ -13,43 +14,33 @@
  */
 import { freshContext, type RuleContext } from './common.js';
 import type { RulesConfig } from './config.js';
-import { cpuEviction } from './cpu-evict.js';
-import { cpuSuppress } from './cpu-suppress.js';
-import { memoryEviction } from './memory.js';
-import { psiEviction } from './psi.js';
-import type { Decision, RuleName, Snapshot } from './types.js';
+import { RULES } from './registry.js';
+import type { Decision, Eviction, RuleName, Snapshot } from './types.js';
 
 export interface DecideOptions {
   /** Rules to run (default: all). */
   rules?: readonly RuleName[];
 }
 
-export const ALL_RULES: readonly RuleName[] = ['memory', 'psi', 'cpu-suppress', 'cpu-evict'];
+export const ALL_RULES: readonly RuleName[] = RULES.map((r) => r.name);
 
 export function decide(snapshot: Snapshot, config: RulesConfig, now: number, options: DecideOptions = {}): Decision {
   const run = new Set(options.rules ?? ALL_RULES);
   const decision: Decision = { evictions: [], held: [] };
   const chosen = new Set<string>();
   const ctx: RuleContext = { ...freshContext(snapshot.state, config, now), chosen };
-  const absorb = (r: { evictions: Decision['evictions']; held: Decision['held'] }) => {
-    for (const e of r.evictions) {
+  const decided: Eviction[] = [];
+  for (const rule of RULES) {
+    if (!run.has(rule.name) || !rule.enabled(config)) continue;
+    const r = rule.decide({ snapshot, config, now, ctx, decided });
+    for (const e of r.evictions ?? []) {
       decision.evictions.push(e);
+      decided.push(e);
       chosen.add(e.containerId);
       if (e.mode === 'graceful') ctx.budget = Math.max(0, ctx.budget - 1);
     }
-    decision.held.push(...r.held);
-  };
-  let memoryActing = false;
-  if (run.has('memory')) {
-    const r = memoryEviction(snapshot, config, now, ctx);
-    memoryActing = r.evictions.length > 0;
-    absorb(r);
+    decision.held.push(...(r.held ?? []));
+    if (r.cpuLimit) decision.cpuLimit = r.cpuLimit;
   }
-  if (run.has('psi')) absorb(psiEviction(snapshot, config, now, ctx, memoryActing));
-  if (run.has('cpu-suppress')) {
-    const limit = cpuSuppress(snapshot, config);
-    if (limit) decision.cpuLimit = limit;
-  }
-  if (run.has('cpu-evict')) absorb(cpuEviction(snapshot, config, now, ctx));
   return decision;
 }

@@ -14,3 +14,5 @@ export {
 export { initialRulesState, cpuSampleOf, pushCpuSample, recordEvictions, recordCpuLimit } from './state.js';
 export { evictionBudget, evictionsInLastMinute, type RuleContext, type RuleResult } from './common.js';
 export { decide, ALL_RULES, type DecideOptions } from './decide.js';
+export type { Rule, RuleInput, RuleOutcome } from './rule.js';
+export { RULES } from './registry.js';

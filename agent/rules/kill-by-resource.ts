@@ -75,7 +75,8 @@ export function killContainersByResource(
     mode: 'graceful',
     gracePeriodSeconds: config.gracePeriodSeconds,
     credit: { memory: allocatedMemory(c), cpu: allocatedCpu(c) },
-    inputs: { requestedCpu: wantCpu, requestedMemory: wantMem, escalation: false },
+    escalation: false,
+    inputs: { requestedCpu: wantCpu, requestedMemory: wantMem },
   }));
   return {
     victims,

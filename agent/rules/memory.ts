@@ -26,6 +26,7 @@ import {
 } from './common.js';
 import type { RulesConfig } from './config.js';
 import { orderVictims } from './order.js';
+import type { Rule } from './rule.js';
 import type { ContainerSnapshot, DecisionInputs, Eviction, Held, Snapshot } from './types.js';
 
 export interface MemoryPressure {
@@ -72,7 +73,8 @@ export function memoryEviction(snapshot: Snapshot, config: RulesConfig, now: num
     mode,
     gracePeriodSeconds: grace,
     credit: { memory: bytes(c.memoryWorkingSet), cpu: milliCores(c.cpuUsed) },
-    inputs: { ...base, workingSet: c.memoryWorkingSet, credited, escalation },
+    escalation,
+    inputs: { ...base, workingSet: c.memoryWorkingSet, credited },
   });
 
   const evictions: Eviction[] = [];
@@ -118,3 +120,10 @@ export function memoryEviction(snapshot: Snapshot, config: RulesConfig, now: num
   }
   return { evictions, held };
 }
+
+/** Memory eviction as a registered rule: always on. */
+export const memoryRule: Rule<'memory'> = {
+  name: 'memory',
+  enabled: () => true,
+  decide: ({ snapshot, config, now, ctx }) => memoryEviction(snapshot, config, now, ctx),
+};

@@ -12,6 +12,7 @@ import { bytes, milliCores } from '../../kube/quantity.js';
 import { type RuleContext, type RuleResult, amsAllowed, candidates, coolDownLeft, protectedAMs } from './common.js';
 import type { RulesConfig } from './config.js';
 import { orderVictims } from './order.js';
+import type { Rule } from './rule.js';
 import type { Held, Snapshot } from './types.js';
 
 /** Minimum pause between PSI-driven evictions: the span `avg10` averages over. */
@@ -71,6 +72,7 @@ export function psiEviction(
       mode: 'graceful',
       gracePeriodSeconds: config.gracePeriodSeconds,
       credit: { memory: bytes(victim.memoryWorkingSet), cpu: milliCores(victim.cpuUsed) },
+      escalation: false,
       inputs: {
         psiSource: p.source,
         memoryFullAvg10: p.fullAvg10,
@@ -81,3 +83,10 @@ export function psiEviction(
     held,
   };
 }
+
+/** PSI pressure as a registered rule: on when `psiEvictThreshold` is set; holds while memory evicts in the same decision. */
+export const psiRule: Rule<'psi'> = {
+  name: 'psi',
+  enabled: (config) => config.psiEvictThreshold !== undefined,
+  decide: ({ snapshot, config, now, ctx, decided }) => psiEviction(snapshot, config, now, ctx, decided.some((e) => e.reason === 'memory')),
+};

@@ -36,7 +36,7 @@ export function pushCpuSample(state: AgentRulesState, sample: CpuSample, config:
  * older than a minute are dropped.
  */
 export function recordEvictions(state: AgentRulesState, issued: readonly Eviction[], now: number): AgentRulesState {
-  const fresh = issued.filter((e) => e.inputs['escalation'] !== true);
+  const fresh = issued.filter((e) => !e.escalation);
   const next: AgentRulesState = {
     ...state,
     recentEvictions: [...state.recentEvictions.filter((t) => t > now - MINUTE_MS), ...fresh.map(() => now)],

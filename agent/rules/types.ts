@@ -118,11 +118,17 @@ export interface Eviction {
   gracePeriodSeconds: number;
   /** What this victim is counted as releasing. */
   credit: { memory: Bytes; cpu: MilliCores };
+  /**
+   * A graceful eviction already in flight, re-issued as immediate (memory emergency): it does
+   * not count again toward the rate limit.
+   */
+  escalation: boolean;
   /** The numbers that led to it, for the log line and the Kubernetes Event. */
   inputs: DecisionInputs;
 }
 
-export type RuleName = 'memory' | 'cpu-suppress' | 'cpu-evict' | 'psi';
+/** The registered rules' names (registry.ts): a new rule's name joins by its registry line. */
+export type RuleName = (typeof import('./registry.js'))['RULES'][number]['name'];
 
 export type HoldReason =
   | 'cooldown'

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bytes, milliCores } from '../../kube/quantity.js';
 import {
   type AgentRulesState, type CpuSample, type Snapshot,
-  DEFAULT_RULES_CONFIG, RulesConfigError, decide, evictionBudget, initialRulesState, parseRulesConfig,
+  ALL_RULES, DEFAULT_RULES_CONFIG, RULES, RulesConfigError, decide, evictionBudget, initialRulesState, parseRulesConfig,
   psiEviction, pushCpuSample, recordCpuLimit, recordEvictions,
 } from '../../agent/rules/index.js';
 import { cid, containerFactory, ids, NOW, reasons, snapshot, type SnapshotOptions } from './rules-fixture.js';
@@ -173,7 +173,7 @@ describe('state helpers', () => {
     let st: AgentRulesState = { ...initialRulesState(), recentEvictions: [NOW - 70_000, NOW - 30_000] };
     const ev = (reason: 'memory' | 'cpu' | 'psi' | 'api') => ({
       containerId: cid(1, 2), reason, mode: 'graceful' as const, gracePeriodSeconds: 10,
-      credit: { memory: bytes(0), cpu: milliCores(0) }, inputs: {},
+      credit: { memory: bytes(0), cpu: milliCores(0) }, escalation: false, inputs: {},
     });
     st = recordEvictions(st, [ev('cpu'), ev('api')], NOW);
     expect(st.recentEvictions).toEqual([NOW - 30_000, NOW, NOW]);
@@ -184,5 +184,27 @@ describe('state helpers', () => {
     st = recordEvictions(st, [ev('psi')], NOW + 1);
     expect(st.lastMemoryEvictionAt).toBe(NOW + 1);
     expect(recordCpuLimit(st, { milli: milliCores(2500), reason: 'x' }).currentCpuLimit).toBe(2500);
+  });
+});
+
+describe('the rule registry', () => {
+  it('every rule is behind one interface, registered once, in decide\'s order; an off rule is never asked', () => {
+    expect(RULES.map((r) => r.name)).toEqual(['memory', 'psi', 'cpu-suppress', 'cpu-evict']);
+    expect(ALL_RULES).toEqual(RULES.map((r) => r.name));
+    const off = parseRulesConfig({});
+    expect(RULES.filter((r) => r.enabled(off)).map((r) => r.name)).toEqual(['memory', 'cpu-suppress']);
+    const on = parseRulesConfig({ psiEvictThreshold: 20, cpuEvictBESatisfactionLowerPercent: 30, cpuEvictBESatisfactionUpperPercent: 50 });
+    expect(RULES.filter((r) => r.enabled(on)).map((r) => r.name)).toEqual(['memory', 'psi', 'cpu-suppress', 'cpu-evict']);
+  });
+
+  it('a rule sees what earlier rules decided: PSI holds while memory evicts in the same decision', () => {
+    const s = snap({ usedGiB: 80, yarnPsi: 50, containers: [ctr(1, 2, { ws: 20 }), ctr(1, 3, { ws: 20 })] });
+    const c = parseRulesConfig({ psiEvictThreshold: 20 });
+    const psi = RULES.find((r) => r.name === 'psi')!;
+    const memoryEvictions = decide(s, c, NOW, { rules: ['memory'] }).evictions;
+    expect(memoryEvictions.length).toBeGreaterThan(0);
+    const held = psi.decide({ snapshot: s, config: c, now: NOW, ctx: { budget: 10, chosen: new Set() }, decided: memoryEvictions });
+    expect(held.evictions).toEqual([]);
+    expect(held.held?.[0]?.reason).toBe('covered');
   });
 });

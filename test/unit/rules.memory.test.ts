@@ -176,7 +176,7 @@ describe('memory eviction', () => {
     const cs = [ctr(1, 2, { ws: 10, startedAt: 1, evicting: true }), ctr(1, 3, { ws: 10, startedAt: 2 }), ctr(1, 4, { ws: 10, startedAt: 3 })];
     const d = memory(snap(90, cs)); // release 22 GiB: 10 in flight + 2 new
     expect(victims(d)).toEqual([cid(1, 2), cid(1, 4), cid(1, 3)]);
-    expect(d.evictions.map((e) => e.inputs['escalation'])).toEqual([true, false, false]);
+    expect(d.evictions.map((e) => e.escalation)).toEqual([true, false, false]);
     expect(d.evictions.every((e) => e.mode === 'immediate')).toBe(true);
     // escalations do not count again toward the rate limit
     const st = recordEvictions(initialRulesState(), d.evictions, NOW);
