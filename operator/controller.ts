@@ -119,7 +119,9 @@ export class OperatorController {
         this.log.warn({ node, failures, retryInMs, err: (err as Error).message }, 'reconcile failed; retrying with backoff');
       },
     });
-    this.inventory.onDirty = (node) => { if (this.leading && !this.stopped) this.queue.add(node); };
+    // Nothing is decided before both caches are synced: until the pod list is in, a node looks
+    // as if it had no NodeManager, and a decision on that view would clear its claim.
+    this.inventory.onDirty = (node) => { if (this.leading && !this.stopped && this.informersSynced) this.queue.add(node); };
   }
 
   // ------------------------------------------------------------------ read-outs (status, demo, tests)
@@ -218,6 +220,7 @@ export class OperatorController {
     this.started = true;
     this.nodes.start();
     this.pods.start();
+    void this.synced.then(() => { if (this.leading && !this.stopped) this.inventory.markAllDirty(); });
   }
 
   /** Leadership from the elector (or `true` with term 1 without election). */
