@@ -194,18 +194,25 @@ export class KubeStore {
       (namespace === undefined || o.metadata.namespace === namespace) && matchesLabels(labels, o.metadata.labels) && matchesFields(fields, o);
 
     const nodeName = resource === 'pods' ? pinnedField(fields, 'spec.nodeName') : undefined;
-    let candidates: Iterable<string>;
+    let candidates: readonly string[];
     if (nodeName !== undefined) candidates = [...(this.podsByNode.get(nodeName) ?? [])].sort();
     else if (namespace !== undefined) candidates = [...(t.byNamespace.get(namespace) ?? [])].sort();
     else candidates = this.sortedKeys(t);
+    // Every candidate matches when nothing but the candidate set's own key filters: the rest of
+    // the list is then counted, not scanned (a page costs its own size, not the whole list's).
+    const allMatch = labels.length === 0 && fields.length === 0;
 
     let remaining = 0;
     let lastKey: string | undefined;
-    for (const key of candidates) {
-      if (startAfter !== undefined && key <= startAfter) continue;
+    for (let i = startAfter === undefined ? 0 : firstAfter(candidates, startAfter); i < candidates.length; i++) {
+      const key = candidates[i]!;
       const o = t.objects.get(key)!;
       if (!matches(o)) continue;
-      if (limit !== undefined && items.length >= limit) { remaining++; continue; }
+      if (limit !== undefined && items.length >= limit) {
+        if (allMatch) { remaining = candidates.length - i; break; }
+        remaining++;
+        continue;
+      }
       items.push(o);
       lastKey = key;
     }
@@ -586,6 +593,18 @@ export class KubeStore {
  */
 function ownedCopy(o: KubeObject): KubeObject {
   return JSON.parse(JSON.stringify(o)) as KubeObject;
+}
+
+/** Index of the first key of the sorted `keys` after `key` (binary search). */
+function firstAfter(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function nodeNameOf(pod: KubeObject): string {
