@@ -235,8 +235,111 @@ function buildRmNode(v: z.infer<typeof rmNodeSchema>): RmNode {
   return dropUndefined(node);
 }
 
-export function parseRmNodes(doc: unknown, url: string): ParsedList<RmNode> {
-  return parseList(listItems(doc, 'nodes', 'node', url), rmNodeSchema, buildRmNode);
+const isNum = (v: unknown): v is number | undefined => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+const isStr = (v: unknown): v is string | undefined => v === undefined || typeof v === 'string';
+
+/** A nested ResourceInfo given exactly (absent, or an object of plain numbers); `false` when it needs the schema. */
+function plainResource(v: unknown): YarnResource | undefined | false {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const { memory, vCores } = v as { memory?: unknown; vCores?: unknown };
+  if (!isNum(memory) || !isNum(vCores)) return false;
+  return memory === undefined || vCores === undefined ? undefined : { memoryMiB: mib(memory), vcores: vcores(vCores) };
+}
+
+function plainUtilization(v: unknown): ResourceUtilization | false {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const u = v as Record<string, unknown>;
+  const {
+    nodePhysicalMemoryMB, nodeVirtualMemoryMB, nodeCPUUsage, aggregatedContainersPhysicalMemoryMB, aggregatedContainersVirtualMemoryMB, containersCPUUsage,
+  } = u;
+  if (!isNum(nodePhysicalMemoryMB) || !isNum(nodeVirtualMemoryMB) || !isNum(nodeCPUUsage) || !isNum(aggregatedContainersPhysicalMemoryMB)
+    || !isNum(aggregatedContainersVirtualMemoryMB) || !isNum(containersCPUUsage)) return false;
+  const out: Record<string, number> = {};
+  if (nodePhysicalMemoryMB !== undefined) out.nodePhysicalMemoryMB = nodePhysicalMemoryMB;
+  if (nodeVirtualMemoryMB !== undefined) out.nodeVirtualMemoryMB = nodeVirtualMemoryMB;
+  if (nodeCPUUsage !== undefined) out.nodeCPUUsage = nodeCPUUsage;
+  if (aggregatedContainersPhysicalMemoryMB !== undefined) out.aggregatedContainersPhysicalMemoryMB = aggregatedContainersPhysicalMemoryMB;
+  if (aggregatedContainersVirtualMemoryMB !== undefined) out.aggregatedContainersVirtualMemoryMB = aggregatedContainersVirtualMemoryMB;
+  if (containersCPUUsage !== undefined) out.containersCPUUsage = containersCPUUsage;
+  return out as ResourceUtilization;
+}
+
+/**
+ * The RM node entry the schema would build, for the common case only: every known field absent
+ * or of its exact JSON type (strings, finite numbers, nested objects of numbers, a list of
+ * strings). A poll of 20,000 nodes spends most of its time in the schema otherwise. Anything
+ * else — numeric strings, nulls, "" for empty XML elements, a bad type — returns undefined and
+ * goes through the schema, which coerces or rejects it with its reason. Written out field by
+ * field on purpose: this runs for every node of every poll.
+ */
+function plainRmNode(raw: unknown): RmNode | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.id !== 'string') return undefined;
+  const id = r.id.trim();
+  if (id === '') return undefined;
+  const {
+    state, rack, nodeHostName, nodeHTTPAddress, lastHealthUpdate, version, healthReport, numContainers, usedMemoryMB, availMemoryMB,
+    usedVirtualCores, availableVirtualCores, numRunningOpportContainers, usedMemoryOpportGB, usedVirtualCoresOpport, numQueuedContainers,
+    nodeLabels,
+  } = r;
+  if (!isStr(state) || !isStr(rack) || !isStr(nodeHostName) || !isStr(nodeHTTPAddress) || !isStr(version) || !isStr(healthReport)) return undefined;
+  if (!isNum(lastHealthUpdate) || !isNum(numContainers) || !isNum(usedMemoryMB) || !isNum(availMemoryMB) || !isNum(usedVirtualCores)
+    || !isNum(availableVirtualCores) || !isNum(numRunningOpportContainers) || !isNum(usedMemoryOpportGB) || !isNum(usedVirtualCoresOpport)
+    || !isNum(numQueuedContainers)) return undefined;
+  let labels: string[] = [];
+  if (nodeLabels !== undefined) {
+    if (!Array.isArray(nodeLabels)) return undefined;
+    for (const l of nodeLabels) if (typeof l !== 'string') return undefined;
+    labels = [...(nodeLabels as string[])];
+  }
+  const util = r.resourceUtilization === undefined ? undefined : plainUtilization(r.resourceUtilization);
+  const total = plainResource(r.totalResource);
+  const used = plainResource(r.usedResource);
+  const avail = plainResource(r.availableResource);
+  if (util === false || total === false || used === false || avail === false) return undefined;
+  // The fields buildRmNode makes of the schema's output.
+  const node: RmNode = { id, nodeLabels: labels };
+  if (state !== undefined) node.state = state.toUpperCase();
+  if (rack !== undefined) node.rack = rack;
+  if (nodeHostName !== undefined) node.nodeHostName = nodeHostName;
+  if (nodeHTTPAddress !== undefined) node.nodeHTTPAddress = nodeHTTPAddress;
+  if (lastHealthUpdate !== undefined) node.lastHealthUpdate = lastHealthUpdate;
+  if (version !== undefined) node.version = version;
+  if (healthReport !== undefined) node.healthReport = healthReport;
+  if (numContainers !== undefined) node.numContainers = numContainers;
+  if (usedMemoryMB !== undefined) node.usedMemoryMB = usedMemoryMB;
+  if (availMemoryMB !== undefined) node.availMemoryMB = availMemoryMB;
+  if (usedVirtualCores !== undefined) node.usedVirtualCores = usedVirtualCores;
+  if (availableVirtualCores !== undefined) node.availableVirtualCores = availableVirtualCores;
+  if (numRunningOpportContainers !== undefined) node.numRunningOpportContainers = numRunningOpportContainers;
+  if (usedMemoryOpportGB !== undefined) node.usedMemoryOpportGB = usedMemoryOpportGB;
+  if (usedVirtualCoresOpport !== undefined) node.usedVirtualCoresOpport = usedVirtualCoresOpport;
+  if (numQueuedContainers !== undefined) node.numQueuedContainers = numQueuedContainers;
+  if (util !== undefined) node.resourceUtilization = util;
+  if (total !== undefined) node.totalResource = total;
+  const u = used ?? fromPair(usedMemoryMB, usedVirtualCores);
+  if (u !== undefined) node.usedResource = u;
+  const a = avail ?? fromPair(availMemoryMB, availableVirtualCores);
+  if (a !== undefined) node.availableResource = a;
+  return node;
+}
+
+/** `schemaOnly`: every entry through the schema (tests compare the two paths). */
+export function parseRmNodes(doc: unknown, url: string, options: { schemaOnly?: boolean } = {}): ParsedList<RmNode> {
+  const raw = listItems(doc, 'nodes', 'node', url);
+  if (options.schemaOnly) return parseList(raw, rmNodeSchema, buildRmNode);
+  const items: RmNode[] = [];
+  const rejected: RejectedItem[] = [];
+  raw.forEach((entry, index) => {
+    const plain = plainRmNode(entry);
+    if (plain) { items.push(plain); return; }
+    const one = parseList([entry], rmNodeSchema, buildRmNode);
+    items.push(...one.items);
+    for (const r of one.rejected) rejected.push({ ...r, index });
+  });
+  return { items, rejected };
 }
 
 export function parseRmNode(doc: unknown, url: string): RmNode {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { decodeBody, parseJsonDocument, parseXmlDocument } from '../../yarn/document.js';
 import { YarnDocumentError } from '../../yarn/errors.js';
 import { isLiveContainerState, LIVE_CONTAINER_STATES, CONTAINER_STATES } from '../../yarn/model.js';
@@ -250,5 +251,35 @@ describe('dedupe by host', () => {
     const { nodes, superseded } = dedupeNodesByHost(items);
     expect(nodes.map((n) => n.id).sort()).toEqual(['w1:40002', 'w2:2']);
     expect(superseded.map((n) => n.id).sort()).toEqual(['w1:40001', 'w2:1']);
+  });
+});
+
+describe('RM node list: the plain-entry fast path', () => {
+  // Mostly the field's own JSON type (the fast path), sometimes anything a serializer (or a liar) might send.
+  const odd = fc.constantFrom(null, '', ' 12 ', '1e3', 'x', true, false, [], {}, ['a'], [1], { memory: 1 }, 7, 2.5, 'RUNNING');
+  const anyValue = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 6 }), odd);
+  const typed = <T,>(own: fc.Arbitrary<T>) => fc.oneof({ weight: 15, arbitrary: own }, { weight: 1, arbitrary: anyValue });
+  const str = typed(fc.string({ maxLength: 6 }));
+  const num = typed(fc.oneof(fc.integer({ min: -5, max: 1 << 20 }), fc.double({ noNaN: true, noDefaultInfinity: true })));
+  const resource = typed(fc.record({ memory: num, vCores: num, resourceInformations: fc.constant({ resourceInformation: [] }) }, { requiredKeys: [] }));
+  const utilization = typed(fc.dictionary(fc.constantFrom('nodePhysicalMemoryMB', 'nodeCPUUsage', 'containersCPUUsage', 'other'), num));
+  const entry = fc.record({
+    id: typed(fc.constantFrom('w1:45454', ' w2:1 ', '', '  ', 'w3:8041')),
+    state: typed(fc.constantFrom('RUNNING', 'running', 'LOST', 'Unhealthy')),
+    rack: str, nodeHostName: str, nodeHTTPAddress: str, lastHealthUpdate: num, version: str, healthReport: str,
+    numContainers: num, usedMemoryMB: num, availMemoryMB: num, usedVirtualCores: num, availableVirtualCores: num,
+    numRunningOpportContainers: num, usedMemoryOpportGB: num, usedVirtualCoresOpport: num, numQueuedContainers: num,
+    nodeLabels: typed(fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 })),
+    resourceUtilization: utilization, totalResource: resource, usedResource: resource, availableResource: resource,
+    unknownField: anyValue,
+  }, { requiredKeys: [] });
+
+  it('builds exactly what the schema builds (same fields, same values, same rejections) on any entry', () => {
+    fc.assert(fc.property(fc.array(fc.oneof({ weight: 9, arbitrary: entry }, { weight: 1, arbitrary: anyValue }), { maxLength: 6 }), (nodes) => {
+      const doc = JSON.parse(JSON.stringify({ nodes: { node: nodes } })) as unknown;
+      const fast = parseRmNodes(doc, URL_);
+      const schema = parseRmNodes(doc, URL_, { schemaOnly: true });
+      expect(fast).toStrictEqual(schema);
+    }), { numRuns: 1000 });
   });
 });
