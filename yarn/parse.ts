@@ -344,6 +344,8 @@ export function parseRmNodes(doc: unknown, url: string, options: { schemaOnly?: 
 
 export function parseRmNode(doc: unknown, url: string): RmNode {
   const obj = singleRoot(doc, 'node', url);
+  const plain = plainRmNode(obj);
+  if (plain) return plain;
   const parsed = rmNodeSchema.safeParse(obj);
   if (!parsed.success) throw new YarnDocumentError(url, `invalid "node": ${reasonOf(parsed.error)}`, bodyExcerpt(JSON.stringify(obj)));
   return buildRmNode(parsed.data);

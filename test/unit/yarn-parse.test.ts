@@ -280,6 +280,12 @@ describe('RM node list: the plain-entry fast path', () => {
       const fast = parseRmNodes(doc, URL_);
       const schema = parseRmNodes(doc, URL_, { schemaOnly: true });
       expect(fast).toStrictEqual(schema);
+      // GET /nodes/{id} (the read-back after a resize) takes the same path.
+      for (const e of nodes) {
+        const one = parseRmNodes({ nodes: { node: [e] } }, URL_, { schemaOnly: true }).items[0];
+        if (one && e !== null && typeof e === 'object' && !Array.isArray(e)) expect(parseRmNode({ node: e }, URL_)).toStrictEqual(one);
+        else if (!one) expect(() => parseRmNode({ node: e }, URL_)).toThrow(YarnDocumentError);
+      }
     }), { numRuns: 1000 });
   });
 });
