@@ -62,7 +62,7 @@ export class Reconciler {
   readonly memory = new Map<string, LedgerMemory>();
   /** Last decision per node (for status and the demo). */
   readonly decisions = new Map<string, LedgerDecision>();
-  /** Every write made, in order (bounded). */
+  /** Every write made, in order (the last 10,000 to 20,000). */
   readonly writes: AppliedWrite[] = [];
   /** Fresher RM figures learned from resizes, by NodeId key; the poller's views stay the poller's. */
   readonly readBack = new Map<string, RmReadBack>();
@@ -282,7 +282,8 @@ export class Reconciler {
   /** `at`: when the decision that made the write was taken. */
   private recordWrite(node: string, term: number, action: LedgerAction, at: number): void {
     this.writes.push({ at, node, term, action });
-    if (this.writes.length > 10_000) this.writes.splice(0, this.writes.length - 10_000);
+    // Keep the last 10,000, trimmed in batches: one splice per 10,000 writes, not one per write.
+    if (this.writes.length > 20_000) this.writes.splice(0, this.writes.length - 10_000);
   }
 
   private exportFigures(node: string, d: LedgerDecision): void {
