@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { NodeCgroups, readNodeMemory } from '../cgroup/index.js';
-import type { Clock } from '../clock/clock.js';
+import { type Clock, systemClock, type Timer } from '../clock/clock.js';
 import { KubeApi } from '../kube/api.js';
 import { connect, type KubeConnection } from '../kube/connection.js';
 import { EventRecorder, type EventSink, LogOnlyEvents } from '../kube/events.js';
@@ -46,7 +46,7 @@ export interface StartAgentOptions {
   events?: EventSink;
   /** Wait for SIGKILL / cgroup.kill to empty a cgroup (default 5000 ms). */
   killDeadlineMs?: number;
-  /** Waits of the eviction path: grace periods, kill deadlines, polls (default: the system clock). */
+  /** The loops' timers, the health check's loop age, and the eviction path's waits (default: the system clock). */
   timers?: Clock;
   /** Pids never signalled besides pid ≤ 1 (defaults: this process and its parent). */
   selfPid?: number;
@@ -105,6 +105,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const root = options.logger ?? createLogger('agent');
   const log = componentLogger(root, 'agent').child({ node: nodeName });
   const clock = options.clock ?? Date.now;
+  const timers = options.timers ?? systemClock;
   const config = parseRulesConfig(settings.rules);
   const cgroups = NodeCgroups.open({
     cgroupRoot: settings.cgroupRoot, procRoot: settings.procRoot, yarnCgroupPath: settings.yarnCgroupPath,
@@ -164,7 +165,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   });
   const evictor = new Evictor({
     cgroups, events, nodeName, metrics, dryRun: settings.dryRun, now: clock,
-    ...(options.timers ? { clock: options.timers } : {}),
+    clock: timers,
     onProofFailure: (kind) => metrics.cgroupRefusals.inc({ kind }),
     onRefused: (id, err) => {
       metrics.cgroupRefusals.inc({ kind: err.kind });
@@ -183,7 +184,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(options.parentPid !== undefined ? { parentPid: options.parentPid } : {}),
   });
   const suppressor = new CpuSuppressor({ cgroups, metrics, dryRun: settings.dryRun, logger: componentLogger(root, 'agent.cpu').child({ node: nodeName }) });
-  const health = new AgentHealth({ healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis, manual: options.manual === true, now: () => Date.now() });
+  const health = new AgentHealth({ healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis, manual: options.manual === true, now: () => timers.now() });
   const rulesLog = componentLogger(root, 'agent.rules').child({ node: nodeName });
 
   let state: AgentRulesState = initialRulesState();
@@ -308,27 +309,33 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
 
   // ---- loops -------------------------------------------------------------------------------
   let stopped = false;
-  let tickTimer: NodeJS.Timeout | undefined;
-  let fastTimer: NodeJS.Timeout | undefined;
+  let tickTimer: Timer | undefined;
+  let fastTimer: Timer | undefined;
   let running: Promise<unknown> = Promise.resolve();
   const loopLog = componentLogger(root, 'agent.loop').child({ node: nodeName });
   if (!options.manual) {
     const scheduleTick = (delay: number): void => {
       if (stopped) return;
-      tickTimer = setTimeout(() => {
-        const started = Date.now();
+      tickTimer = timers.setTimer(delay, () => {
+        const started = timers.now();
         running = tick().catch((err: unknown) => loopLog.error({ err: (err as Error).message, stack: (err as Error).stack }, 'tick failed'))
-          .finally(() => scheduleTick(Math.max(0, settings.tickMillis - (Date.now() - started))));
-      }, delay);
+          .finally(() => scheduleTick(Math.max(0, settings.tickMillis - (timers.now() - started))));
+      });
     };
     scheduleTick(0);
-    fastTimer = setInterval(() => {
-      try {
-        fastCheck();
-      } catch (err) {
-        loopLog.error({ err: (err as Error).message }, 'fast memory watch failed');
-      }
-    }, settings.fastWatchMillis);
+    // The fast watch has its own timer: a slow tick (a slow NodeManager, a huge list) never delays it.
+    const scheduleFast = (): void => {
+      if (stopped) return;
+      fastTimer = timers.setTimer(settings.fastWatchMillis, () => {
+        try {
+          fastCheck();
+        } catch (err) {
+          loopLog.error({ err: (err as Error).message }, 'fast memory watch failed');
+        }
+        scheduleFast();
+      });
+    };
+    scheduleFast();
   }
   log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatchMillis: settings.fastWatchMillis, manual: options.manual === true }, 'node agent running');
 
@@ -351,8 +358,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (tickTimer) clearTimeout(tickTimer);
-      if (fastTimer) clearInterval(fastTimer);
+      tickTimer?.cancel();
+      fastTimer?.cancel();
       await running;
       // No tick runs any more: put back the YARN parent's CPU limit (a clean way out).
       suppressor.onExit(settings.keepLimitsOnExit === true);
