@@ -5,9 +5,10 @@
  * containers. Each scenario asserts exactly which processes die and that `/healthz` stays under
  * a second:
  *
- * - the agent inside a YARN container's v1 cgroups, ordinary pressure: the container's other
- *   process gets SIGTERM, the agent lives, the eviction fails once (it cannot empty a cgroup it is
- *   in) and is not retried every pass;
+ * - the agent inside a YARN container's v1 cgroups, then its v2 (and v1) cgroups, ordinary
+ *   pressure: the container's other process gets SIGTERM, the grace period ends with SIGKILL pid
+ *   by pid (no `cgroup.kill`), the agent lives, the eviction fails once (it cannot empty a cgroup
+ *   it is in) and is not retried every pass;
  * - the agent and its parent inside a YARN container's v2 (and v1) cgroups, memory emergency: no
  *   `cgroup.kill`, the other process gets SIGKILL, the agent and its parent live;
  * - another cgroup bind-mounted over a container's v2 directory, and another cgroup bind-mounted
@@ -155,10 +156,13 @@ describe.skipIf(!probed.ok)('red team on real cgroups', () => {
     for (const dir of created) expect(fs.existsSync(dir)).toBe(false);
   });
 
-  it('the agent inside a container\'s v1 cgroups, ordinary pressure: the other process gets SIGTERM, the agent lives, one failure', async () => {
-    const C1 = testContainerId(11);
-    const C2 = testContainerId(12);
-    const c1 = cgroup(`${YARN}/${C1}`, ['memory', 'cpu', 'cpuacct']);
+  it.each([
+    ['v1', ['memory', 'cpu', 'cpuacct'] as const, 11],
+    ['v2 (and v1)', ['unified', 'memory', 'cpu', 'cpuacct'] as const, 21],
+  ])('the agent inside a container\'s %s cgroups, ordinary pressure: the other process gets SIGTERM, no cgroup.kill after the grace period, the agent lives, one failure', async (_name, where, n) => {
+    const C1 = testContainerId(n);
+    const C2 = testContainerId(n + 1);
+    const c1 = cgroup(`${YARN}/${C1}`, [...where]);
     const c2 = cgroup(`${YARN}/${C2}`, ['memory', 'cpu', 'cpuacct', 'unified']);
     const other = sleeper();
     enter(other.pid, c2);
@@ -179,6 +183,8 @@ describe.skipIf(!probed.ok)('red team on real cgroups', () => {
     writeMeminfo(50);
     const failed = await a.waitFor(/^eviction failed/, 'the eviction to fail', (l) => l.container === C1, 20_000, since);
     expect(String(failed.error)).toMatch(new RegExp(`pid ${agentPid}: our own pid`));
+    // The grace period ended with SIGKILL pid by pid (never cgroup.kill, which would have killed the agent).
+    expect(failed).toMatchObject({ method: 'SIGTERM', escalated: true });
     await a.moreTicks(5);
     expect(a.find(/^eviction failed/).filter((l) => l.container === C1)).toHaveLength(1);
     expect(pidAlive(agentPid)).toBe(true);
