@@ -23,7 +23,7 @@ import { decideNode, sameYarn, type LedgerAction, type LedgerConfig, type Ledger
 import { yarnToBatch } from './ledger/units.js';
 import { projectNode, type NodeRecord } from './observe.js';
 import type { Inventory } from './inventory.js';
-import { claimOf, nextObservation, nodeIdKey, snapshotOf, type ClusterView, type RmReadBack } from './snapshot.js';
+import { claimOf, nextObservation, nodeIdKey, snapshotOf, type ClusterView, type PendingResize, type RmReadBack } from './snapshot.js';
 import { ClaimConflict, ClaimWriter } from './claim-writer.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -66,6 +66,11 @@ export class Reconciler {
   readonly writes: AppliedWrite[] = [];
   /** Fresher RM figures learned from resizes, by NodeId key; the poller's views stay the poller's. */
   readonly readBack = new Map<string, RmReadBack>();
+  /**
+   * Resizes sent and not yet shown by the RM, by NodeId key (see {@link PendingResize}). Kept
+   * across this replica's terms: they are facts about what it sent, not a view of the RM.
+   */
+  readonly pending = new Map<string, PendingResize>();
   private readonly nodeOfNodeId = new Map<string, string>();
   /** Nodes as our own writes left them, until the watch catches up (saves a 409 per write). */
   private readonly written = new Map<string, NodeRecord>();
@@ -97,6 +102,12 @@ export class Reconciler {
   supersedeReadBacks(nodes: ReadonlyMap<string, RmNode>, seq: number): string[] {
     const differ: string[] = [];
     for (const [id, n] of nodes) {
+      // A poll sent after an unconfirmed resize that shows it confirms it: decide again on it.
+      const p = this.pending.get(id);
+      if (p && p.seq < seq && sameYarn(n.totalResource, p.capacity)) {
+        this.pending.delete(id);
+        differ.push(id);
+      }
       const rb = this.readBack.get(id);
       if (!rb || rb.seq > seq) continue;
       this.readBack.delete(id);
@@ -144,7 +155,7 @@ export class Reconciler {
       const node = fresh ?? this.newest(name);
       if (!node) return this.forget(name);
       const claim = claimOf(node); // the one parse of the annotation per round
-      const snap = snapshotOf(node, this.o.inventory.podsOn(name), this.o.views, this.memory.get(name) ?? {}, claim, this.readBack);
+      const snap = snapshotOf(node, this.o.inventory.podsOn(name), this.o.views, this.memory.get(name) ?? {}, claim, this.readBack, this.pending);
       if (!snap.ok) {
         this.note(name, snap.kind === 'report' ? 'warning' : 'state', snap.reason, 'input-invalid', guard);
         this.o.metrics.reconciles.inc({ outcome: 'invalid-input' });
@@ -186,6 +197,11 @@ export class Reconciler {
             const assumed = decision.figures;
             if (!sameYarn(rb.total, action.capacity)) {
               throw new Error(`RM did not apply the resize of ${action.nodeId}: read back ${rb.total.vcores} vcores / ${rb.total.memoryMiB} MiB, asked ${action.capacity.vcores} / ${action.capacity.memoryMiB}`);
+            }
+            if (action.resend) {
+              // The unconfirmed resize is confirmed: now decide on the figure the RM shows.
+              again = true;
+              break;
             }
             if (rb.used && assumed && !sameYarn(rb.used, snapUsed(snap.snapshot))) {
               // YARN allocated (or released) since the poll: decide again with the read-back.
@@ -238,7 +254,15 @@ export class Reconciler {
     // 0/0 is only ever the ledger's answer to valid inputs (K ≥ O); parse failures never get here.
     let sentAt = this.o.clock.now();
     let seq = nextObservation();
-    const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true, ...guard });
+    const key = nodeIdKey(action.nodeId);
+    // Right before the POST leaves (after the fence): from here on the RM may apply it — even when
+    // the answer is lost or the read-back never shows it — until an observation shows it.
+    const beforeSend = () => {
+      guard.beforeSend();
+      const p = this.pending.get(key);
+      if (!p || !sameYarn(p.capacity, action.capacity)) this.pending.set(key, { capacity: action.capacity, seq: nextObservation(), at: this.o.clock.now() });
+    };
+    const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true, signal: guard.signal, beforeSend });
     let total = res.total;
     let used = res.used;
     // A real RM applies the resize asynchronously (AdminService queues it): a read-back right
@@ -253,8 +277,9 @@ export class Reconciler {
       if (n.usedResource) used = n.usedResource;
     }
     const readBack: RmReadBack = { total, ...(used ? { used } : {}), at: sentAt, seq };
-    this.readBack.set(nodeIdKey(action.nodeId), readBack);
+    this.readBack.set(key, readBack);
     if (!sameYarn(total, action.capacity)) return readBack;
+    this.pending.delete(key);
     const direction = before && (action.capacity.vcores < before.vcores || action.capacity.memoryMiB < before.memoryMiB) ? 'shrink' : 'grow';
     this.o.metrics.rmResizes.inc({ cluster: action.clusterId, direction });
     if (action.driftRepair) this.o.metrics.driftRepairs.inc({ cluster: action.clusterId });

@@ -103,6 +103,19 @@ export interface RmReadBack {
   seq: number;
 }
 
+/**
+ * A resize sent and not yet shown by the RM. A real RM applies a resize asynchronously
+ * (AdminService queues it), so one whose read-back never showed it, or whose answer was lost, may
+ * still land at any moment. It stays pending until an observation sent after it shows it.
+ */
+export interface PendingResize {
+  capacity: YarnResource;
+  /** Its place among RM observations, taken right before the first send ({@link nextObservation}). */
+  seq: number;
+  /** Monotonic ms of the first send. */
+  at: number;
+}
+
 export const nodeIdKey = (nodeId: string): string => nodeId.toLowerCase();
 
 /** Pure: the RM's answer, with "cluster X" said once whatever the message already says. */
@@ -114,7 +127,7 @@ export function unavailableDetail(clusterId: string, message: string): string {
  * The RM's report of one node: the poll's, or a resize's read-back when that was sent after the
  * poll (the poll then still says what the RM held before the resize).
  */
-export function rmObservationOf(view: ClusterView | undefined, clusterId: string, nodeId: string, readBack?: RmReadBack): RmObservation {
+export function rmObservationOf(view: ClusterView | undefined, clusterId: string, nodeId: string, readBack?: RmReadBack, pending?: PendingResize): RmObservation {
   if (!view) return { status: 'rm-unavailable', detail: `no ResourceManager configured for YARN cluster ${clusterId}` };
   if (view.status === 'pending') return { status: 'rm-pending' };
   if (view.status === 'unavailable') return { status: 'rm-unavailable', detail: unavailableDetail(clusterId, view.detail) };
@@ -128,6 +141,7 @@ export function rmObservationOf(view: ClusterView | undefined, clusterId: string
       state: n.state ?? 'UNKNOWN',
       total: (fresher?.total ?? n.totalResource ?? { vcores: NaN, memoryMiB: NaN }) as never,
       used: (fresher?.used ?? n.usedResource ?? zero) as never,
+      ...(pending ? { pending: pending.capacity } : {}),
     },
   };
 }
@@ -139,11 +153,11 @@ export type SnapshotResult =
 /**
  * Everything the ledger needs about one node, or why it cannot be had. `claim` is the node's
  * annotation parsed once by the caller (default: parsed here); `readBack` the reconciler's
- * fresher RM figures by NodeId key.
+ * fresher RM figures by NodeId key, `pending` its resizes not yet shown by the RM.
  */
 export function snapshotOf(
   node: NodeRecord, pods: readonly PodRecord[], views: ReadonlyMap<string, ClusterView>, memory: LedgerMemory,
-  claim: ClaimObservation = claimOf(node), readBack?: ReadonlyMap<string, RmReadBack>,
+  claim: ClaimObservation = claimOf(node), readBack?: ReadonlyMap<string, RmReadBack>, pending?: ReadonlyMap<string, PendingResize>,
 ): SnapshotResult {
   const requested = k8sRequestedOf(pods);
   if (!requested.ok) return { ok: false, kind: 'report', reason: requested.reason };
@@ -151,7 +165,7 @@ export function snapshotOf(
   if (!claim.ok) return { ok: false, kind: 'report', reason: claim.reason };
   const nodeManager = nodeManagerOf(pods);
   const rm: RmObservation = nodeManager.state === 'running'
-    ? rmObservationOf(views.get(nodeManager.clusterId), nodeManager.clusterId, nodeManager.nodeId, readBack?.get(nodeIdKey(nodeManager.nodeId)))
+    ? rmObservationOf(views.get(nodeManager.clusterId), nodeManager.clusterId, nodeManager.nodeId, readBack?.get(nodeIdKey(nodeManager.nodeId)), pending?.get(nodeIdKey(nodeManager.nodeId)))
     : { status: 'rm-unavailable', detail: 'no NodeManager' };
   return {
     ok: true,

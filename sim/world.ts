@@ -61,6 +61,8 @@ export interface WorldOptions {
   spnego?: SpnegoFilter;
   /** Simulated ms before an RM resize lands, as on a real RM (default 15; 0: at once). */
   rmResizeDelayMs?: number;
+  /** The YARN simulator's clock, when a test drives it by hand (overrides `speed` for YARN). */
+  yarnClock?: Clock;
   /** Interval of the API server's watch bookmarks, real ms (default 50). */
   bookmarkIntervalMs?: number;
   /**
@@ -127,7 +129,7 @@ export class SimWorld {
     const dir = options.dir ?? makeSimTempDir('loom-sim-');
     mkdirSync(dir, { recursive: true });
     const speed = options.speed ?? 1;
-    const clock = speed === 1 ? systemClock : scaledClock(speed);
+    const clock = options.yarnClock ?? (speed === 1 ? systemClock : scaledClock(speed));
     const cores = options.nodeCpuCores ?? 16;
     const memGiB = options.nodeMemoryGiB ?? 64;
     const reported = options.nmReported ?? { vcores: Math.floor(cores / 2), memoryMiB: Math.floor(memGiB * 1024 / 4) };

@@ -16,7 +16,7 @@ import type { YarnResource } from '../../yarn/resource.js';
 import { gateGrowth } from './hysteresis.js';
 import { axesFor, claimOf, computeLedgerMath, holdOf, makeBatch, makeYarn, RESOURCES } from './math.js';
 import type {
-  LedgerAction, LedgerConfig, LedgerDecision, LedgerMemory, LedgerReason, NodeSnapshot, ReasonCode, Severity,
+  LedgerAction, LedgerConfig, LedgerDecision, LedgerFigures, LedgerMemory, LedgerReason, NodeSnapshot, ReasonCode, Severity,
 } from './types.js';
 
 /** RM node states in which the node is gone from the scheduler; a resize would fail (HTTP 500). */
@@ -145,7 +145,52 @@ export function decideNode(snapshot: NodeSnapshot, config: LedgerConfig, now: nu
   }
   reasons.push(...gate.reasons);
 
+  const figures = (appliedNow: YarnResource, holdNow: YarnResource, claimNow: BatchResources): LedgerFigures => ({
+    origin: origin.value,
+    k8sRequested,
+    yarnUsed: math.yarnUsed,
+    margin: math.margin,
+    effectiveOrigin: math.effectiveOrigin,
+    free: math.free,
+    freeBeforeMargin: math.freeBeforeMargin,
+    desired: math.desired,
+    applied: appliedNow,
+    rmTotal: rmNode.total,
+    yarnHold: holdNow,
+    claim: claimNow,
+  });
+  /** The claim that covers what YARN may hold when the RM's capacity is `total`. */
+  const coverOf = (total: YarnResource): BatchResources => makeBatch(
+    claimOf(axes.cpu, holdOf(config.policy, total.vcores, rmNode.used.vcores), math.cpu.M),
+    claimOf(axes.memory, holdOf(config.policy, total.memoryMiB, rmNode.used.memoryMiB), math.memory.M),
+  );
+
   // 5. Actions.
+  const pending = validYarn(rmNode.pending) ? rmNode.pending : undefined;
+  if (pending) {
+    // An earlier resize was not confirmed (its read-back never showed it, or its answer was lost):
+    // the RM may still apply it at any moment, so it may hold either figure. The claim covers both
+    // until the RM shows the outcome, and the only resize sent is that one again — any other value
+    // could be overtaken by the queued one, and no read-back could tell the two orders apart.
+    // Once the RM shows it, the node is decided again on that figure.
+    const mayHold = makeYarn(Math.max(rmNode.total.vcores, pending.vcores), Math.max(rmNode.total.memoryMiB, pending.memoryMiB));
+    const cover = coverOf(mayHold);
+    const floor = current.claim ?? cover;
+    const before = makeBatch(Math.max(floor.cpu, cover.cpu), Math.max(floor.memory, cover.memory));
+    const actions: LedgerAction[] = [];
+    if (!sameBatch(current.claim, before)) actions.push({ kind: 'set-claim', claim: before });
+    actions.push({
+      kind: 'resize', clusterId: nodeManager.clusterId, nodeId: nodeManager.nodeId, capacity: pending,
+      overCommitTimeoutMs: config.overCommitTimeoutMs, driftRepair: false, resend: true,
+    });
+    reasons.push({
+      code: 'resize-unconfirmed',
+      detail: `RM shows ${rmNode.total.vcores} vcores / ${rmNode.total.memoryMiB} MiB, ${pending.vcores} / ${pending.memoryMiB} sent and not confirmed`,
+    });
+    const next: LedgerMemory = { lastDesired: pending };
+    if (current.lastGrowAt !== undefined) next.lastGrowAt = current.lastGrowAt;
+    return { actions, reasons, figures: figures(pending, mayHold, before), next };
+  }
   const actions: LedgerAction[] = [];
   const needResize = !sameYarn(applied, rmNode.total);
   const drift = lastDesired !== undefined && !sameYarn(rmNode.total, lastDesired);
@@ -157,10 +202,7 @@ export function decideNode(snapshot: NodeSnapshot, config: LedgerConfig, now: nu
   } else {
     // Without a claim yet (first sight), what YARN may hold right now is the RM's current total:
     // cover it before the resize, so capacity ≤ claim holds from the first write on.
-    const floor = current.claim ?? makeBatch(
-      claimOf(axes.cpu, holdOf(config.policy, rmNode.total.vcores, rmNode.used.vcores), math.cpu.M),
-      claimOf(axes.memory, holdOf(config.policy, rmNode.total.memoryMiB, rmNode.used.memoryMiB), math.memory.M),
-    );
+    const floor = current.claim ?? coverOf(rmNode.total);
     const before = makeBatch(Math.max(floor.cpu, claim.cpu), Math.max(floor.memory, claim.memory));
     if (!sameBatch(current.claim, before)) actions.push({ kind: 'set-claim', claim: before });
     actions.push({
@@ -192,20 +234,7 @@ export function decideNode(snapshot: NodeSnapshot, config: LedgerConfig, now: nu
     actions,
     reasons,
     ...(recheck !== undefined ? { recheckAfterMs: recheck } : {}),
-    figures: {
-      origin: origin.value,
-      k8sRequested,
-      yarnUsed: math.yarnUsed,
-      margin: math.margin,
-      effectiveOrigin: math.effectiveOrigin,
-      free: math.free,
-      freeBeforeMargin: math.freeBeforeMargin,
-      desired: math.desired,
-      applied,
-      rmTotal: rmNode.total,
-      yarnHold: hold,
-      claim,
-    },
+    figures: figures(applied, hold, claim),
     next,
   };
 }

@@ -64,6 +64,11 @@ export interface RmNodeReport {
   total: YarnResource;
   /** `usedResource` (zero when the scheduler has no report). */
   used: YarnResource;
+  /**
+   * A capacity Loom sent that the RM has not shown since (its read-back never showed it, or the
+   * answer was lost): the RM applies resizes asynchronously, so it may still land at any moment.
+   */
+  pending?: YarnResource;
 }
 
 /** What the RM said about the node's NodeId. */
@@ -113,6 +118,11 @@ export type LedgerAction =
       overCommitTimeoutMs: number;
       /** The RM's total differed from what Loom last set (NM restart, RM failover). */
       driftRepair: boolean;
+      /**
+       * Sends an unconfirmed resize again so that its outcome becomes visible; once the RM shows
+       * it, the node is decided again on that figure.
+       */
+      resend?: boolean;
     };
 
 export type ReasonCode =
@@ -136,6 +146,8 @@ export type ReasonCode =
   /** A held growth still lifted the capacity up to YARN's used amount (see hysteresis.ts). */
   | 'grow-to-used'
   | 'drift-repair'
+  /** An earlier resize is not confirmed: the claim covers it and it is sent again. */
+  | 'resize-unconfirmed'
   | 'headroom-negative'
   | 'claim-update';
 

@@ -233,6 +233,36 @@ describe('ledger properties', () => {
     }), RUNS);
   });
 
+  it('an unconfirmed resize: the claim covers both the RM\'s total and the pending capacity, never goes down, and the only resize is that one again', () => {
+    fc.assert(fc.property(anySnapshot, configArb, yarnArb(6000, 2 ** 22), (s0, c, pending) => {
+      if (s0.rm.status !== 'ok' || s0.origin.state !== 'ok') throw new Error('unreachable');
+      const s: NodeSnapshot = { ...s0, rm: { status: 'ok', node: { ...s0.rm.node, pending } } };
+      const d = decideNode(s, c, NOW);
+      const node = s0.rm.node;
+      const resizes = d.actions.filter((a) => a.kind === 'resize');
+      expect(resizes).toHaveLength(1);
+      expect(resizes[0]).toMatchObject({ capacity: pending, resend: true });
+      // Nothing is written after the resend: the node is decided again once the RM shows it.
+      expect(d.actions.at(-1)!.kind).toBe('resize');
+      const claims = d.actions.flatMap((a) => (a.kind === 'set-claim' ? [a.claim] : []));
+      const last = claims.at(-1) ?? s.current.claim;
+      if (s.current.claim && last) {
+        expect(last.cpu).toBeGreaterThanOrEqual(s.current.claim.cpu);
+        expect(last.memory).toBeGreaterThanOrEqual(s.current.claim.memory);
+      }
+      if (c.policy === 'partitioned') {
+        const upCpu = (v: number) => Math.ceil((v * 1000) / c.vcoresPerCore);
+        const M = (O: number) => Math.min(O, Math.ceil((O * c.safetyMarginPercent) / 100 - 1e-7));
+        // Whichever lands, YARN's capacity (and its use) stays within the claim.
+        for (const total of [node.total, pending]) {
+          expect(last!.cpu).toBeGreaterThanOrEqual(upCpu(Math.max(total.vcores, node.used.vcores)) + M(s0.origin.value.cpu));
+          expect(last!.memory).toBeGreaterThanOrEqual(Math.max(total.memoryMiB, node.used.memoryMiB) * Mi + M(s0.origin.value.memory));
+        }
+      }
+      expect(d.next.lastDesired).toEqual(pending);
+    }), RUNS);
+  });
+
   it('never a write when the origin, K or the RM cannot be trusted', () => {
     const badOrigin = fc.oneof(
       fc.record({ state: fc.constantFrom('missing' as const, 'invalid' as const), reason: fc.string() }),
