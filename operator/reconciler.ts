@@ -26,6 +26,7 @@ import type { Inventory } from './inventory.js';
 import { claimOf, nextObservation, nodeIdKey, snapshotOf, type ClusterView, type PendingResize, type RmReadBack } from './snapshot.js';
 import { ClaimConflict, ClaimWriter } from './claim-writer.js';
 import type { OperatorMetrics } from './metrics.js';
+import { readBackResize, type ReadBackOptions } from './resize-read-back.js';
 
 /** One executed write, kept for tests, the demo and `loom status`. */
 export interface AppliedWrite {
@@ -51,8 +52,8 @@ export interface ReconcilerOptions {
   fence: Fence;
   inventory: Inventory;
   views: ReadonlyMap<string, ClusterView>;
-  /** A real RM applies a resize asynchronously: read back up to `attempts` times, `delayMs` apart. */
-  readBack?: { attempts: number; delayMs: number };
+  /** A real RM applies a resize asynchronously: how to read it back (operator/resize-read-back.ts). */
+  readBack?: ReadBackOptions;
 }
 
 /** Rounds of decide → apply per reconcile (read-back news, 409s) before giving up to backoff. */
@@ -263,19 +264,10 @@ export class Reconciler {
       if (!p || !sameYarn(p.capacity, action.capacity)) this.pending.set(key, { capacity: action.capacity, seq: nextObservation(), at: this.o.clock.now() });
     };
     const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true, signal: guard.signal, beforeSend });
-    let total = res.total;
-    let used = res.used;
-    // A real RM applies the resize asynchronously (AdminService queues it): a read-back right
-    // after the POST may still show the old total. Look again briefly before concluding.
-    const rb = this.o.readBack ?? { attempts: 6, delayMs: 25 };
-    for (let i = 1; i < rb.attempts && !sameYarn(total, action.capacity); i++) {
-      await this.o.clock.sleep(rb.delayMs * i, guard.signal);
-      sentAt = this.o.clock.now();
-      seq = nextObservation();
-      const n = await client.getNode(action.nodeId, { signal: guard.signal });
-      if (n.totalResource) total = n.totalResource;
-      if (n.usedResource) used = n.usedResource;
-    }
+    const { total, used } = await readBackResize(client, action.nodeId, action.capacity, res, {
+      clock: this.o.clock, ...(this.o.readBack ? { readBack: this.o.readBack } : {}), signal: guard.signal,
+      beforeRead: () => { sentAt = this.o.clock.now(); seq = nextObservation(); },
+    });
     const readBack: RmReadBack = { total, ...(used ? { used } : {}), at: sentAt, seq };
     this.readBack.set(key, readBack);
     if (!sameYarn(total, action.capacity)) return readBack;

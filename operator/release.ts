@@ -32,6 +32,7 @@ import type { NodeManagerObservation, RmObservation } from './ledger/index.js';
 import { isInactiveRmNodeState } from './ledger/decide.js';
 import { yarnToBatch } from './ledger/units.js';
 import { ClaimConflict, ClaimWriter } from './claim-writer.js';
+import { readBackResize } from './resize-read-back.js';
 
 export interface ReleaseSettings extends OperatorSettings {
   removeClaims: boolean;
@@ -224,9 +225,16 @@ export async function runRelease(s: ReleaseSettings, logger: Logger): Promise<Re
         }
         try {
           if (action.kind === 'resize') {
-            const res = await clients.get(action.clusterId)!.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true });
-            usedAfter = res.used;
-            log.info({ node: node.name, nodeId: action.nodeId, capacity: action.capacity, readBack: res.total, used: res.used, overCommitTimeoutMs: -1 }, 'NodeManager shrunk to what YARN holds');
+            const client = clients.get(action.clusterId)!;
+            const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true });
+            // The RM applies a resize asynchronously: until it shows the shrink, the old capacity
+            // may still be in force, and the claim must keep covering it.
+            const rb = await readBackResize(client, action.nodeId, action.capacity, res, { clock: systemClock });
+            if (!rb.confirmed) {
+              throw new Error(`the RM has not shown the shrink of ${action.nodeId} to ${show(action.capacity)} yet (it shows ${show(rb.total)}); the claim is left covering it — run release again`);
+            }
+            usedAfter = rb.used;
+            log.info({ node: node.name, nodeId: action.nodeId, capacity: action.capacity, readBack: rb.total, used: rb.used, overCommitTimeoutMs: -1 }, 'NodeManager shrunk to what YARN holds');
           } else {
             let claim = action.kind === 'set-claim' ? action.claim : null;
             // YARN may have placed more between the list and the resize (up to the old capacity): the claim covers what it holds now.

@@ -18,7 +18,8 @@ import { ANNOTATION_THIRD_PARTY } from '../../kube/wire.js';
 import { resolveSettings } from '../../settings/settings.js';
 import { releaseSettingSpecs } from '../../operator/release-settings.js';
 import { runRelease, toReleaseSettings } from '../../operator/release.js';
-import { allocationsOf, annotationOf, captureLogs, claimOf, MIB, runOperator, settingsFor, waitFor, worldRmNode } from './operator-helpers.js';
+import { ManualClock } from '../../sim/yarn/clock.js';
+import { allocationsOf, annotationOf, captureLogs, claimOf, GIB, MIB, runOperator, setOrigin, settingsFor, waitFor, worldRmNode } from './operator-helpers.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'];
 const FOREIGN = { name: 'spark-operator', priority: 'koord-batch', resources: { 'kubernetes.io/batch-cpu': '1500', 'kubernetes.io/batch-memory': '2Gi' } };
@@ -159,5 +160,38 @@ describe('loom release', () => {
     }
     for (const n of ['node-1', 'node-2']) expect(allocationsOf(world, n), n).toEqual([FOREIGN]);
     for (const { body } of resizes) expect(JSON.parse(body)).toMatchObject({ overCommitTimeout: -1 });
+  }, 30_000);
+});
+
+describe('loom release against an RM that applies resizes later than the read-back window', () => {
+  let world: SimWorld | undefined;
+  afterAll(async () => { await world?.stop(); });
+
+  test('never lowers a claim under a shrink the RM has not shown: the node is named, left as it is, and released by a later run', async () => {
+    const yarnClock = new ManualClock();
+    world = await SimWorld.start({ nodes: 1, standIns: false, seed: false, rmResizeDelayMs: 1000, yarnClock });
+    const w = world;
+    // The operator has run: a claim of 8 cores / 16 GiB, exactly what the NodeManager registered with.
+    setOrigin(w, 'node-1', 17_000, 33 * GIB);
+    const op = await runOperator(settingsFor(w, { once: true }));
+    expect(await op.controller.reconcileAll()).toBe(0);
+    await op.stop();
+    expect(claimOf(w, 'node-1')).toEqual({ cpu: 8000, memory: 16 * GIB });
+    const release = async () => {
+      const values = resolveSettings({ specs: releaseSettingSpecs, flags: { kubeconfig: w.kube.kubeconfigPath, hadoopConfDir: w.hadoopConfDir, leaseNamespace: 'loom-system', identity: 'release-test' }, env: {} });
+      return runRelease(toReleaseSettings(values, {}), captureLogs().logger);
+    };
+    // YARN holds nothing: release shrinks the NodeManager to 0 — the RM queues it and does not apply it.
+    const first = await release();
+    expect(first.exitCode).toBe(1);
+    expect(first.error).toMatch(/node-1 \(resize: .*not shown/);
+    expect((await worldRmNode(w, 'node-1')).total).toEqual({ vcores: 8, memoryMiB: 16_384 });
+    expect(claimOf(w, 'node-1'), 'the claim was lowered under a shrink the RM had not applied').toEqual({ cpu: 8000, memory: 16 * GIB });
+    // The queued shrink lands; the next run finds nothing to resize and sets the claim to match.
+    yarnClock.advance(1000);
+    expect((await worldRmNode(w, 'node-1')).total).toEqual({ vcores: 0, memoryMiB: 0 });
+    const second = await release();
+    expect(second.error).toBeUndefined();
+    expect(claimOf(w, 'node-1')).toEqual({ cpu: 0, memory: 0 });
   }, 30_000);
 });
