@@ -11,7 +11,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
-import { NodeCgroups, readNodeMemory } from '../cgroup/index.js';
+import { type ContainerCgroup, MeminfoWatch, type MemoryLook, NodeCgroups } from '../cgroup/index.js';
 import { type Clock, systemClock, type Timer } from '../clock/clock.js';
 import { KubeApi } from '../kube/api.js';
 import { connect, type KubeConnection } from '../kube/connection.js';
@@ -35,6 +35,8 @@ import {
 import type { AgentSettings } from './settings.js';
 import { AgentHealth } from './health.js';
 import { buildSnapshot, ratesKnown } from './snapshot.js';
+import { KillPlan } from './kill-plan.js';
+import { nextLookIn, type WatchPeriod } from './watch-period.js';
 
 export interface StartAgentOptions {
   logger?: Logger;
@@ -65,6 +67,8 @@ export interface FastCheckResult {
   /** Node memory at or above the eviction threshold. */
   triggered: boolean;
   usagePercent?: number;
+  /** What was read (undefined when node memory could not be read): the next look's period follows it. */
+  look?: MemoryLook;
   decision?: Decision;
   issued: IssuedEviction[];
 }
@@ -87,6 +91,10 @@ export interface AgentHandle {
   health(): { healthy: { ok: boolean; detail?: string }; ready: { ok: boolean; detail?: string } };
   tick(): Promise<TickResult>;
   fastCheck(): FastCheckResult;
+  /** The fast watch's ready kill plan (refreshed by every tick). */
+  readonly plan: KillPlan;
+  /** When the fast watch looks next after a look that read `look` (ms). */
+  nextLookIn(look: MemoryLook | undefined): number;
   /** Wait until every eviction in flight ended (grace periods included). */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -170,11 +178,13 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     onRefused: (id, err) => {
       metrics.cgroupRefusals.inc({ kind: err.kind });
       collector.invalidate(id, err.message);
+      plan.drop(id);
       // When the YARN parent itself no longer proves, no container under it does: drop them all now.
       try {
         cgroups.yarnParent();
       } catch (parentErr) {
         collector.invalidateAll(`YARN parent refused: ${(parentErr as Error).message}`);
+        plan.clear();
       }
     },
     logger: componentLogger(root, 'agent.evictor').child({ node: nodeName }),
@@ -189,12 +199,16 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
 
   let state: AgentRulesState = initialRulesState();
   let lastHeld = '';
+  const plan = new KillPlan();
 
   /** Decide on a snapshot and apply: the one path shared by the tick and the fast watch. */
-  const decideAndApply = (snapshot: Snapshot, now: number, rules: readonly RuleName[], source: 'tick' | 'fast-watch'): { decision: Decision; issued: IssuedEviction[] } => {
-    const end = metrics.ruleDuration.startTimer({ rules: source === 'tick' ? rules.join('+') : 'memory' });
-    const decision = decide(snapshot, config, now, { rules });
-    end();
+  const decideAndApply = (snapshot: Snapshot, now: number, rules: readonly RuleName[], source: 'tick' | 'fast-watch', decided?: Decision): { decision: Decision; issued: IssuedEviction[] } => {
+    let decision = decided;
+    if (!decision) {
+      const end = metrics.ruleDuration.startTimer({ rules: source === 'tick' ? rules.join('+') : 'memory' });
+      decision = decide(snapshot, config, now, { rules });
+      end();
+    }
     // Keyed by rule and reason only: messages carry counters ("cooling down 3911 ms more") that
     // would make every 100 ms fast-watch pass look new and flood the log.
     const held = decision.held.map((h) => `${h.rule}:${h.reason}`).join('\n');
@@ -240,6 +254,10 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       const rules: RuleName[] = known ? ['memory', 'psi', 'cpu-suppress', 'cpu-evict'] : ['memory', 'psi'];
       if (!snapshot) return { collection: col, rules, issued: [] };
       const { decision, issued } = decideAndApply(snapshot, now, rules, 'tick');
+      // The fast watch's plan: this tick's proven containers, marks as they are after its evictions.
+      const cgroupsById = new Map<string, ContainerCgroup>();
+      for (const c of col.containers) if (c.cgroup && c.stats) cgroupsById.set(c.nm.id, c.cgroup);
+      plan.refresh({ snapshot: buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot, cgroups: cgroupsById, at: now }, config);
       return { collection: col, decision, rules, issued };
     } finally {
       endTick();
@@ -248,14 +266,23 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   };
 
   const fastLog = componentLogger(root, 'agent.fast-watch').child({ node: nodeName });
+  const meminfo = new MeminfoWatch(settings.procRoot);
+  const watchPeriod: WatchPeriod = {
+    minMs: settings.fastWatchMillis,
+    maxMs: settings.fastWatchMaxMillis ?? 100,
+    growthBytesPerSecond: (settings.fastWatchGrowthMibPerSecond ?? 2048) * 2 ** 20,
+  };
   let fastFailing = false;
+  /**
+   * The fast watch: one look at node memory (a pread, no allocation); under the threshold that is
+   * all. Over it: the strict parse of the same bytes confirms, the memory rule decides on the
+   * ready kill plan (no NM call, no cgroup read), victims whose cgroup vanished since the tick are
+   * dropped, and the evictor kills — proving each container's directories and each pid afresh.
+   */
   const fastCheck = (): FastCheckResult => {
-    let used: number;
-    let total: number;
+    let look: MemoryLook;
     try {
-      const m = readNodeMemory(settings.procRoot);
-      used = m.used;
-      total = m.total;
+      look = meminfo.look();
       health.memoryRead();
       if (fastFailing) fastLog.info('node memory readable again');
       fastFailing = false;
@@ -265,17 +292,36 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       fastFailing = true;
       return { triggered: false, issued: [] };
     }
-    const usagePercent = (used * 100) / total;
-    if (used * 100 < total * config.memoryEvictThresholdPercent) return { triggered: false, usagePercent, issued: [] };
+    const usagePercent = (look.used * 100) / look.total;
+    if (look.used * 100 < look.total * config.memoryEvictThresholdPercent) return { triggered: false, usagePercent, look, issued: [] };
+    let memory;
+    try {
+      memory = meminfo.confirm();
+    } catch (err) {
+      health.memoryFailed((err as Error).message);
+      if (!fastFailing) fastLog.error({ err: (err as Error).message }, 'fast memory watch cannot read node memory');
+      fastFailing = true;
+      return { triggered: false, issued: [] };
+    }
     metrics.fastWatchTriggers.inc();
     const now = clock();
-    const col = collector.refreshMemory(now);
-    if (!col) return { triggered: true, usagePercent, issued: [] };
-    const snapshot = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
-    if (!snapshot) return { triggered: true, usagePercent, issued: [] };
-    const { decision, issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch');
-    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length }, 'fast memory watch acted before the tick');
-    return { triggered: true, usagePercent, decision, issued };
+    const node = { memoryTotal: memory.total, memoryUsed: memory.used };
+    let snapshot: Snapshot | undefined;
+    let decision: Decision | undefined;
+    for (;;) {
+      snapshot = plan.snapshotFor(node, evictor.evicting, evictor.blocked(now), state);
+      if (!snapshot) return { triggered: true, usagePercent, look, issued: [] };
+      const end = metrics.ruleDuration.startTimer({ rules: 'memory' });
+      decision = decide(snapshot, config, now, { rules: ['memory'] });
+      end();
+      // A victim that exited since the tick releases nothing more: drop it and decide again.
+      const gone = decision.evictions.filter((e) => !e.escalation && !plan.stillThere(e.containerId));
+      if (gone.length === 0) break;
+      for (const e of gone) plan.drop(e.containerId);
+    }
+    const { issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch', decision);
+    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length, planFromTick: plan.at }, 'fast memory watch acted before the tick');
+    return { triggered: true, usagePercent, look, decision, issued };
   };
 
   const backend = createCopilotBackend({
@@ -324,20 +370,22 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     };
     scheduleTick(0);
     // The fast watch has its own timer: a slow tick (a slow NodeManager, a huge list) never delays it.
-    const scheduleFast = (): void => {
+    // Its period follows the headroom under the threshold (watch-period.ts).
+    const scheduleFast = (delay: number): void => {
       if (stopped) return;
-      fastTimer = timers.setTimer(settings.fastWatchMillis, () => {
+      fastTimer = timers.setTimer(delay, () => {
+        let next = watchPeriod.minMs;
         try {
-          fastCheck();
+          next = nextLookIn(fastCheck().look, config.memoryEvictThresholdPercent, watchPeriod);
         } catch (err) {
           loopLog.error({ err: (err as Error).message }, 'fast memory watch failed');
         }
-        scheduleFast();
+        scheduleFast(next);
       });
     };
-    scheduleFast();
+    scheduleFast(watchPeriod.minMs);
   }
-  log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatchMillis: settings.fastWatchMillis, manual: options.manual === true }, 'node agent running');
+  log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatch: watchPeriod, manual: options.manual === true }, 'node agent running');
 
   const server = copilot;
   return {
@@ -354,6 +402,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     health: () => ({ healthy: health.probe('healthy'), ready: health.probe('ready') }),
     tick,
     fastCheck,
+    plan,
+    nextLookIn: (look) => nextLookIn(look, config.memoryEvictThresholdPercent, watchPeriod),
     settled: () => evictor.settled(),
     async stop() {
       if (stopped) return;
@@ -367,6 +417,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       await metricsEndpoint?.close();
       await evictor.settled();
       await closeClients();
+      meminfo.close();
       kerberos?.stop();
       log.info('node agent stopped');
     },

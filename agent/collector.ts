@@ -8,7 +8,7 @@
 import path from 'node:path';
 import {
   type CgroupDirs, type ContainerCgroup, type NodeCgroups, type NodeCpuTimes, type Psi,
-  CgroupIoError, CgroupPathError, nodeCpuBusyMilli, parsePsi, readCpuLimit, readCpuUsageNanos, readMemory, readNodeCpuTimes,
+  CgroupPathError, nodeCpuBusyMilli, parsePsi, readCpuLimit, readCpuUsageNanos, readMemory, readNodeCpuTimes,
   readNodeMemory, readOptionalCgroupFile, readPressure, readStats,
 } from '../cgroup/index.js';
 import { type Bytes, type MilliCores, milliCores } from '../kube/quantity.js';
@@ -304,35 +304,6 @@ export class Collector {
     for (const c of s.containers) {
       if (c.unknownFields) this.once.report(`unknown:${c.id}`, 'warn', { container: c.id, fields: c.unknownFields }, 'NodeManager entry has unparseable optional fields: kept, with those fields unknown');
     }
-  }
-
-  /**
-   * The fast path: fresh node memory plus the working sets of the proven containers (one
-   * `memory.usage`/`memory.stat` pair each), on top of the latest collection. A container whose
-   * cgroup vanished meanwhile is dropped (it exited). Undefined before the first collection.
-   */
-  refreshMemory(now: number): Collection | undefined {
-    const last = this.last;
-    if (!last) return undefined;
-    const node = this.readNodeMemoryOnly(last.node);
-    const containers: CollectedContainer[] = [];
-    for (const c of last.containers) {
-      if (!c.cgroup || !c.stats) {
-        containers.push(c);
-        continue;
-      }
-      try {
-        const m = readMemory(c.cgroup);
-        containers.push({ ...c, stats: { ...c.stats, memoryWorkingSet: m.workingSet } });
-      } catch (err) {
-        if (err instanceof CgroupIoError && err.gone) continue; // exited between two reads
-        containers.push({ nm: c.nm, ...(c.firstSeenAt !== undefined ? { firstSeenAt: c.firstSeenAt } : {}), problem: (err as Error).message });
-      }
-    }
-    const col: Collection = { ...last, at: now, containers };
-    if (node) col.node = node;
-    this.last = col;
-    return col;
   }
 
   private collectContainer(nm: NmContainer, now: number, nmUp: boolean, index: number): CollectedContainer {

@@ -25,7 +25,9 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'maxContainers', kind: 'integer', min: 1, max: 100000, description: "most containers of this node considered per tick (the NM's list beyond it is counted, never measured or evicted)", default: 1000 },
   { key: 'nmMaxBodyBytes', kind: 'integer', min: 65536, max: 1073741824, description: 'largest NodeManager answer read, in bytes (a larger one is refused as it streams in)', default: 16777216 },
   { key: 'healthTicks', kind: 'integer', min: 1, max: 1000, description: '/healthz and /readyz fail when node memory or the NodeManager was not read within this many ticks', default: 5 },
-  { key: 'fastWatchMillis', kind: 'integer', min: 10, max: 10000, description: 'fast node-memory watch period', default: 100 },
+  { key: 'fastWatchMillis', kind: 'integer', min: 1, max: 10000, description: 'fast node-memory watch: shortest period, used near and over the eviction threshold (a crossing is acted on within it while memory grows no faster than --fast-watch-growth-mib-per-second)', default: 5 },
+  { key: 'fastWatchMaxMillis', kind: 'integer', min: 1, max: 10000, description: 'fast node-memory watch: longest period, used far under the threshold (the period follows the headroom: headroom ÷ growth rate, within these bounds; equal to --fast-watch-millis for a fixed period)', default: 100 },
+  { key: 'fastWatchGrowthMibPerSecond', kind: 'integer', min: 1, max: 1048576, description: 'fast node-memory watch: the fastest node memory growth it plans for, MiB/s', default: 2048 },
   { key: 'memoryEvictThresholdPercent', kind: 'number', min: 1, max: 100, description: 'evict YARN containers when node memory use reaches this', default: 70 },
   { key: 'memoryEvictLowerPercent', kind: 'number', min: 0, max: 100, description: 'release memory down to this (default threshold − 2)' },
   { key: 'memoryEmergencyPercent', kind: 'number', min: 1, max: 100, description: 'at or above this, kill at once (SIGKILL / cgroup.kill) ignoring cool-downs (default max(90, threshold + 5))' },
@@ -73,6 +75,10 @@ export interface AgentSettings {
   keepLimitsOnExit?: boolean;
   tickMillis: number;
   fastWatchMillis: number;
+  /** Longest fast-watch period, far under the threshold (default 100 ms; = fastWatchMillis: fixed period). */
+  fastWatchMaxMillis?: number;
+  /** The fastest node memory growth the fast watch plans for, MiB/s (default 2048). */
+  fastWatchGrowthMibPerSecond?: number;
   /** Most containers of this node considered per tick (default 1000). */
   maxContainers?: number;
   /** Largest NodeManager answer read, bytes (default 16 MiB). */
@@ -121,6 +127,8 @@ export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = proc
     keepLimitsOnExit: v.keepLimitsOnExit as boolean,
     tickMillis: v.tickMillis as number,
     fastWatchMillis: v.fastWatchMillis as number,
+    ...(v.fastWatchMaxMillis !== undefined ? { fastWatchMaxMillis: v.fastWatchMaxMillis as number } : {}),
+    ...(v.fastWatchGrowthMibPerSecond !== undefined ? { fastWatchGrowthMibPerSecond: v.fastWatchGrowthMibPerSecond as number } : {}),
     ...(v.maxContainers !== undefined ? { maxContainers: v.maxContainers as number } : {}),
     ...(v.nmMaxBodyBytes !== undefined ? { nmMaxBodyBytes: v.nmMaxBodyBytes as number } : {}),
     ...(v.healthTicks !== undefined ? { healthTicks: v.healthTicks as number } : {}),

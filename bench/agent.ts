@@ -5,8 +5,9 @@
  *  - tickMedianMs: the agent in this process (`manual: true`), one full tick (NM list + collect +
  *    rules) timed directly, 60 times after a warm-up. The NM server shares this event loop, so its
  *    answer is inside the tick time.
- *  - rawReadMedianMs: the files one tick read (recorded by wrapping `fs.readFileSync` during a
- *    tick), read again once each with `readFileSync` — the floor of any collector.
+ *  - rawReadMedianMs: the files one tick read (recorded by wrapping `fs.openSync` during a
+ *    tick: read-only opens of files, not directories, not /proc/self), read again once each with
+ *    `readFileSync` — the floor of any collector.
  *  - reaction: `loom agent` as a child process (its peak RSS is `rssMB`); 100 trials of the fake
  *    `proc/meminfo` rewritten just over the eviction threshold; from the write to the 'exit' event
  *    of the victim's real process.
@@ -40,6 +41,10 @@ export interface AgentBenchOptions {
   ticks: number;
   trials: number;
   realTrials: number;
+  /** Seconds of agent CPU measured with no pressure, at the default settings and at `fastWatchMillis` (60). */
+  idleSeconds: number;
+  /** The fast-watch period the reaction trials use (and `cpuPercentFastWatch` is measured at). */
+  fastWatchMillis: number;
   /** Node flags for the `loom agent` child (the production runtime flags by default). */
   nodeArgs?: string[];
   log?: (msg: string) => void;
@@ -54,6 +59,10 @@ export interface AgentResults {
   realCgroupReactionMs: number | null;
   realCgroupReactionNote?: string;
   rssMB: number;
+  /** Agent process CPU (user + system) over `idleSeconds` with no pressure, default settings, % of one core. */
+  cpuPercentIdle: number;
+  /** The same at `--fast-watch-millis <fastWatchMillis>` (the period of the reaction trials). */
+  cpuPercentFastWatch: number;
 }
 
 export interface AgentDetails {
@@ -64,6 +73,9 @@ export interface AgentDetails {
   reactionMaxMs: number;
   realCgroupTrials: number[];
   fastWatchMillis: number;
+  idleSeconds: number;
+  /** Machine load averages (1 min) when each idle window began and ended: the machine is shared. */
+  idleLoad: { label: string; before: number; after: number; cpuPercent: number }[];
 }
 
 /** Fake meminfo of a node with `totalBytes`, `usedBytes` of it in use (MemTotal − MemAvailable). */
@@ -142,17 +154,19 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       for (let i = 0; i < o.ticks + 5; i++) {
         simNode.step(1000);
         if (i === 4) {
-          // Record which files one tick reads (cgroup/io.ts reads through fs.readFileSync).
-          const orig = fs.readFileSync;
+          // Record which files one tick reads: cgroup/io.ts opens each kernel file read-only
+          // (openSync + readSync); directories (proofs) and our own /proc/self descriptors are left out.
+          const orig = fs.openSync;
           const seen: string[] = [];
-          (fs as { readFileSync: unknown }).readFileSync = ((p: fs.PathOrFileDescriptor, opts?: unknown) => {
-            if (typeof p === 'string') seen.push(p);
-            return (orig as (a: unknown, b: unknown) => unknown)(p, opts);
-          }) as typeof fs.readFileSync;
+          (fs as { openSync: unknown }).openSync = ((p: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+            const f = typeof flags === 'number' ? flags : 0;
+            if (typeof p === 'string' && (f & 3) === fs.constants.O_RDONLY && (f & fs.constants.O_DIRECTORY) === 0 && !p.startsWith('/proc/self/')) seen.push(p);
+            return orig(p, flags ?? 'r', mode);
+          }) as typeof fs.openSync;
           try {
             await agent.tick();
           } finally {
-            (fs as { readFileSync: unknown }).readFileSync = orig;
+            (fs as { openSync: unknown }).openSync = orig;
           }
           files = seen;
           continue;
@@ -178,13 +192,25 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     }
     say(`agent bench: tick median ${median(ticks).toFixed(2)} ms; raw read of the same ${files.length} files ${median(raw).toFixed(2)} ms`);
 
+    // ---- idle CPU at the default settings (agent as a child process) ----------------------
+    const baseArgs = (sock: string): string[] => [
+      'agent', '--node-name', NODE, '--nm-url', nmUrl, '--cgroup-root', simNode.paths.cgroupRoot, '--proc-root', simNode.paths.procRoot, '--simulated-cgroups',
+      '--yarn-cgroup-path', simNode.paths.yarnCgroupPath, '--socket', path.join(dir, 'run', sock), '--metrics-addr', '127.0.0.1:0',
+    ];
+    const profDir = process.env.BENCH_AGENT_PROF;
+    const idleLog = path.join(dir, 'agent-idle.log');
+    child = spawnLoom(baseArgs('idle.sock'), idleLog, { LOOM_LOG_LEVEL: 'info' }, [...(o.nodeArgs ?? []), ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])]);
+    await waitRunning(child, idleLog);
+    const idle = await idleCpu(child, o.idleSeconds, o.containers, say, 'default settings');
+    await child.stop();
+    child = undefined;
+
     // ---- reaction (agent as a child process) ----------------------------------------------
-    const fastWatchMillis = 100;
+    const fastWatchMillis = o.fastWatchMillis;
     const logFile = path.join(dir, 'agent.log');
     const meminfoFile = path.join(simNode.paths.procRoot, 'meminfo');
     child = spawnLoom([
-      'agent', '--node-name', NODE, '--nm-url', nmUrl, '--cgroup-root', simNode.paths.cgroupRoot, '--proc-root', simNode.paths.procRoot, '--simulated-cgroups',
-      '--yarn-cgroup-path', simNode.paths.yarnCgroupPath, '--socket', path.join(dir, 'run', 'child.sock'), '--metrics-addr', '127.0.0.1:0',
+      ...baseArgs('child.sock'),
       '--fast-watch-millis', String(fastWatchMillis), '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.95',
       '--memory-evict-cool-time-seconds', '0', '--max-evictions-per-minute', '10000', '--grace-period-seconds', '5',
     ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
@@ -198,11 +224,9 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       }, 25);
       setTimeout(() => clearInterval(iv), 3000);
     }
-    await waitFor('the agent child running', () => {
-      if (agentChild.child.exitCode !== null) throw new Error(`agent exited: ${tail(logFile)}`);
-      return fs.readFileSync(logFile, 'utf8').includes('node agent running') ? true : undefined;
-    }, 30_000, 100);
-    await sleep(2500); // two ticks: containers proven, CPU rates known
+    await waitRunning(agentChild, logFile);
+    // The same idle measurement at the fast-watch period the reaction trials use.
+    const fast = await idleCpu(agentChild, o.idleSeconds, o.containers, say, `--fast-watch-millis ${fastWatchMillis}`);
     say(`agent bench: agent child before the trials: rss ${agentChild.rssMB().toFixed(1)} MB, peak ${agentChild.peakRssMB().toFixed(1)} MB`);
     const reactions: number[] = [];
     const low = meminfoText(memoryBytes, memoryBytes * 0.5);
@@ -244,6 +268,8 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         realCgroupReactionMs: real.ms === null ? null : round(real.ms, 1),
         ...(real.note ? { realCgroupReactionNote: real.note } : {}),
         rssMB: round(rssMB, 1),
+        cpuPercentIdle: round(idle.cpuPercent, 2),
+        cpuPercentFastWatch: round(fast.cpuPercent, 2),
       },
       details: {
         filesPerTick: files.length,
@@ -253,6 +279,8 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         reactionMaxMs: round(Math.max(...reactions), 1),
         realCgroupTrials: real.trials.map((x) => round(x, 1)),
         fastWatchMillis,
+        idleSeconds: o.idleSeconds,
+        idleLoad: [idle, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
       },
     };
   } finally {
@@ -415,4 +443,40 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function waitRunning(c: LoomChild, logFile: string): Promise<void> {
+  await waitFor('the agent child running', () => {
+    if (c.child.exitCode !== null) throw new Error(`agent exited: ${tail(logFile)}`);
+    return fs.readFileSync(logFile, 'utf8').includes('node agent running') ? true : undefined;
+  }, 30_000, 100);
+  await sleep(2500); // two ticks: containers proven, CPU rates known
+}
+
+/** utime + stime of a process in seconds (`/proc/<pid>/stat`, USER_HZ = 100). */
+function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+const load1 = (): number => Number(fs.readFileSync('/proc/loadavg', 'latin1').split(' ')[0]);
+
+/**
+ * The agent child's CPU over `seconds` of a node with no pressure (the population steady, node
+ * memory well under the threshold): user + system time from `/proc/<pid>/stat`, % of one core.
+ */
+async function idleCpu(c: LoomChild, seconds: number, containers: number, say: (m: string) => void, label: string): Promise<{ label: string; before: number; after: number; cpuPercent: number }> {
+  const before = load1();
+  const cpu0 = cpuSecondsOf(c.pid);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const cpu1 = cpuSecondsOf(c.pid);
+  const wall = (performance.now() - t0) / 1000;
+  const after = load1();
+  const cpuPercent = ((cpu1 - cpu0) * 100) / wall;
+  say(`agent bench: idle CPU (${label}, ${containers} containers, ${wall.toFixed(0)} s): ${cpuPercent.toFixed(2)} % of one core; machine load ${before} → ${after}`);
+  return { label, before, after, cpuPercent };
 }

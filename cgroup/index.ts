@@ -11,3 +11,4 @@ export * from './cpu-limit.js';
 export * from './kill.js';
 export * from './node-totals.js';
 export * from './node-cgroups.js';
+export * from './meminfo-watch.js';

@@ -100,7 +100,7 @@ export function memoryEviction(snapshot: Snapshot, config: RulesConfig, now: num
 
   const allowAMs = amsAllowed(config, p.emergency);
   const pool = candidates(snapshot.containers, ctx, allowAMs);
-  const ordered = orderVictims(pool, config);
+  const ordered = snapshot.inVictimOrder ? pool : orderVictims(pool, config);
   let { chosen, credited: got } = takeUntil(ordered, needed, (c) => c.memoryWorkingSet);
   const covered = got >= needed;
   if (!p.emergency && chosen.length > ctx.budget) {

@@ -103,6 +103,12 @@ export interface Snapshot {
   yarn: YarnSnapshot;
   containers: readonly ContainerSnapshot[];
   state: AgentRulesState;
+  /**
+   * `containers` are already in the memory rule's victim order (`orderVictims` with the same
+   * config): the fast watch's kill plan sorts once per tick, not once per crossing. Filtering keeps
+   * that order, so the rule's choice is the same as sorting the filtered list.
+   */
+  inVictimOrder?: boolean;
 }
 
 export type EvictionReason = 'memory' | 'cpu' | 'psi' | 'api';

@@ -1,0 +1,125 @@
+/**
+ * The fast watch's ready kill plan: refreshed at the end of every tick from what that tick
+ * proved, so that reacting to a crossing is read → compare → kill, with no NodeManager call, no
+ * cgroup scan and no sort.
+ *
+ * The plan holds the tick's proven containers already in the memory rule's victim order (sorted
+ * once here; with `app-spread`, whose order depends on the set chosen from, the rule sorts
+ * itself), their working sets as that tick read them, and the directories each was proven by.
+ * It carries proofs, not permission: the kill still proves the container's directories afresh and
+ * every pid just before its signal (cgroup/kill.ts), and a proof that fails there drops the
+ * container from the plan at once (`drop`), the YARN parent's refusal drops them all (`clear`).
+ */
+import fs from 'node:fs';
+import type { ContainerCgroup } from '../cgroup/index.js';
+import { orderVictims } from './rules/order.js';
+import type { AgentRulesState, ContainerSnapshot, NodeSnapshot, RulesConfig, Snapshot } from './rules/index.js';
+
+export interface PlannedVictim {
+  snapshot: ContainerSnapshot;
+  /** The directories the tick proved (proven again by the kill). */
+  cgroup: ContainerCgroup;
+}
+
+export interface KillPlanSource {
+  snapshot: Snapshot;
+  /** Proven cgroups by container id (containers without one are not in the plan). */
+  cgroups: ReadonlyMap<string, ContainerCgroup>;
+  /** Rules time of the tick the plan comes from. */
+  at: number;
+}
+
+/** Pure: the plan's victims in the memory rule's order (every proven container; the rule filters). */
+export function planVictims(source: KillPlanSource, config: Pick<RulesConfig, 'victimOrder'>): { victims: PlannedVictim[]; ordered: boolean } {
+  const proven = source.snapshot.containers.filter((c) => source.cgroups.has(c.id));
+  const ordered = !config.victimOrder.includes('app-spread');
+  const list = ordered ? orderVictims(proven, config) : proven;
+  return { victims: list.map((c) => ({ snapshot: c, cgroup: source.cgroups.get(c.id)! })), ordered };
+}
+
+export class KillPlan {
+  private victims: PlannedVictim[] = [];
+  private ordered = false;
+  private base: Snapshot | undefined;
+  private builtAt: number | undefined;
+  /** Times the plan was rebuilt (tests, metrics). */
+  refreshes = 0;
+
+  /** Replace the plan with the tick's (called once per tick). */
+  refresh(source: KillPlanSource, config: Pick<RulesConfig, 'victimOrder'>): void {
+    const p = planVictims(source, config);
+    this.victims = p.victims;
+    this.ordered = p.ordered;
+    this.base = source.snapshot;
+    this.builtAt = source.at;
+    this.refreshes++;
+  }
+
+  /** The container failed a proof: never a victim of this plan again (the next tick decides anew). */
+  drop(containerId: string): void {
+    const i = this.victims.findIndex((v) => v.snapshot.id === containerId);
+    if (i >= 0) this.victims.splice(i, 1);
+  }
+
+  /** The YARN parent failed its proof: no container under it is a victim until a tick proves them again. */
+  clear(): void {
+    this.victims = [];
+  }
+
+  get size(): number {
+    return this.victims.length;
+  }
+
+  get at(): number | undefined {
+    return this.builtAt;
+  }
+
+  /** Container ids in plan order. */
+  ids(): string[] {
+    return this.victims.map((v) => v.snapshot.id);
+  }
+
+  victim(containerId: string): PlannedVictim | undefined {
+    return this.victims.find((v) => v.snapshot.id === containerId);
+  }
+
+  /**
+   * The memory rule's snapshot for a crossing: node memory just read, the plan's containers with
+   * today's `evicting` marks (only the changed ones are copied), those in back-off left out.
+   * Undefined before the first tick.
+   */
+  snapshotFor(node: Pick<NodeSnapshot, 'memoryTotal' | 'memoryUsed'>, evicting: ReadonlySet<string>, blocked: ReadonlySet<string>, state: AgentRulesState): Snapshot | undefined {
+    const base = this.base;
+    if (!base) return undefined;
+    const containers: ContainerSnapshot[] = [];
+    for (const v of this.victims) {
+      const c = v.snapshot;
+      if (blocked.has(c.id)) continue;
+      const marked = evicting.has(c.id);
+      containers.push(marked === (c.evicting === true) ? c : marked ? { ...c, evicting: true } : withoutEvicting(c));
+    }
+    return { node: { ...base.node, memoryTotal: node.memoryTotal, memoryUsed: node.memoryUsed }, yarn: base.yarn, containers, state, inVictimOrder: this.ordered };
+  }
+
+  /**
+   * Whether the victim's cgroup directory still exists (one `lstat`): a container that exited
+   * since the tick is dropped instead of being credited for memory it no longer holds.
+   */
+  stillThere(containerId: string): boolean {
+    const v = this.victim(containerId);
+    const dir = v?.cgroup.memory?.dir ?? v?.cgroup.all[0]?.dir;
+    if (dir === undefined) return false;
+    // Whatever is there now (a symlink put in its place included) goes on to the kill, whose proofs refuse it.
+    try {
+      fs.lstatSync(dir);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function withoutEvicting(c: ContainerSnapshot): ContainerSnapshot {
+  const { evicting: _e, ...rest } = c;
+  return rest;
+}

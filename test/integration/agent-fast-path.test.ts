@@ -1,0 +1,173 @@
+/**
+ * The fast watch's ready kill plan against a simulated node: refreshed by every tick, acted on
+ * with no NodeManager call and no cgroup read beyond the victim's own proofs, shrunk when a proof
+ * fails or a victim vanished; and the watch's period following the headroom on the injected clock.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../clock/clock.js';
+import { alive, GiB, Rig, until } from './agent-harness.js';
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await rig?.stop();
+  rig = undefined;
+});
+
+/** Two apps: app1 = AM + 3 workers, app2 = AM + 2 workers; each container at 1 GiB. */
+async function twoApps(r: Rig) {
+  const a1 = await r.submit({ am: { memoryMiB: 1024, vcores: 1 }, containers: [{ count: 3, memoryMiB: 2048, vcores: 1 }] });
+  const a2 = await r.submit({ am: { memoryMiB: 1024, vcores: 1 }, containers: [{ count: 2, memoryMiB: 2048, vcores: 1 }] });
+  for (const id of [a1.am, a2.am, ...a1.workers, ...a2.workers]) r.node.setContainerUsage(id, { memoryBytes: GiB, cacheBytes: 0, cpuMilli: 100 });
+  r.node.render();
+  return { a1, a2 };
+}
+
+const rules = { memoryEvictThresholdPercent: 70, memoryEvictLowerPercent: 68, memoryEvictCoolTimeSeconds: 0 };
+
+describe('the kill plan', () => {
+  it('is rebuilt by every tick: every proven container in victim order (AMs last), with the directories it was proven by', async () => {
+    rig = await Rig.create({ cpuCores: 16 });
+    const { a1, a2 } = await twoApps(rig);
+    const agent = await rig.startAgent({ rules });
+    expect(agent.plan.size).toBe(0);
+    await rig.step(agent);
+    expect(agent.plan.refreshes).toBe(1);
+    expect(agent.plan.ids()).toEqual([a2.workers[1], a2.workers[0], a1.workers[2], a1.workers[1], a1.workers[0], a2.am, a1.am]);
+    for (const id of agent.plan.ids()) expect(agent.plan.victim(id)!.cgroup.cgroupPath).toBe(`${rig.node.paths.yarnCgroupPath}/${id}`);
+
+    // A new application: in the plan after the next tick, first (newest).
+    const a3 = await rig.submit({ am: { memoryMiB: 1024, vcores: 1 }, containers: [{ count: 1, memoryMiB: 2048, vcores: 1 }] });
+    rig.node.setContainerUsage(a3.workers[0]!, { memoryBytes: GiB, cacheBytes: 0, cpuMilli: 100 });
+    expect(agent.plan.ids()).not.toContain(a3.workers[0]);
+    await rig.step(agent);
+    expect(agent.plan.refreshes).toBe(2);
+    expect(agent.plan.ids()[0]).toBe(a3.workers[0]);
+    expect(agent.plan.ids()).toHaveLength(9);
+  });
+
+  it('a crossing is acted on from the plan: no NodeManager call, no cgroup file read but the victim’s', async () => {
+    rig = await Rig.create();
+    const { a1, a2 } = await twoApps(rig);
+    const agent = await rig.startAgent({ rules });
+    await rig.step(agent);
+    const victim = a2.workers[1]!;
+    const pid = rig.node.containerPid(victim)!;
+    const others = [a1.am, a2.am, ...a1.workers, a2.workers[0]!].map((id) => `${path.sep}${id}`);
+    const counters = rig.yarn.cluster.counters;
+    const nmCalls = (): number => counters.get('nm.info') + counters.get('nm.containers') + counters.get('nm.container');
+    const before = nmCalls();
+    rig.setNodeMemoryPercent(72); // release 4 % of 16 GiB ≈ 0.64 GiB → one container
+    const opened: string[] = [];
+    const open = fs.openSync;
+    vi.spyOn(fs, 'openSync').mockImplementation(((p: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+      opened.push(String(p));
+      return open(p, flags ?? 'r', mode);
+    }) as typeof fs.openSync);
+    const r = agent.fastCheck();
+    vi.restoreAllMocks();
+    expect(r.triggered).toBe(true);
+    expect(r.issued.map((i) => i.record.containerId)).toEqual([victim]);
+    expect(opened.filter((p) => others.some((o) => p.includes(o)))).toEqual([]);
+    expect(opened.some((p) => p.includes(victim))).toBe(true); // its directories proven again by the kill
+    await agent.settled();
+    expect(alive(pid)).toBe(false);
+    expect(nmCalls()).toBe(before);
+  });
+
+  it('a container whose proof fails at the kill leaves the plan at once; the next crossing takes the next victim', async () => {
+    rig = await Rig.create();
+    const { a2 } = await twoApps(rig);
+    const agent = await rig.startAgent({ rules });
+    await rig.step(agent);
+    const [x, y] = [a2.workers[1]!, a2.workers[0]!];
+    const xPid = rig.node.containerPid(x)!;
+    // After the tick proved it, x's directory becomes a symlink to a copy elsewhere.
+    const dir = path.join(rig.node.paths.cgroupRoot, rig.node.paths.yarnCgroupPath, x);
+    const elsewhere = path.join(rig.tmp, 'elsewhere');
+    fs.cpSync(dir, elsewhere, { recursive: true });
+    fs.renameSync(dir, `${dir}.moved`);
+    fs.symlinkSync(elsewhere, dir);
+    rig.setNodeMemoryPercent(72);
+    const first = agent.fastCheck();
+    expect(first.issued.map((i) => i.record.containerId)).toEqual([x]);
+    await agent.settled();
+    expect(agent.evictions[0]).toMatchObject({ containerId: x, outcome: 'failed' });
+    expect(agent.evictions[0]!.signalledPids).toEqual([]);
+    expect(alive(xPid)).toBe(true);
+    expect(agent.plan.ids()).not.toContain(x);
+    const second = agent.fastCheck();
+    expect(second.issued.map((i) => i.record.containerId)).toEqual([y]);
+    await agent.settled();
+    expect(alive(rig.node.containerPid(y))).toBe(false);
+    expect(alive(xPid)).toBe(true);
+  });
+
+  it('a refused YARN parent empties the plan', async () => {
+    rig = await Rig.create();
+    const { a2 } = await twoApps(rig);
+    const agent = await rig.startAgent({ rules });
+    await rig.step(agent);
+    const parent = path.join(rig.node.paths.cgroupRoot, rig.node.paths.yarnCgroupPath);
+    const elsewhere = path.join(rig.tmp, 'elsewhere');
+    fs.cpSync(parent, elsewhere, { recursive: true });
+    fs.renameSync(parent, `${parent}.old`);
+    fs.symlinkSync(elsewhere, parent);
+    rig.setNodeMemoryPercent(72);
+    expect(agent.fastCheck().issued.map((i) => i.record.containerId)).toEqual([a2.workers[1]]);
+    await agent.settled();
+    expect(agent.plan.size).toBe(0);
+    expect(agent.fastCheck().issued).toEqual([]);
+  });
+
+  it('a victim that exited since the tick is dropped, not credited: the next one is taken', async () => {
+    rig = await Rig.create();
+    const { a2 } = await twoApps(rig);
+    const agent = await rig.startAgent({ rules });
+    await rig.step(agent);
+    const [x, y] = [a2.workers[1]!, a2.workers[0]!];
+    fs.rmSync(path.join(rig.node.paths.cgroupRoot, rig.node.paths.yarnCgroupPath, x), { recursive: true });
+    rig.setNodeMemoryPercent(72);
+    const r = agent.fastCheck();
+    expect(r.issued.map((i) => i.record.containerId)).toEqual([y]);
+    expect(agent.plan.ids()).not.toContain(x);
+    await agent.settled();
+    expect(alive(rig.node.containerPid(y))).toBe(false);
+  });
+});
+
+describe('the fast watch on the injected clock', () => {
+  it('looks seldom far under the threshold, often near it, and acts between ticks without the NodeManager', async () => {
+    rig = await Rig.create();
+    const { a2 } = await twoApps(rig);
+    const clock = new ManualClock();
+    // One tick (at start), then none for a minute: only the fast watch can act.
+    const agent = await rig.startAgent({ tickMillis: 60_000, fastWatchMillis: 5, fastWatchMaxMillis: 100, fastWatchGrowthMibPerSecond: 2048, rules }, { manual: false, timers: clock });
+    await clock.runDue();
+    await until(() => agent.plan.refreshes === 1, 'the first tick');
+    const counters = rig.yarn.cluster.counters;
+    const nmCalls = counters.get('nm.containers');
+    await clock.advance(5); // the first look
+    // 16 GiB node, ~13 % used, threshold 70 %: ≈ 9 GiB of headroom ≫ 2 GiB/s × 100 ms → the longest period.
+    expect(clock.nextDueIn()).toBe(100);
+    // 69.9 %: 16 MiB of headroom at 2 GiB/s → 7 ms.
+    rig.setNodeMemoryPercent(69.9);
+    await clock.advance(100);
+    expect(clock.nextDueIn()).toBeLessThanOrEqual(8);
+    expect(clock.nextDueIn()).toBeGreaterThanOrEqual(5);
+    const pid = rig.node.containerPid(a2.workers[1]!)!;
+    rig.setNodeMemoryPercent(72);
+    await clock.advance(8);
+    expect(agent.evictions.map((e) => e.containerId)).toEqual([a2.workers[1]]);
+    // The evictor's waits run on the same clock: drive it until the eviction has ended.
+    let settled = false;
+    void agent.settled().then(() => { settled = true; });
+    while (!settled) await clock.advance(20);
+    expect(alive(pid)).toBe(false);
+    expect(agent.evictions[0]).toMatchObject({ outcome: 'stopped', method: 'SIGTERM' });
+    expect(counters.get('nm.containers')).toBe(nmCalls);
+    expect(rig.log.find(/fast memory watch acted before the tick/)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,70 @@
+/** The fast watch's pieces: the allocation-free meminfo scan, the kept-open reader, the headroom-driven period. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CgroupParseError, MeminfoWatch, scanMeminfo } from '../../cgroup/index.js';
+import { nextLookIn } from '../../agent/watch-period.js';
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const meminfo = (totalKb: number, availKb: number): string =>
+  `MemTotal:       ${totalKb} kB\nMemFree:        1 kB\nMemAvailable:   ${availKb} kB\nBuffers:        0 kB\n`;
+const scan = (text: string) => { const b = Buffer.from(text, 'latin1'); return scanMeminfo(b, b.length); };
+
+describe('scanMeminfo', () => {
+  it('reads MemTotal and MemAvailable (kB) into bytes in use and total', () => {
+    expect(scan(meminfo(1000, 250))).toEqual({ total: 1000 * 1024, used: 750 * 1024 });
+    expect(scan(`MemAvailable: 1 kB\nMemTotal: 4 kB\n`)).toEqual({ total: 4096, used: 3072 });
+  });
+  it('says nothing when a field is missing, not a number, or impossible', () => {
+    expect(scan('MemTotal: 100 kB\n')).toBeUndefined();
+    expect(scan('MemTotal: lots kB\nMemAvailable: 1 kB\n')).toBeUndefined();
+    expect(scan('MemTotal: 0 kB\nMemAvailable: 0 kB\n')).toBeUndefined();
+    expect(scan('MemTotal: 10 kB\nMemAvailable: 11 kB\n')).toBeUndefined();
+    expect(scan(`MemTotal: ${'9'.repeat(20)} kB\nMemAvailable: 1 kB\n`)).toBeUndefined();
+  });
+});
+
+describe('MeminfoWatch', () => {
+  it('keeps /proc/meminfo open and reads the same totals as the strict parser', () => {
+    const w = new MeminfoWatch('/proc');
+    const a = w.look();
+    const strict = w.confirm();
+    expect(a.total).toBe(strict.total);
+    expect(a.used).toBe(strict.used);
+    expect(w.look().total).toBe(a.total);
+    w.close();
+  });
+  it("a simulator's file replaced by rename is seen; bad content is one clear parse error", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-meminfo-'));
+    try {
+      const file = path.join(dir, 'meminfo');
+      fs.writeFileSync(file, meminfo(1000, 900));
+      const w = new MeminfoWatch(dir);
+      expect(w.look().used).toBe(100 * 1024);
+      fs.writeFileSync(`${file}.tmp`, meminfo(1000, 100));
+      fs.renameSync(`${file}.tmp`, file);
+      expect(w.look().used).toBe(900 * 1024);
+      fs.writeFileSync(file, 'MemTotal: lots kB\n');
+      expect(() => w.look()).toThrow(CgroupParseError);
+      expect(() => w.look()).toThrow(/meminfo/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('nextLookIn', () => {
+  const p = { minMs: 5, maxMs: 100, growthBytesPerSecond: 2048 * MiB };
+  it('follows the headroom under the threshold at the planned growth rate, within the bounds', () => {
+    expect(nextLookIn({ total: 128 * GiB, used: 64 * GiB }, 70, p)).toBe(100);
+    expect(nextLookIn({ total: 100 * GiB, used: 70 * GiB - 100 * MiB }, 70, p)).toBe(48);
+    expect(nextLookIn({ total: 100 * GiB, used: 70 * GiB - MiB }, 70, p)).toBe(5);
+  });
+  it('looks again at once over the threshold, and after the longest period when the last look failed', () => {
+    expect(nextLookIn({ total: 100, used: 80 }, 70, p)).toBe(5);
+    expect(nextLookIn(undefined, 70, p)).toBe(100);
+    expect(nextLookIn({ total: 100, used: 10 }, 70, { ...p, maxMs: 5 })).toBe(5);
+  });
+});
