@@ -309,7 +309,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     let snapshot: Snapshot | undefined;
     let decision: Decision | undefined;
     for (;;) {
-      snapshot = plan.snapshotFor(node, evictor.evicting, evictor.blocked(now), state);
+      snapshot = plan.snapshotFor(node, evictor.evicting, evictor.blocked(now), state, (id) => evictor.released(id));
       if (!snapshot) return { triggered: true, usagePercent, look, issued: [] };
       const end = metrics.ruleDuration.startTimer({ rules: 'memory' });
       decision = decide(snapshot, config, now, { rules: ['memory'] });

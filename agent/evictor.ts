@@ -114,6 +114,11 @@ export class Evictor {
     return this.marks;
   }
 
+  /** The container's eviction ended with its cgroup empty, and the NM still lists it: its memory is released. */
+  released(containerId: string): boolean {
+    return this.marks.has(containerId) && !this.flights.has(containerId);
+  }
+
   /** Containers not to pick now: their last eviction failed less than `retryAfterFailureMs` ago. */
   blocked(now = this.deps.now()): ReadonlySet<string> {
     const out = new Set<string>();

@@ -85,16 +85,21 @@ export class KillPlan {
 
   /**
    * The memory rule's snapshot for a crossing: node memory just read, the plan's containers with
-   * today's `evicting` marks (only the changed ones are copied), those in back-off left out.
+   * today's `evicting` marks (only the changed ones are copied), those in back-off and those an
+   * eviction already stopped (`released`) left out.
    * Undefined before the first tick.
    */
-  snapshotFor(node: Pick<NodeSnapshot, 'memoryTotal' | 'memoryUsed'>, evicting: ReadonlySet<string>, blocked: ReadonlySet<string>, state: AgentRulesState): Snapshot | undefined {
+  snapshotFor(
+    node: Pick<NodeSnapshot, 'memoryTotal' | 'memoryUsed'>, evicting: ReadonlySet<string>, blocked: ReadonlySet<string>, state: AgentRulesState,
+    released: (containerId: string) => boolean = () => false,
+  ): Snapshot | undefined {
     const base = this.base;
     if (!base) return undefined;
     const containers: ContainerSnapshot[] = [];
     for (const v of this.victims) {
       const c = v.snapshot;
-      if (blocked.has(c.id)) continue;
+      // In back-off, or already stopped by an eviction (nothing left to release or to count in flight).
+      if (blocked.has(c.id) || released(c.id)) continue;
       const marked = evicting.has(c.id);
       containers.push(marked === (c.evicting === true) ? c : marked ? { ...c, evicting: true } : withoutEvicting(c));
     }

@@ -8,12 +8,18 @@
  *  - rawReadMedianMs: the files one tick read (recorded by wrapping `fs.openSync` during a
  *    tick: read-only opens of files, not directories, not /proc/self), read again once each with
  *    `readFileSync` — the floor of any collector.
- *  - reaction: `loom agent` as a child process (its peak RSS is `rssMB`); 100 trials of the fake
- *    `proc/meminfo` rewritten just over the eviction threshold; from the write to the 'exit' event
+ *  - cpuPercentIdle: `loom agent` as a child process at its default settings, no pressure (node
+ *    memory ≈ 48 %, threshold 70 %): its user + system CPU time over `idleSeconds`, % of one core.
+ *  - cpuPercentFastWatch: the same for the reaction child below (a fixed fast-watch period of
+ *    `fastWatchMillis`: `--fast-watch-millis` = `--fast-watch-max-millis`).
+ *  - reaction: that child (its peak RSS is `rssMB`); 100 trials of the fake `proc/meminfo` jumping
+ *    from 50 % to just over the eviction threshold (a jump no real node makes, so the fixed
+ *    period, not the headroom-driven one, is what is measured); from the write to the 'exit' event
  *    of the victim's real process.
  *  - realCgroupReactionMs: real v1 memory/cpu/cpuacct (+ unified v2) cgroups under a unique
- *    `loom-bench-*` prefix, a real process growing its memory inside one; a kernel stand-in derives
- *    the fake `meminfo` from the cgroup's real usage every 2 ms; from the crossing to the exit.
+ *    `loom-bench-*` prefix, a real process growing its memory inside one (800 MiB/s); a kernel
+ *    stand-in derives the fake `meminfo` from the cgroup's real usage every 2 ms; the agent at its
+ *    default fast-watch settings (headroom-driven); from the crossing to the exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -211,7 +217,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const meminfoFile = path.join(simNode.paths.procRoot, 'meminfo');
     child = spawnLoom([
       ...baseArgs('child.sock'),
-      '--fast-watch-millis', String(fastWatchMillis), '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.95',
+      '--fast-watch-millis', String(fastWatchMillis), '--fast-watch-max-millis', String(fastWatchMillis), '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.95',
       '--memory-evict-cool-time-seconds', '0', '--max-evictions-per-minute', '10000', '--grace-period-seconds', '5',
     ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
     const agentChild = child;
@@ -226,7 +232,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     }
     await waitRunning(agentChild, logFile);
     // The same idle measurement at the fast-watch period the reaction trials use.
-    const fast = await idleCpu(agentChild, o.idleSeconds, o.containers, say, `--fast-watch-millis ${fastWatchMillis}`);
+    const fast = await idleCpu(agentChild, o.idleSeconds, o.containers, say, `fixed ${fastWatchMillis} ms fast watch`);
     say(`agent bench: agent child before the trials: rss ${agentChild.rssMB().toFixed(1)} MB, peak ${agentChild.peakRssMB().toFixed(1)} MB`);
     const reactions: number[] = [];
     const low = meminfoText(memoryBytes, memoryBytes * 0.5);
