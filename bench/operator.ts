@@ -1,17 +1,21 @@
 /**
- * Operator benchmark: 5,000 nodes × 30 pods (150,000 pods), one YARN cluster.
+ * Operator benchmark: N nodes × 30 pods (the default run: 5,000 nodes / 150,000 pods; the full
+ * scale: a curve at 1,000, 5,000 and 20,000 nodes), one YARN cluster.
  *
  * The simulators run in this process (state seeded straight into the store and the YARN model);
  * the operator runs as a child process (`loom operator`, real HTTP over loopback), so its peak
- * RSS is its own. Phases:
+ * RSS and its CPU time (/proc/<pid>/stat) are its own. Phases:
  *
- *  1. cold start → every node converged (RM total = what the ledger wants, checked in-process);
- *  2. steady state: ≥ 300 polls of the compressed poll period (= 10 simulated minutes of the
- *     default 2 s poll); RM lists, resizes and Node patches counted;
+ *  1. cold start (operator A, the default 2 s poll) → every node converged (RM total = what the
+ *     ledger wants, checked in-process); its wall time and CPU time;
+ *  2. idle window: nothing changes, the operator's CPU rate from polls alone;
  *  3. 500 single-node changes (batch pod added / removed, origin lowered / raised), paced, each
- *     timed from the in-process store write to the resize landing in the YARN model; Node
- *     MODIFIED events counted through a store watch for the anchor model (one RM call per Node
- *     update event, as Koordinator's yarn-operator does).
+ *     timed from the in-process store write to the resize landing in the YARN model; the CPU
+ *     spent, net of the idle rate; Node MODIFIED events counted through a store watch for the
+ *     anchor model (one RM call per Node update event, as Koordinator's yarn-operator does);
+ *  4. restart + steady state (operator B, compressed poll period): ≥ 300 polls (= 10 simulated
+ *     minutes of the default 2 s poll) with kubelet heartbeats; RM lists, resizes and Node
+ *     patches counted — a restart into a converged cluster writes nothing.
  *
  * A koord-manager stand-in (sim/cluster) answers every claim change with the status write
  * koord-manager makes (batch allocatable = origin − claims), as in a real cluster.
@@ -46,8 +50,10 @@ export interface OperatorBenchOptions {
   nodes: number;
   podsPerNode: number;
   changes: number;
-  /** Real poll period of the operator during the run (the steady state is measured in polls). */
+  /** Poll period of the operator for the cold start, the idle window and the changes (the default: 2). */
   pollSeconds: number;
+  /** Compressed poll period of the restarted operator during the steady state (measured in polls). */
+  steadyPollSeconds: number;
   /** Polls the steady state must cover. */
   steadyPolls: number;
   /** Changes per second during the change phase. */
@@ -70,6 +76,12 @@ export interface OperatorResults {
   anchorModelRmCalls: number;
   nodePatchCalls: number;
   rssMB: number;
+  /** CPU time (user + system) of the operator process from spawn to convergence. */
+  coldConvergeCpuSeconds: number;
+  /** Operator CPU per 1,000 changes, net of its idle rate (polls) over the change phase. */
+  cpuSecondsPer1000Changes: number;
+  /** Operator CPU while nothing changes (polls only), % of one core. */
+  idleCpuPercent: number;
 }
 
 /** What is printed beside the results (not part of results.json). */
@@ -95,6 +107,14 @@ export interface OperatorDetails {
   koordManagerWrites: number;
   nodeConflicts: number;
   kubeEventsPosted: number;
+  /** CPU of the operator over the steady state (polls + heartbeat watch events), % of one core. */
+  steadyCpuPercent: number;
+  idleWindowSeconds: number;
+  changePhaseCpuSeconds: number;
+  /** CPU of this process (the simulators, the bench's own checks) over the cold start. */
+  simColdCpuSeconds: number;
+  rssColdAndChangesMB: number;
+  rssRestartAndSteadyMB: number;
 }
 
 export const LEDGER: LedgerConfig = {
@@ -320,84 +340,71 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       if (benchWrite) byBench++;
     });
 
-    // ---- cold start ------------------------------------------------------------------------
-    const port = await freePort();
-    const metricsUrl = `http://127.0.0.1:${port}`;
+    // ---- cold start (operator A, the default poll period) -----------------------------------
     const logFile = join(dir, 'operator.log');
     const desired = new Map<string, { vcores: number; memoryMiB: number }>();
     for (const p of plans) desired.set(p.nodeId, desiredOf(store, p));
+    const atDesired = (nodeId: string): boolean => {
+      const want = desired.get(nodeId)!;
+      const t = cluster.node(nodeId)!.total;
+      return t.vcores === want.vcores && t.memoryMiB === want.memoryMiB;
+    };
+    // Nodes not at their desired total, kept up to date on every resize (the simulators share
+    // this process: a full scan every 50 ms would cost them O(nodes) each time at 20,000 nodes).
+    const mismatched = new Set(plans.filter((p) => !atDesired(p.nodeId)).map((p) => p.nodeId));
+    resizeListeners.add((nodeId) => { if (desired.has(nodeId) && atDesired(nodeId)) mismatched.delete(nodeId); else mismatched.add(nodeId); });
     const converged = (): boolean => {
-      for (const p of plans) {
-        const want = desired.get(p.nodeId)!;
-        const t = cluster.node(p.nodeId)!.total;
-        if (t.vcores !== want.vcores || t.memoryMiB !== want.memoryMiB) return false;
-      }
+      if (mismatched.size > 0) return false;
+      for (const p of plans) if (!atDesired(p.nodeId)) { mismatched.add(p.nodeId); return false; }
       return true;
     };
+    const spawnOperator = async (pollSeconds: number): Promise<{ child: LoomChild; metricsUrl: string }> => {
+      const port = await freePort();
+      const child = spawnLoom([
+        'operator', '--kubeconfig', kube!.kubeconfigPath, '--hadoop-conf-dir', hadoop, '--no-leader-election',
+        '--metrics-addr', `127.0.0.1:${port}`, '--poll-seconds', String(pollSeconds),
+      ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
+      op = child;
+      void child.exited.then((e) => { if (!stopFlag.stopping && op === child) say(`operator exited early (${JSON.stringify(e)}):\n${tail(logFile)}`); });
+      return { child, metricsUrl: `http://127.0.0.1:${port}` };
+    };
+    const nodeWrites = (): number => kube!.stats.count({ verb: 'patch', resource: 'nodes' }) + kube!.stats.count({ verb: 'update', resource: 'nodes' });
+
     const tStart = performance.now();
-    op = spawnLoom([
-      'operator', '--kubeconfig', kube.kubeconfigPath, '--hadoop-conf-dir', hadoop, '--no-leader-election',
-      '--metrics-addr', `127.0.0.1:${port}`, '--poll-seconds', String(o.pollSeconds),
-    ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
-    const child = op;
-    void child.exited.then((e) => { if (!stopFlag.stopping) say(`operator exited early (${JSON.stringify(e)}):\n${tail(logFile)}`); });
+    const simCpu0 = process.cpuUsage();
+    const { child } = await spawnOperator(o.pollSeconds);
     let lastProgress = 0;
     await waitFor('every node converged', () => {
       if (child.child.exitCode !== null) throw new Error(`operator exited: ${tail(logFile)}`);
       if (converged()) return true;
       if (performance.now() - lastProgress > 10_000) {
         lastProgress = performance.now();
-        let done = 0;
-        for (const p of plans) {
-          const want = desired.get(p.nodeId)!;
-          const t = cluster.node(p.nodeId)!.total;
-          if (t.vcores === want.vcores && t.memoryMiB === want.memoryMiB) done++;
-        }
-        say(`  cold start: ${done}/${plans.length} nodes converged after ${((performance.now() - tStart) / 1000).toFixed(1)} s (rss ${child.rssMB().toFixed(0)} MB)`);
+        const done = plans.length - mismatched.size;
+        say(`  cold start: ${done}/${plans.length} nodes converged after ${((performance.now() - tStart) / 1000).toFixed(1)} s (rss ${child.rssMB().toFixed(0)} MB, cpu ${child.cpuSeconds().toFixed(1)} s)`);
       }
       return undefined;
-    }, 240_000, 50);
+    }, Math.max(300_000, 30 * o.nodes), 50);
     const coldConvergeSeconds = (performance.now() - tStart) / 1000;
-    say(`operator bench: converged in ${coldConvergeSeconds.toFixed(1)} s (peak rss so far ${child.peakRssMB().toFixed(0)} MB)`);
+    const coldConvergeCpuSeconds = child.cpuSeconds();
+    const simCold = process.cpuUsage(simCpu0);
+    const simColdCpuSeconds = (simCold.user + simCold.system) / 1e6;
+    say(`operator bench: converged in ${coldConvergeSeconds.toFixed(1)} s, ${coldConvergeCpuSeconds.toFixed(1)} s of operator CPU (peak rss so far ${child.peakRssMB().toFixed(0)} MB)`);
     await sleep(3000); // trailing claim writes / koord-manager reactions / events
-
-    // ---- steady state ----------------------------------------------------------------------
+    // BENCH_COLD_ONLY=1: stop here (profiling the cold start: --cpu-prof in BENCH_OPERATOR_NODE_ARGS).
+    if (process.env.BENCH_COLD_ONLY === '1') throw new Error(`BENCH_COLD_ONLY: stopped after the cold start (${coldConvergeSeconds.toFixed(1)} s, ${coldConvergeCpuSeconds.toFixed(1)} s CPU)`);
     const coldRmResizes = cluster.counters.get('rm.resize');
-    const coldNodePatches = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' });
-    const m0 = await scrape(metricsUrl);
-    const polls0 = metricSum(m0, 'loom_rm_node_lists_total');
-    const lists0 = cluster.counters.get('rm.nodes');
-    const resizes0 = cluster.counters.get('rm.resize');
-    const patches0 = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' });
-    const tSteady = performance.now();
-    // The steady state is not silent in a real cluster: every kubelet posts its Node status at
-    // least every nodeStatusReportFrequency (5 min) with a fresh heartbeat time. 10 simulated
-    // minutes = 2 heartbeats per node, spread over the phase. Nothing the ledger reads changes,
-    // so Loom must not write; Koordinator's operator resizes on each of these Node events.
-    counting = true;
-    const steadyNodeModified0 = nodeModified;
-    const heartbeats = plans.length * HEARTBEATS_PER_NODE;
-    let sent = 0;
-    const expectedSteadyMs = o.steadyPolls * o.pollSeconds * 1000;
-    const beat = setInterval(() => {
-      const due = Math.min(heartbeats, Math.ceil((heartbeats * (performance.now() - tSteady)) / expectedSteadyMs));
-      for (; sent < due; sent++) {
-        const plan = plans[sent % plans.length]!;
-        store.patch('nodes', undefined, plan.name, 'strategic', {
-          status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
-        }, { subresource: 'status' });
-      }
-    }, 50);
-    await waitFor(`${o.steadyPolls} polls`, () => (cluster.counters.get('rm.nodes') - lists0 >= o.steadyPolls && sent >= heartbeats ? true : undefined), 300_000, 200);
-    clearInterval(beat);
-    const steadyNodeEvents = nodeModified - steadyNodeModified0;
-    const m1 = await scrape(metricsUrl);
-    const polls = metricSum(m1, 'loom_rm_node_lists_total') - polls0;
-    const steadyRealSeconds = (performance.now() - tSteady) / 1000;
-    const lists = cluster.counters.get('rm.nodes') - lists0;
-    const steadyResizes = cluster.counters.get('rm.resize') - resizes0;
-    const steadyPatches = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' }) - patches0;
-    say(`operator bench: steady state ${polls} polls in ${steadyRealSeconds.toFixed(1)} s: ${lists} RM lists, ${steadyResizes} resizes, ${steadyPatches} node patches (peak rss so far ${child.peakRssMB().toFixed(0)} MB)`);
+    const coldNodePatches = nodeWrites();
+
+    // ---- idle ------------------------------------------------------------------------------
+    // Nothing changes: what the operator spends on polls alone, subtracted from the change
+    // phase's CPU below.
+    const idleWindowMs = Math.max(10_000, 5 * o.pollSeconds * 1000);
+    const tIdle = performance.now();
+    const idleCpu0 = child.cpuSeconds();
+    await sleep(idleWindowMs);
+    const idleWindowSeconds = (performance.now() - tIdle) / 1000;
+    const idleCpuPerSecond = (child.cpuSeconds() - idleCpu0) / idleWindowSeconds;
+    say(`operator bench: idle ${(100 * idleCpuPerSecond).toFixed(1)} % of a core over ${idleWindowSeconds.toFixed(1)} s`);
 
     // ---- changes ---------------------------------------------------------------------------
     const n = Math.min(o.changes, plans.length);
@@ -411,13 +418,15 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       }
     });
     const rm0 = cluster.counters.get('rm.resize');
-    const np0 = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' });
+    const np0 = nodeWrites();
     const conflicts0 = kube.stats.count({ verb: 'get', resource: 'nodes' });
     const koord0 = koord.writes;
     const ev0 = kube.stats.count({ resource: 'events' });
     const latencies: { kind: ChangeKind; ms: number }[] = [];
     const waits: Promise<void>[] = [];
+    counting = true;
     const changeNodeModified0 = nodeModified;
+    const changeCpu0 = child.cpuSeconds();
     const tChanges = performance.now();
     for (let k = 0; k < n; k++) {
       const plan = plans[(k * stride + Math.floor(stride / 2)) % plans.length]!;
@@ -441,6 +450,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       }
       benchWrite = false;
       desired.set(plan.nodeId, desiredOf(store, plan));
+      if (!atDesired(plan.nodeId)) mismatched.add(plan.nodeId);
       waits.push(Promise.race([landed, sleep(20_000).then(() => NaN)]).then((ms) => {
         pending.delete(plan.nodeId);
         if (Number.isFinite(ms)) latencies.push({ kind, ms });
@@ -450,18 +460,73 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     await sleep(3000); // trailing claim writes and koord-manager reactions
     counting = false;
     const changePhaseSeconds = (performance.now() - tChanges) / 1000;
+    const changePhaseCpuSeconds = child.cpuSeconds() - changeCpu0;
+    const cpuSecondsPer1000Changes = ((changePhaseCpuSeconds - idleCpuPerSecond * changePhaseSeconds) / Math.max(1, n)) * 1000;
     const changeRmUpdates = cluster.counters.get('rm.resize') - rm0;
-    // Ours vs the anchor's over the same event stream: the steady state (heartbeats) plus the changes.
-    const rmUpdateCalls = steadyResizes + changeRmUpdates;
-    const nodePatchCalls = kube.stats.count({ verb: 'patch', resource: 'nodes' }) + kube.stats.count({ verb: 'update', resource: 'nodes' }) - np0;
+    const nodePatchCalls = nodeWrites() - np0;
     const nodeConflicts = kube.stats.count({ verb: 'get', resource: 'nodes' }) - conflicts0;
+    const changeNodeEvents = nodeModified - changeNodeModified0;
+    const koordChangeWrites = koord.writes - koord0;
     if (!converged()) say('operator bench: WARNING — not every node is at its desired total after the change phase');
     const all = latencies.map((l) => l.ms);
     const byKind = (k: ChangeKind) => latencies.filter((l) => l.kind === k).map((l) => l.ms);
     say(`operator bench: ${latencies.length}/${n} changes landed; p50 ${percentile(all, 50).toFixed(1)} ms, p99 ${percentile(all, 99).toFixed(1)} ms`);
+    op = undefined; // stopped on purpose: not an early exit
+    const rssColdAndChanges = await child.stop();
 
+    // ---- steady state (operator B: restarted, compressed poll period) ----------------------
+    // 300 polls of the default 2 s stand for 10 minutes; they run compressed in a second
+    // operator process, so the restart is measured too: it finds every claim and every RM
+    // total as it should be and must write nothing. Every kubelet posts its Node status at
+    // least every nodeStatusReportFrequency (5 min) with a fresh heartbeat time: 2 heartbeats
+    // per node, spread over the phase. Nothing the ledger reads changes, so Loom must not write;
+    // Koordinator's operator resizes on each of these Node events.
+    const lists0 = cluster.counters.get('rm.nodes');
+    const resizes0 = cluster.counters.get('rm.resize');
+    const patches0 = nodeWrites();
+    const tSteady = performance.now();
+    const steady = await spawnOperator(o.steadyPollSeconds);
+    counting = true;
+    const steadyNodeModified0 = nodeModified;
+    const heartbeats = plans.length * HEARTBEATS_PER_NODE;
+    let sent = 0;
+    const expectedSteadyMs = o.steadyPolls * o.steadyPollSeconds * 1000;
+    const beat = setInterval(() => {
+      const due = Math.min(heartbeats, Math.ceil((heartbeats * (performance.now() - tSteady)) / expectedSteadyMs));
+      for (; sent < due; sent++) {
+        const plan = plans[sent % plans.length]!;
+        store.patch('nodes', undefined, plan.name, 'strategic', {
+          status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
+        }, { subresource: 'status' });
+      }
+    }, 50);
+    await waitFor(`${o.steadyPolls} polls`, () => {
+      if (steady.child.child.exitCode !== null) throw new Error(`operator exited: ${tail(logFile)}`);
+      return cluster.counters.get('rm.nodes') - lists0 >= o.steadyPolls && sent >= heartbeats ? true : undefined;
+    }, Math.max(300_000, 30 * o.nodes), 200);
+    clearInterval(beat);
+    counting = false;
+    const steadyNodeEvents = nodeModified - steadyNodeModified0;
+    // The operator counts a poll when its answer is in; a list the simulator has received may
+    // still be on its way: read both once they agree (or after 2 s).
+    let polls = 0;
+    let lists = 0;
+    for (let tries = 0; tries < 40; tries++) {
+      lists = cluster.counters.get('rm.nodes') - lists0;
+      polls = metricSum(await scrape(steady.metricsUrl), 'loom_rm_node_lists_total');
+      if (polls === lists) break;
+      await sleep(50);
+    }
+    const steadyRealSeconds = (performance.now() - tSteady) / 1000;
+    const steadyCpuPercent = (100 * steady.child.cpuSeconds()) / steadyRealSeconds;
+    const steadyResizes = cluster.counters.get('rm.resize') - resizes0;
+    const steadyPatches = nodeWrites() - patches0;
     stopFlag.stopping = true;
-    const rssMB = await child.stop();
+    const rssSteady = await steady.child.stop();
+    say(`operator bench: restart + steady state ${polls} polls in ${steadyRealSeconds.toFixed(1)} s: ${lists} RM lists, ${steadyResizes} resizes, ${steadyPatches} node patches (peak rss ${rssSteady.toFixed(0)} MB)`);
+
+    // Ours vs the anchor's over the same event stream: the steady state (heartbeats) plus the changes.
+    const rmUpdateCalls = steadyResizes + changeRmUpdates;
     const results: OperatorResults = {
       nodes: plans.length,
       pods,
@@ -474,7 +539,10 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       rmUpdateCalls,
       anchorModelRmCalls: nodeModified,
       nodePatchCalls,
-      rssMB: round(rssMB, 1),
+      rssMB: round(Math.max(rssColdAndChanges, rssSteady), 1),
+      coldConvergeCpuSeconds: round(coldConvergeCpuSeconds, 2),
+      cpuSecondsPer1000Changes: round(cpuSecondsPer1000Changes, 2),
+      idleCpuPercent: round(100 * idleCpuPerSecond, 1),
     };
     const details: OperatorDetails = {
       seedSeconds: round(seedSeconds, 2),
@@ -491,19 +559,25 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       p99ByKind: Object.fromEntries(KINDS.map((k) => [k, round(percentile(byKind(k), 99), 1)])),
       changeMaxMs: round(Math.max(...all), 1),
       changePhaseSeconds: round(changePhaseSeconds, 1),
-      nodeModifiedByWriter: { heartbeat: steadyNodeEvents, change: byBench, koordManager: koord.writes - koord0, operator: nodeModified - changeNodeModified0 - byBench - (koord.writes - koord0) },
+      nodeModifiedByWriter: { heartbeat: steadyNodeEvents, change: byBench, koordManager: koordChangeWrites, operator: changeNodeEvents - byBench - koordChangeWrites },
       anchorModelRmCallsSteady: steadyNodeEvents,
-      anchorModelRmCallsChanges: nodeModified - changeNodeModified0,
+      anchorModelRmCallsChanges: changeNodeEvents,
       changeRmUpdates,
-      koordManagerWrites: koord.writes - koord0,
+      koordManagerWrites: koordChangeWrites,
       nodeConflicts,
       kubeEventsPosted: kube.stats.count({ resource: 'events' }) - ev0,
+      steadyCpuPercent: round(steadyCpuPercent, 1),
+      idleWindowSeconds: round(idleWindowSeconds, 1),
+      changePhaseCpuSeconds: round(changePhaseCpuSeconds, 2),
+      simColdCpuSeconds: round(simColdCpuSeconds, 2),
+      rssColdAndChangesMB: round(rssColdAndChanges, 1),
+      rssRestartAndSteadyMB: round(rssSteady, 1),
     };
     return { results, details };
   } finally {
     stopFlag.stopping = true;
     koord?.stop();
-    await op?.stop(2000);
+    await op?.stop(30_000); // time to write a --cpu-prof profile
     await yarn?.stop();
     await kube?.stop();
     // BENCH_OPERATOR_LOG=/path keeps the operator's log (it lives in a temp dir removed here).

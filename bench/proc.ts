@@ -40,6 +40,8 @@ export interface LoomChild {
   peakRssMB(): number;
   /** Current resident set, MiB (VmRSS). */
   rssMB(): number;
+  /** CPU time (user + system) the process has used so far, seconds; NaN once it is gone. */
+  cpuSeconds(): number;
   /** SIGTERM, then SIGKILL after `graceMs`. Returns the peak RSS seen just before the stop. */
   stop(graceMs?: number): Promise<number>;
 }
@@ -49,6 +51,21 @@ function statusField(pid: number, field: string): number {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
     return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux architecture Node runs on). */
+const USER_HZ = 100;
+
+/** CPU time (utime + stime) of a live process, seconds, from /proc/<pid>/stat; NaN when it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
   } catch {
     return NaN;
   }
@@ -83,6 +100,7 @@ export function spawnLoom(args: string[], logFile: string, env: NodeJS.ProcessEn
   return {
     child, pid, logFile, exited, peakRssMB,
     rssMB: () => statusField(pid, 'VmRSS'),
+    cpuSeconds: () => cpuSecondsOf(pid),
     async stop(graceMs = 5000) {
       peakRssMB();
       if (child.exitCode === null && child.signalCode === null) {

@@ -16,14 +16,22 @@ import { runAgentBench, type AgentResults } from './agent.js';
 import { runOperatorBench, type OperatorResults } from './operator.js';
 import { REPO_ROOT } from './proc.js';
 import { RUNTIME_FLAGS } from '../settings/runtime-flags.js';
-import { formatTable, show, type Target, verdict } from './stats.js';
+import { formatTable, round, show, type Target, verdict } from './stats.js';
 
 const started = Date.now();
 const log = (m: string): void => { process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${m}\n`); };
+const scale = process.env.BENCH_SCALE ?? 'default';
+if (scale !== 'default' && scale !== 'full') throw new Error(`BENCH_SCALE must be "default" or "full", got ${JSON.stringify(scale)}`);
+// The operator's cost curve: 30 pods per node at each size; the headline keys are the largest size's.
+const sizes = process.env.BENCH_OPERATOR_NODES
+  ? process.env.BENCH_OPERATOR_NODES.split(',').map((v) => Number(v.trim()))
+  : scale === 'full' ? [1000, 5000, 20_000] : [5000];
+if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error(`BENCH_OPERATOR_NODES: node counts ≥ 10, got ${process.env.BENCH_OPERATOR_NODES}`);
+const watchdogMinutes = scale === 'full' || sizes.some((n) => n > 5000) ? 25 : 9.5;
 const watchdog = setTimeout(() => {
-  process.stderr.write('bench: watchdog — still running after 9.5 minutes, giving up\n');
+  process.stderr.write(`bench: watchdog — still running after ${watchdogMinutes} minutes, giving up\n`);
   process.exit(3); // the exit hook in proc.ts kills the children
-}, 570_000);
+}, watchdogMinutes * 60_000);
 watchdog.unref();
 
 const only = process.env.BENCH_ONLY;
@@ -31,13 +39,32 @@ const flags = (env: string | undefined, shipped: readonly string[]): string[] =>
 const nodeArgs = flags(process.env.BENCH_OPERATOR_NODE_ARGS, RUNTIME_FLAGS.operator);
 const agentNodeArgs = flags(process.env.BENCH_AGENT_NODE_ARGS, RUNTIME_FLAGS.agent);
 
-let operator: OperatorResults | undefined;
+type CurvePoint = Pick<OperatorResults, 'nodes' | 'pods' | 'coldConvergeSeconds' | 'coldConvergeCpuSeconds' | 'changeToRmP50Ms' | 'changeToRmP99Ms'
+  | 'rssMB' | 'cpuSecondsPer1000Changes' | 'idleCpuPercent'>;
+let operator: (OperatorResults & { curve: Record<string, CurvePoint>; growth?: number }) | undefined;
 let agent: AgentResults | undefined;
 const details: Record<string, unknown> = {};
 if (only !== 'agent') {
-  const r = await runOperatorBench({ nodes: 5000, podsPerNode: 30, changes: 500, pollSeconds: 0.2, steadyPolls: 300, changeRate: 20, nodeArgs, log });
-  operator = r.results;
-  details.operator = { ...r.details, pollSeconds: 0.2, changeRatePerSecond: 20, operatorNodeArgs: nodeArgs };
+  const curve: Record<string, CurvePoint> = {};
+  const curveDetails: Record<string, unknown> = {};
+  let last: OperatorResults | undefined;
+  for (const nodes of [...sizes].sort((a, b) => a - b)) {
+    const r = await runOperatorBench({ nodes, podsPerNode: 30, changes: 500, pollSeconds: 2, steadyPollSeconds: 0.2, steadyPolls: 300, changeRate: 20, nodeArgs, log });
+    const x = r.results;
+    curve[String(nodes)] = {
+      nodes: x.nodes, pods: x.pods, coldConvergeSeconds: x.coldConvergeSeconds, coldConvergeCpuSeconds: x.coldConvergeCpuSeconds,
+      changeToRmP50Ms: x.changeToRmP50Ms, changeToRmP99Ms: x.changeToRmP99Ms, rssMB: x.rssMB,
+      cpuSecondsPer1000Changes: x.cpuSecondsPer1000Changes, idleCpuPercent: x.idleCpuPercent,
+    };
+    curveDetails[String(nodes)] = { ...r.details, results: x };
+    last = x;
+  }
+  const small = curve['1000'];
+  const large = curve['20000'];
+  // Per-node cold-converge CPU at 20,000 nodes ÷ the same at 1,000: 1 is linear.
+  const growth = small && large ? round((large.coldConvergeCpuSeconds / large.nodes) / (small.coldConvergeCpuSeconds / small.nodes), 3) : undefined;
+  operator = { ...last!, curve, ...(growth !== undefined ? { growth } : {}) };
+  details.operator = { curve: curveDetails, pollSeconds: 2, steadyPollSeconds: 0.2, changeRatePerSecond: 20, operatorNodeArgs: nodeArgs };
 }
 if (only !== 'operator') {
   const envNumber = (name: string, dflt: number): number => (process.env[name] ? Number(process.env[name]) : dflt);
@@ -78,13 +105,15 @@ if (agent) {
 }
 const rows: string[][] = [['result', 'value', 'target', 'verdict']];
 const targeted = new Map(targets.map((t) => [t.label, t]));
-for (const [group, values] of Object.entries(results) as unknown as [string, Record<string, number | string | null>][]) {
+const addRows = (prefix: string, values: Record<string, unknown>): void => {
   for (const [k, v] of Object.entries(values)) {
-    const label = `${group}.${k}`;
+    const label = `${prefix}.${k}`;
+    if (v !== null && typeof v === 'object') { addRows(label, v as Record<string, unknown>); continue; }
     const t = targeted.get(label);
-    rows.push([label, typeof v === 'string' ? v : show(v), t?.boundText ?? '', t ? verdict(t) : '']);
+    rows.push([label, typeof v === 'string' ? v : show(v as number | null), t?.boundText ?? '', t ? verdict(t) : '']);
   }
-}
+};
+for (const [group, values] of Object.entries(results)) addRows(group, values as unknown as Record<string, unknown>);
 process.stdout.write(`\n${formatTable(rows)}\n\n`);
 const missed = targets.filter((t) => verdict(t) === 'missed').map((t) => t.label);
 process.stdout.write(`targets met: ${targets.filter((t) => verdict(t) === 'met').length}/${targets.length}${missed.length ? `; missed: ${missed.join(', ')}` : ''}\n`);

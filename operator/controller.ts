@@ -16,7 +16,7 @@ import type { EventSink } from '../kube/events.js';
 import { FencedError, soleWriter, type Fence } from '../kube/lease.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
 import type { LedgerConfig, LedgerDecision, LedgerMemory } from './ledger/index.js';
-import { nodeChanged, projectNode, projectPod, type NodeRecord, type PodRecord } from './observe.js';
+import { nodeChanged, projectLedgerPod, projectNode, type NodeRecord, type PodRecord } from './observe.js';
 import { Inventory } from './inventory.js';
 import { ClusterPoller, pendingView, type PollResult } from './rm-poller.js';
 import { nodeManagerOf, type ClusterView } from './snapshot.js';
@@ -83,7 +83,7 @@ export class OperatorController {
       },
     });
     this.pods = new Reflector<PodRecord>({
-      api: o.api, path: paths.pods(), project: projectPod, logger: componentLogger(o.logger, 'operator.pods'), clock,
+      api: o.api, path: paths.pods(), project: projectLedgerPod, logger: componentLogger(o.logger, 'operator.pods'), clock,
       changed: (a, b) => a.nodeName !== b.nodeName || a.phase !== b.phase || a.batchCpu !== b.batchCpu || a.batchMemory !== b.batchMemory
         || a.invalid !== b.invalid || JSON.stringify(a.nm) !== JSON.stringify(b.nm),
       handlers: { upsert: (k, next, prev) => inv.upsertPod(k, next, prev), remove: (k, prev) => inv.removePod(k, prev) },

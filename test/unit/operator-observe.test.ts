@@ -1,8 +1,9 @@
 /** The operator's pure observation layer: projectPod, snapshotOf, diffViews. */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { KubeObject } from '../../kube/api.js';
 import { ANNOTATION_CLUSTER_ID, ANNOTATION_NODE_ID, BATCH_CPU, BATCH_MEMORY, LABEL_COMPONENT, NODE_MANAGER_COMPONENT } from '../../kube/wire.js';
-import { projectPod, type NodeRecord, type PodRecord } from '../../operator/observe.js';
+import { mattersToLedger, projectLedgerPod, projectPod, type NodeRecord, type PodRecord } from '../../operator/observe.js';
 import { diffViews, pendingView } from '../../operator/rm-poller.js';
 import { snapshotOf, unavailableDetail, type ClusterView } from '../../operator/snapshot.js';
 import type { RmNode } from '../../yarn/model.js';
@@ -74,5 +75,36 @@ describe('diffViews', () => {
     expect(diffViews(a, ok(2, rmNode(8, 3)))).toEqual({ changed: ['n1:8041'], availabilityChanged: false });
     expect(diffViews(a, { status: 'ok', at: 2, nodes: new Map() })).toEqual({ changed: ['n1:8041'], availabilityChanged: false });
     expect(diffViews(a, { status: 'unavailable', at: 2, detail: 'x' })).toEqual({ changed: [], availabilityChanged: true });
+  });
+});
+
+describe('the pods the operator keeps', () => {
+  const quantity = fc.constantFrom(undefined, '0', '500', '2k', '1Gi', 'two');
+  const podObject = fc.record({
+    cpu: quantity, mem: quantity, initCpu: quantity, phase: fc.constantFrom('Running', 'Pending', 'Succeeded', 'Failed'),
+    nm: fc.boolean(), nodeId: fc.constantFrom(undefined, 'n1:8041', 'junk'), terminating: fc.boolean(), online: fc.boolean(),
+  }).map((p) => pod({
+    containers: [c(p.cpu, p.mem), ...(p.online ? [{ name: 'web', resources: { requests: { cpu: '1', memory: '1Gi' } } }] : [])],
+    ...(p.initCpu ? { initContainers: [c(p.initCpu, undefined)] } : {}),
+  }, {
+    ...(p.nm ? { labels: { [LABEL_COMPONENT]: NODE_MANAGER_COMPONENT }, annotations: p.nodeId ? { [ANNOTATION_NODE_ID]: p.nodeId } : {} } : {}),
+    ...(p.terminating ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+  }, p.phase));
+
+  it('every snapshot built from the kept pods equals the one built from all pods', () => {
+    const views = new Map([['__default_yarn_cluster__', ok(1, rmNode(8, 1))], ['c1', ok(1, rmNode(8, 1))]]);
+    fc.assert(fc.property(fc.array(podObject, { maxLength: 12 }), (objects) => {
+      const all = objects.map((o) => projectPod(o)).filter((p): p is PodRecord => p !== undefined);
+      const kept = objects.map((o) => projectLedgerPod(o)).filter((p): p is PodRecord => p !== undefined);
+      expect(kept).toEqual(all.filter(mattersToLedger));
+      expect(snapshotOf(node, kept, views, {})).toEqual(snapshotOf(node, all, views, {}));
+    }), { numRuns: 2000 });
+  });
+
+  it('online pods (no batch request, not a NodeManager) are not kept', () => {
+    const online = pod({ containers: [{ name: 'web', resources: { requests: { cpu: '500m', memory: '1Gi' } } }] });
+    expect(projectPod(online)).toMatchObject({ batchCpu: 0, batchMemory: 0 });
+    expect(projectLedgerPod(online)).toBeUndefined();
+    expect(projectLedgerPod(pod({ containers: [c('0', '0')] }, { labels: { [LABEL_COMPONENT]: NODE_MANAGER_COMPONENT } }))).toBeDefined();
   });
 });
