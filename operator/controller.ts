@@ -64,6 +64,8 @@ export class OperatorController {
   private leading = false;
   private stopped = false;
   private started = false;
+  /** Counts terms, so that a poll start waiting for the caches belongs to the term that asked. */
+  private pollStarts = 0;
   private lastTurnAt: number;
 
   constructor(private readonly o: ControllerOptions) {
@@ -220,7 +222,8 @@ export class OperatorController {
     this.started = true;
     this.nodes.start();
     this.pods.start();
-    void this.synced.then(() => { if (this.leading && !this.stopped) this.inventory.markAllDirty(); });
+    // With clusters, the first poll after the sync marks every node dirty (see setLeading).
+    void this.synced.then(() => { if (this.leading && !this.stopped && this.pollers.size === 0) this.inventory.markAllDirty(); });
   }
 
   /** Leadership from the elector (or `true` with term 1 without election). */
@@ -237,7 +240,16 @@ export class OperatorController {
     this.o.metrics.term.set(term);
     this.reconciler.resetForTerm();
     for (const id of this.views.keys()) this.views.set(id, pendingView(this.clock.now()));
-    for (const p of this.pollers.values()) p.start();
+    // The RM is first polled once both caches are synced: nothing is decided before (onDirty),
+    // and at 20,000 nodes each poll is a 35 MB list while the pod list takes tens of seconds.
+    const start = ++this.pollStarts;
+    const startPolls = () => {
+      if (!this.leading || this.stopped || this.pollStarts !== start) return;
+      this.termStartedAt = this.clock.now(); // the first answer's grace counts from here
+      for (const p of this.pollers.values()) p.start();
+    };
+    if (this.informersSynced) startPolls();
+    else void this.synced.then(startPolls);
     // Without clusters no poll would wake the nodes.
     if (this.pollers.size === 0) this.inventory.markAllDirty();
   }
@@ -248,6 +260,7 @@ export class OperatorController {
     this.term = 0;
     this.o.metrics.leader.set(0);
     this.o.metrics.term.set(0);
+    this.pollStarts++;
     for (const p of this.pollers.values()) p.stop();
     for (const id of this.views.keys()) this.views.set(id, pendingView());
     this.reconciler.resetForTerm();
