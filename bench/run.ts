@@ -49,7 +49,10 @@ if (only !== 'agent') {
   const curveDetails: Record<string, unknown> = {};
   let last: OperatorResults | undefined;
   for (const nodes of [...sizes].sort((a, b) => a - b)) {
-    const r = await runOperatorBench({ nodes, podsPerNode: 30, changes: 500, pollSeconds: 2, steadyPollSeconds: 0.2, steadyPolls: 300, changeRate: 20, nodeArgs, log });
+    // Past 5,000 nodes a poll (a 35 MB list at 20,000) outlasts the compressed period: 60 polls
+    // (2 simulated minutes, the same 2 heartbeats per node) keep the run within its time.
+    const steadyPolls = nodes > 5000 ? 60 : 300;
+    const r = await runOperatorBench({ nodes, podsPerNode: 30, changes: 500, pollSeconds: 2, steadyPollSeconds: 0.2, steadyPolls, changeRate: 20, nodeArgs, log });
     const x = r.results;
     curve[String(nodes)] = {
       nodes: x.nodes, pods: x.pods, coldConvergeSeconds: x.coldConvergeSeconds, coldConvergeCpuSeconds: x.coldConvergeCpuSeconds,
@@ -87,9 +90,19 @@ if (operator) {
     { label: 'operator.rmListsPerPoll', value: o.rmListsPerPoll, comparison: '=', bound: 1, boundText: '= 1' },
     { label: 'operator.steadyRmUpdatesPerMin', value: o.steadyRmUpdatesPerMin, comparison: '=', bound: 0, boundText: '= 0' },
     { label: 'operator.steadyNodePatchesPerMin', value: o.steadyNodePatchesPerMin, comparison: '=', bound: 0, boundText: '= 0' },
-    { label: 'operator.changeToRmP99Ms', value: o.changeToRmP99Ms, comparison: '<=', bound: 1000, boundText: '≤ 1000' },
+    // The headline is the largest size run: at 20,000 nodes / 600,000 pods the targets are p99
+    // ≤ 100 ms and RSS ≤ 1,200 MB; at 5,000 (the default run) the earlier ≤ 1,000 ms and ≤ 400 MB.
+    ...(o.nodes >= 20_000
+      ? [
+        { label: 'operator.changeToRmP99Ms', value: o.changeToRmP99Ms, comparison: '<=', bound: 100, boundText: '≤ 100' },
+        { label: 'operator.rssMB', value: o.rssMB, comparison: '<=', bound: 1200, boundText: '≤ 1200' },
+      ] satisfies Target[]
+      : [
+        { label: 'operator.changeToRmP99Ms', value: o.changeToRmP99Ms, comparison: '<=', bound: 1000, boundText: '≤ 1000' },
+        { label: 'operator.rssMB', value: o.rssMB, comparison: '<=', bound: 400, boundText: '≤ 400' },
+      ] satisfies Target[]),
     { label: 'operator.coldConvergeSeconds', value: o.coldConvergeSeconds, comparison: '<=', bound: 60, boundText: '≤ 60' },
-    { label: 'operator.rssMB', value: o.rssMB, comparison: '<=', bound: 400, boundText: '≤ 400' },
+    ...(o.growth !== undefined ? [{ label: 'operator.growth', value: o.growth, comparison: '<=', bound: 1.3, boundText: '≤ 1.3' }] satisfies Target[] : []),
     { label: 'operator.rmUpdateCalls', value: o.rmUpdateCalls, comparison: '<=', bound: o.anchorModelRmCalls / 10, boundText: `≤ anchor / 10 (${show(o.anchorModelRmCalls / 10, 1)})` },
   );
 }

@@ -73,6 +73,11 @@ describe('diffViews', () => {
     expect(diffViews(a, ok(2, rmNode(8)))).toEqual({ changed: [], availabilityChanged: false });
     expect(diffViews(a, ok(2, rmNode(4)))).toEqual({ changed: ['n1:8041'], availabilityChanged: false });
     expect(diffViews(a, ok(2, rmNode(8, 3)))).toEqual({ changed: ['n1:8041'], availabilityChanged: false });
+    const n = rmNode(8);
+    for (const other of [{ ...n, state: 'LOST' }, { ...n, totalResource: { vcores: 8, memoryMiB: 4096 } }, { ...n, usedResource: { vcores: 0, memoryMiB: 1 } }, { ...n, usedResource: undefined }]) {
+      expect(diffViews(a, ok(2, other as RmNode)).changed, JSON.stringify(other)).toEqual(['n1:8041']);
+    }
+    expect(diffViews(a, ok(2, { ...n, lastHealthUpdate: 5 } as RmNode)).changed, 'fields the ledger does not read').toEqual([]);
     expect(diffViews(a, { status: 'ok', at: 2, nodes: new Map() })).toEqual({ changed: ['n1:8041'], availabilityChanged: false });
     expect(diffViews(a, { status: 'unavailable', at: 2, detail: 'x' })).toEqual({ changed: [], availabilityChanged: true });
   });
