@@ -7,7 +7,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
-import type { KubeApiError } from './api.js';
+import { KubeApiError } from './api.js';
 
 export interface ForbiddenRequest {
   /** The RBAC verb: get, list, watch, create, update, patch, delete. */
@@ -41,6 +41,18 @@ export function forbiddenRequestOf(method: string, path: string): ForbiddenReque
   return r;
 }
 
+/** Pure: the one line that says a 403, naming verb and resource and what to grant. */
+export function forbiddenMessage(r: ForbiddenRequest): string {
+  const where = r.namespace ? ` in namespace ${r.namespace}` : '';
+  return `Kubernetes RBAC forbids ${r.verb} on ${r.resource}${where}: grant it to this program's ServiceAccount`;
+}
+
+/** The one line for a refused request, or undefined when it was not a 403. */
+export function forbiddenLine(err: unknown): string | undefined {
+  if (!(err instanceof KubeApiError) || err.status !== 403) return undefined;
+  return forbiddenMessage(forbiddenRequestOf(err.method, err.path));
+}
+
 /** The counter both programs register (operator/metrics.ts, agent/metrics.ts). */
 export function kubeForbiddenCounter(registry: Registry): Counter<'verb' | 'resource'> {
   return new Counter({
@@ -67,8 +79,6 @@ export class ForbiddenReporter {
     const key = `${r.verb} ${r.resource} ${r.namespace ?? ''}`;
     if (this.said.has(key)) return;
     this.said.add(key);
-    const where = r.namespace ? ` in namespace ${r.namespace}` : '';
-    this.o.logger.error({ verb: r.verb, resource: r.resource, namespace: r.namespace, name: r.name, err: err.message },
-      `Kubernetes RBAC forbids ${r.verb} on ${r.resource}${where}: grant it to this program's ServiceAccount`);
+    this.o.logger.error({ verb: r.verb, resource: r.resource, namespace: r.namespace, name: r.name, err: err.message }, forbiddenMessage(r));
   }
 }

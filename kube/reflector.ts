@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { type Clock, systemClock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { KubeApiError, type KubeApi, type KubeList, type KubeObject } from './api.js';
+import { forbiddenLine } from './forbidden.js';
 
 export interface ReflectorHandlers<P> {
   upsert(key: string, next: P, previous: P | undefined): void;
@@ -33,6 +34,13 @@ export interface ReflectorOptions<P> {
   clock?: Clock;
   /** Reconnect backoff (default 200 ms doubling to 10 s). */
   backoff?: { baseMs: number; capMs: number };
+  /** List only, never watch (a one-shot run): `synced` resolves after the list, and the reflector ends. */
+  listOnly?: boolean;
+  /**
+   * Errors no retry can cure for this run (a one-shot run facing a 403): the reflector gives up
+   * and `failed` resolves with the error. Default: every error is retried with backoff.
+   */
+  giveUpOn?(err: unknown): boolean;
 }
 
 /** Pure: resourceVersions are opaque strings, but the API server's (and the simulator's) are integers. */
@@ -50,6 +58,9 @@ export class Reflector<P> {
   private abort = new AbortController();
   private syncedResolve!: () => void;
   readonly synced: Promise<void> = new Promise((r) => { this.syncedResolve = r; });
+  private failedResolve!: (err: Error) => void;
+  /** Resolves with the error the reflector gave up on (`giveUpOn`); never otherwise. */
+  readonly failed: Promise<Error> = new Promise((r) => { this.failedResolve = r; });
   /** Counters for metrics and tests. */
   readonly stats = { lists: 0, watches: 0, events: 0, relistsAfterGone: 0, errors: 0, bookmarks: 0 };
   /** A watch stream is open now (headers received). */
@@ -103,13 +114,19 @@ export class Reflector<P> {
         if (!this.resourceVersion) await this.list();
         this.hasSynced = true;
         this.syncedResolve();
+        if (this.o.listOnly) return;
         await this.watch();
         backoff = baseMs;
       } catch (err) {
         this.watching = false;
         if (this.stopped) return;
         this.stats.errors++;
-        this.lastError = (err as Error).message;
+        // A 403 in the words the API's reporter used (verb, resource, what to grant).
+        this.lastError = forbiddenLine(err) ?? (err as Error).message;
+        if (this.o.giveUpOn?.(err)) {
+          this.failedResolve(err as Error);
+          return;
+        }
         if (err instanceof KubeApiError && err.gone) {
           this.stats.relistsAfterGone++;
           this.resourceVersion = '';

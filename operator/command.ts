@@ -4,7 +4,7 @@ import { SettingsError, type SettingsValues } from '../settings/settings.js';
 import { isInputError } from '../input/input-error.js';
 import { connect } from '../kube/connection.js';
 import { KubeApi } from '../kube/api.js';
-import { ForbiddenReporter } from '../kube/forbidden.js';
+import { ForbiddenReporter, forbiddenLine } from '../kube/forbidden.js';
 import { EventRecorder, LogOnlyEvents } from '../kube/events.js';
 import { LeaderElector } from '../kube/lease.js';
 import { serveMetrics } from '../metrics/endpoint.js';
@@ -94,7 +94,7 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
   controller = new OperatorController({
     api, clusters: clients, ledger: s.once ? { ...ledger, hysteresis: { cpuMilli: 0, memoryBytes: 0, percent: 0 }, growIntervalMs: 0 } : ledger,
     pollMs: s.pollMs, dryRun: s.dryRun, logger: log, metrics, events, concurrency: s.rmConcurrency, clock,
-    ...(elector ? { fence: elector } : {}), ...(opts.readBack ? { readBack: opts.readBack } : {}),
+    ...(elector ? { fence: elector } : {}), ...(opts.readBack ? { readBack: opts.readBack } : {}), ...(s.once ? { once: true } : {}),
   });
   const ctl = controller;
   const endpoint = s.once ? undefined : await serveMetrics(s.metricsAddr, metrics.registry, {
@@ -163,8 +163,9 @@ export async function runOperatorCommand(values: SettingsValues): Promise<number
       log.info({ nodes, problems, writes: op.controller.writes.length, dryRun: s.dryRun }, 'one reconcile done');
       return problems === 0 ? 0 : 1;
     } catch (err) {
-      if (!(err instanceof OnceTimeout)) throw err;
-      process.stderr.write(`loom operator --once: ${err.message}\n`);
+      const refused = forbiddenLine(err);
+      if (!(err instanceof OnceTimeout) && refused === undefined) throw err;
+      process.stderr.write(`loom operator --once: ${refused ?? (err as Error).message}\n`);
       return 1;
     } finally {
       timer.cancel();

@@ -10,7 +10,7 @@ import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import { componentLogger } from '../log/logger.js';
-import { type KubeApi, paths } from '../kube/api.js';
+import { KubeApiError, type KubeApi, paths } from '../kube/api.js';
 import { Reflector } from '../kube/reflector.js';
 import type { EventSink } from '../kube/events.js';
 import { FencedError, soleWriter, type Fence } from '../kube/lease.js';
@@ -44,6 +44,11 @@ export interface ControllerOptions {
   readBack?: { attempts: number; delayMs: number };
   /** Ready requires each cluster polled within this many poll periods (default 3). */
   readyPolls?: number;
+  /**
+   * A one-shot run (`--once`): the informers list without watching, and a 403 on a list ends the
+   * run (no retry can cure a missing RBAC rule within it).
+   */
+  once?: boolean;
 }
 
 /** One check of /healthz or /readyz. */
@@ -75,8 +80,9 @@ export class OperatorController {
     this.log = componentLogger(o.logger, 'operator.controller');
     const inv = this.inventory;
     const clock = this.clock;
+    const oneShot = o.once ? { listOnly: true, giveUpOn: (err: unknown) => err instanceof KubeApiError && err.status === 403 } : {};
     this.nodes = new Reflector<NodeRecord>({
-      api: o.api, path: paths.nodes(), project: projectNode, logger: componentLogger(o.logger, 'operator.nodes'), clock,
+      api: o.api, path: paths.nodes(), project: projectNode, logger: componentLogger(o.logger, 'operator.nodes'), clock, ...oneShot,
       // resourceVersion-only changes still refresh the record (the claim writer needs it) but do not wake the loop.
       changed: (a, b) => nodeChanged(a, b) || a.resourceVersion !== b.resourceVersion,
       handlers: {
@@ -85,7 +91,7 @@ export class OperatorController {
       },
     });
     this.pods = new Reflector<PodRecord>({
-      api: o.api, path: paths.pods(), project: projectLedgerPod, logger: componentLogger(o.logger, 'operator.pods'), clock,
+      api: o.api, path: paths.pods(), project: projectLedgerPod, logger: componentLogger(o.logger, 'operator.pods'), clock, ...oneShot,
       changed: (a, b) => a.nodeName !== b.nodeName || a.phase !== b.phase || a.batchCpu !== b.batchCpu || a.batchMemory !== b.batchMemory
         || a.invalid !== b.invalid || JSON.stringify(a.nm) !== JSON.stringify(b.nm),
       handlers: { upsert: (k, next, prev) => inv.upsertPod(k, next, prev), remove: (k, prev) => inv.removePod(k, prev) },
@@ -299,7 +305,9 @@ export class OperatorController {
    * Resolves to the number of nodes whose reconcile failed or needs attention.
    */
   async reconcileAll(signal?: AbortSignal): Promise<number> {
-    await Promise.race([this.synced, abortPromise(signal)]);
+    // A list the API server refuses (403) ends the run at once: waiting cannot cure it.
+    const refused = Promise.race([this.nodes.failed, this.pods.failed]).then((err) => { throw err; });
+    await Promise.race([this.synced, refused, abortPromise(signal)]);
     this.leading = true;
     this.term = 1;
     await Promise.race([Promise.all([...this.pollers.values()].map(async (p) => {

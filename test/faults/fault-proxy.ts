@@ -45,6 +45,9 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** The `reason` of the API server's Status for an injected status code. */
+const STATUS_REASON: Record<number, string> = { 403: 'Forbidden', 409: 'Conflict', 410: 'Expired', 429: 'TooManyRequests', 503: 'ServiceUnavailable' };
+
 export const isWrite = (m: string): boolean => m === 'POST' || m === 'PUT' || m === 'PATCH' || m === 'DELETE';
 
 export async function startFaultProxy(target: string, port = 0): Promise<FaultProxy> {
@@ -109,7 +112,7 @@ export async function startFaultProxy(target: string, port = 0): Promise<FaultPr
         case 'status': {
           const status = rule.value ?? 503;
           res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '1' } : {}) })
-            .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'injected fault', reason: status === 429 ? 'TooManyRequests' : 'InternalError', code: status }));
+            .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'injected fault', reason: STATUS_REASON[status] ?? 'InternalError', code: status }));
           return;
         }
       }

@@ -49,6 +49,64 @@ describe('operator health and bounded waits', () => {
     expect(lines[0]).toMatch(/--once: timed out after 1 s waiting for the Kubernetes API at http:\/\/127\.0\.0\.1:1/);
   });
 
+  /** The chart's operator rules, with `drop` ("verb resource") taken out. */
+  const operatorRbac = (drop: string): string => {
+    const rules = [['nodes', ['get', 'list', 'watch', 'patch']], ['pods', ['list', 'watch']]] as const;
+    const kept = rules.map(([res, verbs]) => `  - apiGroups: [""]\n    resources: [${res}]\n    verbs: [${verbs.filter((v) => `${v} ${res}` !== drop).join(', ')}]`);
+    return [
+      'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: loom-operator, namespace: loom-system}',
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: loom-operator}\nrules:\n${kept.join('\n')}`,
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: loom-operator}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: loom-operator}\nsubjects: [{kind: ServiceAccount, name: loom-operator, namespace: loom-system}]',
+    ].join('\n---\n');
+  };
+
+  for (const [verb, resource] of [['list', 'nodes'], ['list', 'pods']] as const) {
+    test(`--once with ${verb} on ${resource} forbidden (403) exits at once, non-zero, with one line naming both`, { timeout: 60_000 }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'loom-once-403-'));
+      writeFileSync(join(dir, 'rbac.yaml'), operatorRbac(`${verb} ${resource}`));
+      world = await SimWorld.start({ nodes: 1, standIns: false, seed: false, rbac: join(dir, 'rbac.yaml') });
+      setOrigin(world, 'node-1', 9000, 17 * GIB);
+      // A --timeout far beyond the test's own: a run that waits for it fails the test.
+      const r = await runCli(['operator', '--once', '--timeout', '600', '--kubeconfig', world.serviceAccountKubeconfigs!['loom-system/loom-operator']!, '--hadoop-conf-dir', world.hadoopConfDir]);
+      expect(r.code, r.stderr).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^loom operator --once: Kubernetes RBAC forbids ${verb} on ${resource}: grant it`));
+      expect(world.kube.rbac!.denials.length).toBeGreaterThan(0);
+    });
+  }
+
+  test('--once lists without watching: a forbidden watch does not concern it', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-once-403-'));
+    writeFileSync(join(dir, 'rbac.yaml'), operatorRbac('watch nodes').replace('verbs: [list, watch]', 'verbs: [list]'));
+    world = await SimWorld.start({ nodes: 1, standIns: false, seed: false, rbac: join(dir, 'rbac.yaml') });
+    setOrigin(world, 'node-1', 9000, 17 * GIB);
+    const r = await runCli(['operator', '--once', '--dry-run', '--timeout', '600', '--kubeconfig', world.serviceAccountKubeconfigs!['loom-system/loom-operator']!, '--hadoop-conf-dir', world.hadoopConfDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(world.kube.rbac!.denials, JSON.stringify(world.kube.rbac!.denials)).toEqual([]);
+  });
+
+  test('long-running, a forbidden list is retried with backoff and reported not ready, naming verb and resource; ready once granted', async () => {
+    world = await SimWorld.start({ nodes: 1, standIns: false, seed: false });
+    setOrigin(world, 'node-1', 9000, 17 * GIB);
+    const api = await startFaultProxy(world.kube.url);
+    proxies.push(api);
+    const listNodes = (r: { method: string; path: string }) => r.method === 'GET' && /^\/api\/v1\/nodes(\?|$)/.test(r.path) && !r.path.includes('watch=');
+    api.rules.push({ match: listNodes, kind: 'status', value: 403 });
+    const dir = mkdtempSync(join(tmpdir(), 'loom-ready-403-'));
+    writeFileSync(join(dir, 'kubeconfig'), kubeconfigYaml(api.url, world.kube.token));
+    const logs = captureLogs();
+    op = await runOperator(settingsFor({ kube: { kubeconfigPath: join(dir, 'kubeconfig') }, hadoopConfDir: world.hadoopConfDir }), logs);
+    const o = op;
+    await waitFor(() => o.controller.informerStats.nodes.errors >= 3, 15_000, 'three refused lists (retried)');
+    const r = await fetch(`${op.metricsUrl}/readyz`);
+    expect(r.status).toBe(503);
+    expect(await r.text()).toMatch(/FAIL nodes informer: not synced \(Kubernetes RBAC forbids list on nodes/);
+    expect(logs.find(/Kubernetes RBAC forbids list on nodes/)).toHaveLength(1);
+    api.rules.length = 0;
+    await waitFor(async () => (await fetch(`${o.metricsUrl}/readyz`)).status === 200, 15_000, 'ready once the list is allowed');
+  });
+
   test('/readyz: 503 with per-check detail while the API server is unreachable, 200 once synced; /healthz false once stopped', async () => {
     world = await SimWorld.start({ nodes: 1, standIns: false, seed: false });
     setOrigin(world, 'node-1', 9000, 17 * GIB);
