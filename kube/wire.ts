@@ -172,11 +172,16 @@ export function batchFromResourceList(source: string, list: Record<string, strin
   return batchFrom(source, list, '');
 }
 
-/** All entries of `node.koordinator.sh/thirdPartyAllocations`; absent/empty annotation → []. */
+/**
+ * All entries of `node.koordinator.sh/thirdPartyAllocations`; as Go's `json.Unmarshal` into
+ * `ThirdPartyAllocations`, an absent or empty annotation, `null`, `{}` and `{"allocations":null}` → [].
+ */
 export function parseThirdPartyAllocations(raw: string | undefined): ThirdPartyAllocation[] {
   if (raw === undefined || raw.trim() === '') return [];
   const source = `annotation ${ANNOTATION_THIRD_PARTY}`;
-  const parsed = thirdPartySchema.safeParse(parseJson(source, raw));
+  const top = parseJson(source, raw);
+  if (top === null) return [];
+  const parsed = thirdPartySchema.safeParse(top);
   if (!parsed.success) throw new WireFormatError(source, `unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return parsed.data.allocations ?? [];
 }
@@ -225,6 +230,8 @@ function yarnEntryJson(claim: BatchResources): string {
 export function withYarnClaimRaw(raw: string | undefined, claim: BatchResources | null): string {
   if (raw === undefined || raw.trim() === '') return claim ? `{"allocations":[${yarnEntryJson(claim)}]}` : '{"allocations":[]}';
   parseThirdPartyAllocations(raw); // validates; throws WireFormatError naming the annotation
+  // `null` holds no entries and nothing else to keep.
+  if (raw.trim() === 'null') return claim ? `{"allocations":[${yarnEntryJson(claim)}]}` : raw;
   const open = skipWs(raw, 0);
   const { members, close } = objectMembers(raw, open);
   // JSON.parse keeps the last of duplicate keys; so do we.

@@ -88,6 +88,17 @@ describe('withYarnClaimRaw', () => {
     expect(withYarnClaimRaw(undefined, null)).toBe('{"allocations":[]}');
   });
 
+  it('reads what Go decodes as empty (null, {}, {"allocations":null}) as no entries, and writes the claim over it', () => {
+    const claim = { cpu: 1000 as MilliCores, memory: 0 as Bytes };
+    const only = '{"allocations":[{"name":"hadoop-yarn","priority":"koord-batch","resources":{"kubernetes.io/batch-cpu":"1k","kubernetes.io/batch-memory":"0"}}]}';
+    for (const empty of ['null', ' null\n', '{}', '{"allocations":null}', '{"allocations":[]}']) {
+      expect(parseThirdPartyAllocations(empty), empty).toEqual([]);
+      expect(JSON.parse(withYarnClaimRaw(empty, claim)), empty).toEqual(JSON.parse(only));
+    }
+    // Nothing to remove from nothing: the value is left as it is (no write).
+    expect(withYarnClaimRaw('null', null)).toBe('null');
+  });
+
   it('refuses to rewrite what it cannot read', () => {
     expect(() => withYarnClaimRaw('{"allocations": "not a list"', null)).toThrow(WireFormatError);
     expect(() => withYarnClaimRaw('{"allocations": [{"priority":"x"}]}', null)).toThrow(WireFormatError);
