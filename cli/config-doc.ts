@@ -56,6 +56,10 @@ ${table(commandSettingSpecs.sim)}
 
 ## \`loom status\`
 
+Its settings file may be the operator's own (the chart gives it to the operator's pod as
+\`LOOM_CONFIG\`, so \`loom status\` run there reads it): the operator's other keys are accepted
+and ignored. It reads:
+
 ${table(commandSettingSpecs.status)}
 
 ## \`loom release\`

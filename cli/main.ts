@@ -20,6 +20,8 @@ interface Subcommand {
   name: string;
   summary: string;
   specs: readonly SettingSpec[];
+  /** Keys its settings file may also hold (another command's), accepted and ignored. */
+  fileAlsoAccepts?: readonly SettingSpec[];
   load: () => Promise<Handler>;
 }
 
@@ -52,6 +54,8 @@ const subcommands: Subcommand[] = [
     name: 'status',
     summary: 'per-node ledger table from a live cluster',
     specs: commandSettingSpecs.status,
+    // Run in the operator's pod, it reads the operator's own file (LOOM_CONFIG): same policy, same RMs.
+    fileAlsoAccepts: commandSettingSpecs.operator,
     load: async () => (await import('../operator/status-command.js')).runStatusCommand,
   },
   {
@@ -100,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const name = chosen.sub.name;
   try {
-    const settings = settingsFor(chosen.sub.specs, chosen.opts);
+    const settings = settingsFor(chosen.sub.specs, chosen.opts, process.env, chosen.sub.fileAlsoAccepts);
     const { configureLogging } = await import('../log/logger.js');
     configureLogging({ level: settings.logLevel as LogLevel | undefined, format: settings.logFormat as LogFormat | undefined });
     const handler = await chosen.sub.load();

@@ -187,11 +187,18 @@ export interface ResolveInput {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
   file?: { path: string; doc: Record<string, unknown> };
+  /**
+   * Settings another command reads from the same file, accepted there and ignored here (`loom
+   * status` reads the operator's own file, whose loop and listener keys mean nothing to it).
+   */
+  fileAlsoAccepts?: readonly SettingSpec[];
 }
 
 /** Merge the four layers and validate; throws {@link SettingsError} naming the culprit. */
-export function resolveSettings({ specs, flags, env, file }: ResolveInput): SettingsValues {
-  const fromFile = file ? fileValues(specs, file.doc, file.path) : new Map<string, unknown>();
+export function resolveSettings({ specs, flags, env, file, fileAlsoAccepts = [] }: ResolveInput): SettingsValues {
+  const own = new Set(specs.map((s) => s.key));
+  const fileSpecs = [...specs, ...fileAlsoAccepts.filter((s) => !own.has(s.key))];
+  const fromFile = file ? fileValues(fileSpecs, file.doc, file.path) : new Map<string, unknown>();
   const out: SettingsValues = {};
   for (const spec of specs) {
     const flagValue = flags[camelOfFlag(spec.key)];
@@ -221,8 +228,10 @@ export function addSettingOptions(cmd: Command, specs: readonly SettingSpec[]): 
 }
 
 /** The full resolution for one command invocation: reads --config if given. */
-export function settingsFor(specs: readonly SettingSpec[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SettingsValues {
+export function settingsFor(
+  specs: readonly SettingSpec[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, fileAlsoAccepts: readonly SettingSpec[] = [],
+): SettingsValues {
   const configPath = (flags.config as string | undefined) ?? env.LOOM_CONFIG;
   const file = configPath ? { path: configPath, doc: readSettingsFile(configPath) } : undefined;
-  return resolveSettings({ specs, flags, env, ...(file ? { file } : {}) });
+  return resolveSettings({ specs, flags, env, fileAlsoAccepts, ...(file ? { file } : {}) });
 }

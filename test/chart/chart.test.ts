@@ -82,7 +82,10 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
     expect(pod.serviceAccountName).toBe('loom-operator');
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0]!;
-    expect(c.args).toEqual(['operator', '--config', '/etc/loom/loom.yaml']);
+    // The settings file comes through LOOM_CONFIG, so `loom status` exec'd in the pod reads it too.
+    expect(c.args).toEqual(['operator']);
+    expect(envOf(c).get('LOOM_CONFIG')).toBe('/etc/loom/loom.yaml');
+    expect(c.volumeMounts).toContainEqual(expect.objectContaining({ name: 'config', mountPath: '/etc/loom/loom.yaml' }));
     expect(c.livenessProbe?.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe?.httpGet.path).toBe('/readyz');
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
@@ -154,6 +157,10 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
       }
     }
     expect(settingsFor(operatorSettingSpecs, { config: join(dir, 'loom-operator.yaml') }, {})['hysteresis.cpuMilli']).toBe(500);
+    // `kubectl exec deploy/loom-operator -- loom status`: the pod's LOOM_CONFIG, read with status's own keys.
+    const status = settingsFor(commandSettingSpecs.status, {}, { LOOM_CONFIG: join(dir, 'loom-operator.yaml') }, commandSettingSpecs.operator);
+    expect(status).toMatchObject({ policy: 'partitioned', headroomShare: 0.4, rmUser: 'loom' });
+    expect(status).not.toHaveProperty('hysteresis.cpuMilli');
   });
 
   it('bad values fail helm template with a message naming them', () => {

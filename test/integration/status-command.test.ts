@@ -99,6 +99,36 @@ describe('loom status', () => {
     expect(lines[0]).not.toMatch(/cluster dead: cluster dead/);
   });
 
+  it("reads the operator's own settings file (LOOM_CONFIG, as in the operator's pod, or --config): its policy decides the drift, operator-only keys are accepted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-status-file-'));
+    const file = join(dir, 'loom.yaml');
+    // An operator's file as the chart renders it: ledger policy plus keys that mean nothing to status.
+    writeFileSync(file, 'policy: partitioned\nheadroomShare: 0.2\nsafetyMarginPercent: 10\npollSeconds: 5\nleaderElection: false\nhysteresis:\n  cpuMilli: 500\nmetricsAddr: 127.0.0.1:0\noverCommitTimeoutMs: -1\n');
+    const base = ['status', '--kubeconfig', kubeconfig, '--hadoop-conf-dir', confDir, '--output', 'json'];
+    const drift = (out: string) => (JSON.parse(out) as { node: string; drift?: unknown }[]).map((r) => [r.node, r.drift]);
+    const byFlags = await captured(() => main([...base, '--headroom-share', '0.2', '--safety-margin-percent', '10']));
+    const byDefault = await captured(() => main(base));
+    expect(byFlags.code).toBe(0);
+    expect(drift(byFlags.stdout)).not.toEqual(drift(byDefault.stdout));
+    const byConfig = await captured(() => main([...base, '--config', file]));
+    expect(byConfig.stderr).toBe('');
+    expect(byConfig.code).toBe(0);
+    expect(drift(byConfig.stdout)).toEqual(drift(byFlags.stdout));
+    process.env.LOOM_CONFIG = file;
+    try {
+      const byEnv = await captured(() => main(base));
+      expect(byEnv.stderr).toBe('');
+      expect(drift(byEnv.stdout)).toEqual(drift(byFlags.stdout));
+    } finally {
+      delete process.env.LOOM_CONFIG;
+    }
+    // A misspelt key is still refused, naming it and the key it resembles.
+    writeFileSync(file, 'pollSecond: 5\n');
+    const typo = await captured(() => main([...base, '--config', file]));
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/pollSecond.*unknown key \(did you mean "pollSeconds"\?\)/);
+  });
+
   it('against a dead API server says it was Kubernetes that could not be reached', async () => {
     const port = await closedPort();
     const dead = await writeKubeconfig(mkdtempSync(join(tmpdir(), 'loom-status-kc-')), `http://127.0.0.1:${port}`, 't');

@@ -91,9 +91,11 @@ seccompProfile:
 {{- end -}}
 
 {{/* The operator's environment, mounts and volumes: shared by the Deployment and the release Job, so
-`loom release` runs with exactly the operator's settings. The settings file is given with --config
-(not LOOM_CONFIG), so `loom status` exec'd in the pod does not read the operator's file. */}}
+`loom release` runs with exactly the operator's settings. The settings file is given as LOOM_CONFIG,
+so `loom status` exec'd in the pod reads it too (status ignores the operator's loop and listener keys). */}}
 {{- define "loom.operatorEnv" -}}
+- name: LOOM_CONFIG
+  value: /etc/loom/loom.yaml
 - name: HADOOP_CONF_DIR
   value: /etc/hadoop/conf
 - name: LOOM_METRICS_ADDR
