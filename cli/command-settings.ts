@@ -24,7 +24,7 @@ export const simSettingSpecs: readonly SettingSpec[] = [
  */
 export const STATUS_OPERATOR_KEYS = [
   'kubeconfig', 'hadoopConfDir', 'policy', 'headroomShare', 'safetyMarginPercent', 'vcoresPerCore',
-  'rmUser', 'rmCaFile', 'rmTimeoutMs', 'eventNamespace',
+  'rmUser', 'rmCaFile', 'rmDelegationTokenFile', 'rmTimeoutMs', 'eventNamespace',
   'kerberos.principal', 'kerberos.keytab', 'kerberos.ticketCache', 'kerberos.servicePrincipal',
 ] as const;
 

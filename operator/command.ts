@@ -1,6 +1,6 @@
 /** `loom operator`: settings → Kubernetes + RM clients → leader election → controller. */
 import { componentLogger, createLogger } from '../log/logger.js';
-import { SettingsError, type SettingsValues } from '../settings/settings.js';
+import type { SettingsValues } from '../settings/settings.js';
 import { isInputError } from '../input/input-error.js';
 import { connect } from '../kube/connection.js';
 import { KubeApi } from '../kube/api.js';
@@ -8,13 +8,10 @@ import { ForbiddenReporter, forbiddenLine } from '../kube/forbidden.js';
 import { EventRecorder, LogOnlyEvents } from '../kube/events.js';
 import { LeaderElector } from '../kube/lease.js';
 import { serveMetrics } from '../metrics/endpoint.js';
-import { discoverYarnClusters } from '../yarn/site.js';
-import { ResourceManagerClient } from '../yarn/rm-client.js';
 import { YarnError } from '../yarn/errors.js';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/clock.js';
-import { KerberosError } from '../yarn/kerberos/errors.js';
-import { startKerberos } from '../yarn/kerberos/session.js';
+import { connectResourceManagers } from './resource-managers.js';
 import { toOperatorSettings, type OperatorSettings } from './settings.js';
 import { OperatorController } from './controller.js';
 import { OperatorMetrics } from './metrics.js';
@@ -52,27 +49,16 @@ export interface StartOptions {
 /** Build and start an operator (used by the command, the demo and tests). */
 export async function startOperator(s: OperatorSettings, log = createLogger('operator'), opts: StartOptions = {}): Promise<RunningOperator> {
   const clock = opts.clock ?? systemClock;
-  if (!s.hadoopConfDir) throw new SettingsError('--hadoop-conf-dir', 'not set: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
   const metrics = new OperatorMetrics(!s.once);
-  const clustersFound = discoverYarnClusters(s.hadoopConfDir);
-  const kerberos = s.kerberos
-    ? await startKerberos(s.kerberos, { urls: clustersFound.flatMap((c) => c.rmUrls), logger: componentLogger(log, 'yarn.kerberos') })
-    : undefined;
-  const clients = new Map<string, ResourceManagerClient>();
-  for (const c of clustersFound) {
-    clients.set(c.clusterId, new ResourceManagerClient({
-      ...(kerberos ? { auth: kerberos.authenticator() } : {}),
-      rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs, connections: s.rmConcurrency,
-      ...(s.rmUser ? { user: s.rmUser } : {}), ...(s.rmCaFile ? { caFile: s.rmCaFile } : {}),
-      onRequest: (e) => metrics.observeRmRequest(e), logger: componentLogger(log, 'yarn.rm'), // the client names its cluster in every line
-    }));
-    log.info({ cluster: c.clusterId, rms: c.rmUrls, source: c.sourceFile }, 'YARN cluster configured');
-  }
+  const rms = await connectResourceManagers(s, { logger: log, onRequest: (e) => metrics.observeRmRequest(e) });
+  const clients = rms.clients;
+  for (const c of rms.clusters) log.info({ cluster: c.clusterId, rms: c.rmUrls, source: c.sourceFile }, 'YARN cluster configured');
   try {
-    await checkRmAuthentication(clients);
+    // Before anything is written: refused credentials stop the operator with one line, instead of
+    // a reconcile loop of failures (an RM that is down is left to the controller).
+    await rms.checkAuthentication();
   } catch (err) {
-    await Promise.all([...clients.values()].map((c) => c.close()));
-    kerberos?.stop();
+    await rms.close();
     throw err;
   }
   const conn = await connect(s.kubeconfig);
@@ -105,9 +91,8 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
     await elector?.stop(true);
     await ctl.stop();
     await endpoint?.close();
-    await Promise.all([...clients.values()].map((c) => c.close()));
+    await rms.close();
     await conn.close();
-    kerberos?.stop();
   };
   ctl.start();
   if (!s.once) {
@@ -122,21 +107,6 @@ class OnceTimeout extends Error {
     super(message);
     this.name = 'OnceTimeout';
   }
-}
-
-/**
- * Before anything is written: an RM that refuses our credentials (or asks for Kerberos we were not
- * given) stops the operator with one line, instead of a reconcile loop of failures. Any other
- * failure (an RM down) is left to the controller, which keeps claims as they are.
- */
-async function checkRmAuthentication(clients: Map<string, ResourceManagerClient>): Promise<void> {
-  await Promise.all([...clients.values()].map(async (c) => {
-    try {
-      await c.discoverActive();
-    } catch (err) {
-      if (err instanceof KerberosError) throw err;
-    }
-  }));
 }
 
 export async function runOperatorCommand(values: SettingsValues): Promise<number> {

@@ -22,6 +22,7 @@ export const operatorSettingSpecs: readonly SettingSpec[] = [
   { key: 'overCommitTimeoutMs', kind: 'integer', min: -1, description: 'overCommitTimeout sent with every resize (-1: never kill, only block new allocations)', default: -1 },
   { key: 'rmUser', kind: 'string', description: 'user.name for RM simple auth' },
   { key: 'rmCaFile', kind: 'string', description: 'CA bundle for HTTPS ResourceManagers' },
+  { key: 'rmDelegationTokenFile', kind: 'string', description: 'file with an RM delegation token (the "token" the RM returns for POST /ws/v1/cluster/delegation-token, or that JSON answer), sent as X-Hadoop-Delegation-Token instead of Kerberos; read at start' },
   ...kerberosSettingSpecs,
   { key: 'rmTimeoutMs', kind: 'integer', min: 100, max: 600000, description: 'per-request timeout towards the RM', default: 5000 },
   { key: 'rmConcurrency', kind: 'integer', min: 1, max: 256, description: 'RM resize calls in flight per cluster', default: 8 },
@@ -53,6 +54,8 @@ export interface OperatorSettings {
   /** SPNEGO to the RM/NM; absent: simple auth. */
   kerberos?: KerberosSettings;
   rmCaFile?: string;
+  /** A file holding an RM delegation token, sent instead of Kerberos. */
+  rmDelegationTokenFile?: string;
   rmTimeoutMs: number;
   rmConcurrency: number;
   metricsAddr: string;
@@ -87,6 +90,7 @@ export function toOperatorSettings(v: SettingsValues, env: NodeJS.ProcessEnv = p
     ...(v.rmUser !== undefined ? { rmUser: v.rmUser as string } : {}),
     ...(toKerberosSettings(v) ? { kerberos: toKerberosSettings(v)! } : {}),
     ...(v.rmCaFile !== undefined ? { rmCaFile: v.rmCaFile as string } : {}),
+    ...(v.rmDelegationTokenFile !== undefined ? { rmDelegationTokenFile: v.rmDelegationTokenFile as string } : {}),
     rmTimeoutMs: v.rmTimeoutMs as number,
     rmConcurrency: v.rmConcurrency as number,
     metricsAddr: v.metricsAddr as string,

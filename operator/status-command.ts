@@ -6,9 +6,7 @@ import { describeError } from '../input/input-error.js';
 import { connect } from '../kube/connection.js';
 import { ForbiddenReporter } from '../kube/forbidden.js';
 import { KubeApi, paths, type KubeList, type KubeObject } from '../kube/api.js';
-import { discoverYarnClusters } from '../yarn/site.js';
-import { ResourceManagerClient } from '../yarn/rm-client.js';
-import { startKerberos } from '../yarn/kerberos/session.js';
+import { connectResourceManagers, type RmAccess } from './resource-managers.js';
 import { toKerberosSettings } from '../yarn/kerberos/settings.js';
 import { projectNode, projectPod, type PodRecord } from './observe.js';
 import { nodeIdKey, snapshotOf, type ClusterView } from './snapshot.js';
@@ -113,7 +111,13 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
   if (!hadoopConfDir) throw new SettingsError('--hadoop-conf-dir', 'not set: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
   // Logs go to stderr: stdout is the table (or JSON) and must stay parseable.
   const log = createLogger('status', {}, process.stderr as never);
-  const clusters = discoverYarnClusters(hadoopConfDir, { logger: log });
+  const kerberos = toKerberosSettings(values);
+  const access: RmAccess = {
+    hadoopConfDir, rmTimeoutMs: values.rmTimeoutMs as number,
+    ...(values.rmUser ? { rmUser: values.rmUser as string } : {}), ...(values.rmCaFile ? { rmCaFile: values.rmCaFile as string } : {}),
+    ...(values.rmDelegationTokenFile ? { rmDelegationTokenFile: values.rmDelegationTokenFile as string } : {}),
+    ...(kerberos ? { kerberos } : {}),
+  };
   const conn = await connect(values.kubeconfig as string | undefined);
   try {
     const forbidden = new ForbiddenReporter({ logger: log });
@@ -126,27 +130,23 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
     ]);
     const views = new Map<string, ClusterView>();
     const down: string[] = [];
-    const kerberosSettings = toKerberosSettings(values);
-    const kerberos = kerberosSettings ? await startKerberos(kerberosSettings, { urls: clusters.flatMap((c) => c.rmUrls), logger: log }) : undefined;
-    for (const c of clusters) {
-      const client = new ResourceManagerClient({
-        ...(kerberos ? { auth: kerberos.authenticator() } : {}),
-        rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: values.rmTimeoutMs as number, logger: log,
-        ...(values.rmUser ? { user: values.rmUser as string } : {}), ...(values.rmCaFile ? { caFile: values.rmCaFile as string } : {}),
-      });
-      try {
-        const list = await client.listNodes();
-        views.set(c.clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: systemClock.now() });
-      } catch (err) {
-        const detail = describeError(err);
-        views.set(c.clusterId, { status: 'unavailable', detail, at: systemClock.now() });
-        const own = `cluster ${c.clusterId}: `;
-        down.push(`YARN cluster ${c.clusterId}: ResourceManager unavailable: ${detail.startsWith(own) ? detail.slice(own.length) : detail}`);
-      } finally {
-        await client.close();
+    // The operator's own RM clients: same Kerberos login, delegation token, CA and user.
+    const rms = await connectResourceManagers(access, { logger: log });
+    try {
+      for (const [clusterId, client] of rms.clients) {
+        try {
+          const list = await client.listNodes();
+          views.set(clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: systemClock.now() });
+        } catch (err) {
+          const detail = describeError(err);
+          views.set(clusterId, { status: 'unavailable', detail, at: systemClock.now() });
+          const own = `cluster ${clusterId}: `;
+          down.push(`YARN cluster ${clusterId}: ResourceManager unavailable: ${detail.startsWith(own) ? detail.slice(own.length) : detail}`);
+        }
       }
+    } finally {
+      await rms.close();
     }
-    kerberos?.stop();
     const lastEvents = new Map<string, string>();
     for (const e of events.items) {
       const involved = (e as { involvedObject?: { kind?: string; name?: string } }).involvedObject;

@@ -14,6 +14,22 @@ export class YarnError extends Error {
   }
 }
 
+/**
+ * A server refused our credentials (or asked for ones we were not given): configuration to fix,
+ * never an RM being down — no other RM of the cluster will take them either. The commands treat
+ * it like any other bad input (exit 2).
+ */
+export class YarnAuthenticationError extends YarnError {
+  constructor(source: string, message: string, options?: { cause?: unknown }) {
+    super(source, message, options);
+    this.name = 'YarnAuthenticationError';
+  }
+
+  get problem(): string {
+    return this.message;
+  }
+}
+
 /** The `RemoteException` body Hadoop's GenericExceptionHandler writes (reference §1.4). */
 export interface RemoteException {
   /** Simple class name, e.g. `NotFoundException`. */

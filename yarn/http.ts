@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { BodyFormat } from './document.js';
 import { decodeBody } from './document.js';
 import {
-  YarnConfigError, YarnDocumentError, YarnHttpError, YarnTransportError, bodyExcerpt, type TransportFailure,
+  YarnAuthenticationError, YarnConfigError, YarnDocumentError, YarnHttpError, YarnTransportError, bodyExcerpt, type TransportFailure,
 } from './errors.js';
 import { remoteExceptionOf } from './parse.js';
 import { KerberosError } from './kerberos/errors.js';
@@ -323,8 +323,8 @@ export class YarnHttp {
         report(undefined, 'document');
         throw err;
       }
-      if (err instanceof KerberosError) {
-        report(undefined, 'kerberos');
+      if (err instanceof YarnAuthenticationError) {
+        report(undefined, err instanceof KerberosError ? 'kerberos' : 'authentication');
         throw err;
       }
       const code = errorCode(err);

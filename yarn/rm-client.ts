@@ -11,9 +11,8 @@ import type { Logger } from '../log/logger.js';
 import type { BodyFormat } from './document.js';
 import { decodeBody, formatOfContentType } from './document.js';
 import {
-  YarnArgumentError, YarnDocumentError, YarnError, YarnHttpError, YarnNoActiveRmError, YarnTransportError,
+  YarnArgumentError, YarnAuthenticationError, YarnDocumentError, YarnError, YarnHttpError, YarnNoActiveRmError, YarnTransportError,
 } from './errors.js';
-import { KerberosError } from './kerberos/errors.js';
 import { YarnHttp, encodePathSegment, normaliseBaseUrl, type HttpMethod, type YarnHttpOptions, type YarnResponse } from './http.js';
 import { isContainerId, parseNodeId } from './ids.js';
 import {
@@ -184,7 +183,7 @@ export class ResourceManagerClient {
       return { url, info, outcome: info.haState ?? 'no haState' };
     } catch (err) {
       // Refused credentials are not "not active": no other RM will take them either.
-      if (err instanceof KerberosError) throw err;
+      if (err instanceof YarnAuthenticationError) throw err;
       return { url, outcome: err instanceof Error ? err.message : String(err) };
     }
   }

@@ -138,14 +138,23 @@ export class SpnegoFilter {
     }
     const dt = req.headers['x-hadoop-delegation-token'];
     if (typeof dt === 'string' && this.o.delegationTokens) {
+      // hadoop-auth's DelegationTokenAuthenticationHandler: a refused token is a 403 the handler
+      // writes itself (HttpExceptionUtils: the exception as JSON; no challenge, cookie untouched);
+      // an accepted one makes an ephemeral token (expires 0), for which the filter sets no cookie.
       const owner = this.o.delegationTokens.get(dt);
       if (!owner) {
         this.counts.refused++;
-        return { reply: unauthorized(403, 'org.apache.hadoop.security.token.SecretManager$InvalidToken: token is not valid', false) };
+        const cause = `org.apache.hadoop.security.token.SecretManager$InvalidToken: token (${dt.slice(0, 40)}) can't be found in cache`;
+        return {
+          reply: {
+            status: 403,
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ RemoteException: { message: cause, exception: 'AuthenticationException', javaClassName: 'org.apache.hadoop.security.authentication.client.AuthenticationException' } }),
+          },
+        };
       }
       this.counts.delegation++;
-      const user = owner.split('@')[0]!.split('/')[0]!;
-      return { user, headers: { 'Set-Cookie': this.issue(user, owner, 'kerberos-dt') } };
+      return { user: owner.split('@')[0]!.split('/')[0]!, headers: {} };
     }
     const authorization = req.headers.authorization;
     if (!authorization || !/^Negotiate\s/i.test(authorization)) {

@@ -5,7 +5,7 @@
  * written nothing; `loom agent` reads a kerberized NodeManager.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ const unavailable = kerberosAvailable();
 if (unavailable) console.log(`skipping the Kerberos end-to-end suite: ${unavailable}`);
 
 const CLI = ['--import', 'tsx', 'cli/main.ts'];
+/** An RM delegation token's URL-safe string (the shape Hadoop's Token.encodeToUrlString writes). */
+const TOKEN = 'HgAKbG9vbS1vcGVyYXRvcgRsb29tAIoBjJ2m9sSKAYzBs3rEAQKUT0pS9j8wQnFf0fNBWmMYXb9qTRRSTV9ERUxFR0FUSU9OX1RPS0VOAA';
 const cwd = new URL('../..', import.meta.url).pathname;
 
 describe.skipIf(unavailable !== undefined)('loom operator and loom agent against a kerberized YARN', () => {
@@ -49,7 +51,8 @@ describe.skipIf(unavailable !== undefined)('loom operator and loom agent against
     kdc.kadmin(`delprinc -force loom/ghost@${REALM}`);
     process.env.KRB5_CONFIG = kdc.krb5Conf;
     process.env.KRB5RCACHEDIR = kdc.dir;
-    filter = new SpnegoFilter({ keytab: httpKeytab, clock: { now: () => Date.now() }, binding: kerberosBinding() });
+    // The RMs also take one delegation token (as an RM that issued it would), owned by Loom's operator principal.
+    filter = new SpnegoFilter({ keytab: httpKeytab, clock: { now: () => Date.now() }, binding: kerberosBinding(), delegationTokens: new Map([[TOKEN, `loom/operator@${REALM}`]]) });
     world = await SimWorld.start({ nodes: 3, ha: true, spnego: filter, dir: join(dir, 'world') });
   }, 120_000);
 
@@ -153,6 +156,50 @@ describe.skipIf(unavailable !== undefined)('loom operator and loom agent against
       await exited;
     }
   }, 60_000);
+
+  test('an RM delegation token instead of Kerberos: --rm-delegation-token-file for the operator and status; a refused, malformed or doubled credential is one line, nothing written', async () => {
+    const tokenFile = join(dir, 'rm.token');
+    writeFileSync(tokenFile, `${TOKEN}\n`);
+    // The RM's own answer to POST /ws/v1/cluster/delegation-token works as the file too.
+    const answerFile = join(dir, 'rm-token.json');
+    writeFileSync(answerFile, JSON.stringify({ token: TOKEN, renewer: 'loom', owner: `loom/operator@${REALM}`, kind: 'RM_DELEGATION_TOKEN', 'expiration-time': Date.now() + 86_400_000, 'max-validity': Date.now() + 604_800_000 }));
+    const negotiated = filter.counts.negotiated;
+    const delegated = filter.counts.delegation;
+    const r = await loom([...operatorArgs(), '--rm-delegation-token-file', tokenFile]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.msg === 'one reconcile done')).toMatchObject({ nodes: 3, problems: 0 });
+    expect(lines.find((l) => l.msg === 'Kerberos login')).toBeUndefined();
+    // Both RMs probed and the active one's node list read, each with the token; no SPNEGO at all.
+    expect(filter.counts.delegation - delegated).toBeGreaterThanOrEqual(3);
+    expect(filter.counts.negotiated).toBe(negotiated);
+    const st = await loom(['status', '--output', 'json', '--kubeconfig', world.kube.kubeconfigPath, '--hadoop-conf-dir', world.hadoopConfDir, '--rm-delegation-token-file', answerFile]);
+    expect(st.code, st.stderr).toBe(0);
+    expect((JSON.parse(st.stdout) as { drift?: unknown }[]).map((x) => x.drift)).toEqual([...world.nodes.keys()].map(() => ({ vcores: 0, memoryMiB: 0 })));
+
+    const forged = join(dir, 'forged.token');
+    writeFileSync(forged, 'AAAAforgedAAAA');
+    const garbage = join(dir, 'garbage.token');
+    writeFileSync(garbage, 'not a token!');
+    const cases: { args: string[]; message: RegExp }[] = [
+      { args: ['--rm-delegation-token-file', forged], message: /^loom operator: http:\/\/localhost:\d+ refused the delegation token from .*forged\.token \(HTTP 403: .*InvalidToken.*\): fetch a new one/ },
+      { args: ['--rm-delegation-token-file', garbage], message: /^loom operator: .*garbage\.token: not a delegation token: expected its URL-safe string/ },
+      { args: ['--rm-delegation-token-file', join(dir, 'absent.token')], message: /^loom operator: .*absent\.token: cannot read the delegation token file \(ENOENT\)/ },
+      { args: ['--rm-delegation-token-file', tokenFile, '--kerberos-principal', `loom/operator@${REALM}`, '--kerberos-keytab', opKeytab], message: /^loom operator: --rm-delegation-token-file: cannot be used together with Kerberos/ },
+    ];
+    const writesBefore = nodeWrites(world);
+    const resizesBefore = resizes();
+    for (const c of cases) {
+      const bad = await loom([...operatorArgs(), ...c.args]);
+      const errLines = bad.stderr.split('\n').filter(Boolean);
+      expect(errLines, bad.stderr).toHaveLength(1);
+      expect(errLines[0]).toMatch(c.message);
+      expect(bad.code).toBe(2);
+    }
+    expect(nodeWrites(world)).toBe(writesBefore);
+    expect(resizes()).toBe(resizesBefore);
+  }, 120_000);
 });
 
 function socketGet(socketPath: string, path: string): Promise<string> {

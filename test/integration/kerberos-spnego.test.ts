@@ -17,6 +17,7 @@ import { KerberosLogin } from '../../yarn/kerberos/login.js';
 import { NodeManagerClient } from '../../yarn/nm-client.js';
 import { ResourceManagerClient } from '../../yarn/rm-client.js';
 import { SpnegoAuthenticator, type SpnegoEvent } from '../../yarn/spnego.js';
+import { DelegationTokenError, delegationTokenAuth } from '../../yarn/delegation-token.js';
 import { mib, vcores } from '../../yarn/resource.js';
 import { REALM, TestKdc, kerberosAvailable, kerberosBinding } from '../kdc.js';
 
@@ -300,8 +301,51 @@ describe.skipIf(unavailable !== undefined)('SPNEGO against a real KDC', () => {
     cleanups.push(() => rm.close());
     expect((await rm.getNode(NODE)).id).toBe(NODE);
     expect(filter.counts.delegation).toBe(2); // the active-RM probe, then the node
+    expect(filter.counts.negotiated).toBe(0);
     const wrong = new ResourceManagerClient({ rmUrls: [localhost(sim.resourceManagers[0]!.url)], headers: { 'X-Hadoop-Delegation-Token': 'dt-forged' }, retries: 0 });
     cleanups.push(() => wrong.close());
     await expect(wrong.clusterInfo()).rejects.toThrow(/HTTP 403.*InvalidToken/);
+  });
+
+  test("the RM answers a delegation token as hadoop-auth's DelegationTokenAuthenticationHandler does: no cookie for a good one, a JSON 403 for a bad one", async () => {
+    const { sim } = await secureSim({ delegationTokens: new Map([['dt-123', OP]]) });
+    const url = `${localhost(sim.resourceManagers[0]!.url)}/ws/v1/cluster/info`;
+    // A good token authenticates this request only: the handler's token expires at 0, so the filter sets no hadoop.auth cookie.
+    const ok = await fetch(url, { headers: { 'X-Hadoop-Delegation-Token': 'dt-123', accept: 'application/json' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('set-cookie')).toBeNull();
+    // A bad one: 403 without a challenge, the exception as JSON (HttpExceptionUtils), the cookie untouched.
+    const bad = await fetch(url, { headers: { 'X-Hadoop-Delegation-Token': 'dt-forged', accept: 'application/json' } });
+    expect(bad.status).toBe(403);
+    expect(bad.headers.get('www-authenticate')).toBeNull();
+    expect(bad.headers.get('set-cookie')).toBeNull();
+    expect(bad.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await bad.json()).toEqual({ RemoteException: {
+      message: expect.stringMatching(/^org\.apache\.hadoop\.security\.token\.SecretManager\$InvalidToken: /),
+      exception: 'AuthenticationException',
+      javaClassName: 'org.apache.hadoop.security.authentication.client.AuthenticationException',
+    } });
+  });
+
+  test('delegationTokenAuth: the token on every call (no cookie to reuse); a refused token, or an RM without the delegation-token filter, is one DelegationTokenError naming the file', async () => {
+    const { sim, filter } = await secureSim({ delegationTokens: new Map([['dt-123', OP]]) });
+    const url = localhost(sim.resourceManagers[0]!.url);
+    const rm = new ResourceManagerClient({ rmUrls: [url], auth: delegationTokenAuth('dt-123', '/etc/loom/rm.token'), retries: 0 });
+    cleanups.push(() => rm.close());
+    expect((await rm.getNode(NODE)).id).toBe(NODE);
+    expect((await rm.getNode(NODE)).id).toBe(NODE);
+    expect(filter.counts.delegation).toBe(3); // the active-RM probe, then each call again
+    const forged = new ResourceManagerClient({ rmUrls: [url], auth: delegationTokenAuth('dt-forged', '/etc/loom/rm.token'), retries: 0 });
+    cleanups.push(() => forged.close());
+    const refused = await forged.getNode(NODE).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DelegationTokenError);
+    expect((refused as Error).message).toMatch(/refused the delegation token from \/etc\/loom\/rm\.token \(HTTP 403: .*InvalidToken.*\): fetch a new one/);
+    // An RM whose filter takes no delegation tokens answers the header with the Negotiate challenge.
+    const { sim: plain } = await secureSim({});
+    const noFilter = new ResourceManagerClient({ rmUrls: [localhost(plain.resourceManagers[0]!.url)], auth: delegationTokenAuth('dt-123', '/etc/loom/rm.token'), retries: 0 });
+    cleanups.push(() => noFilter.close());
+    const challenged = await noFilter.getNode(NODE).catch((e: unknown) => e);
+    expect(challenged).toBeInstanceOf(DelegationTokenError);
+    expect((challenged as Error).message).toMatch(/does not take delegation tokens \(HTTP 401, WWW-Authenticate: Negotiate\)/);
   });
 });

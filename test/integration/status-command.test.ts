@@ -73,7 +73,7 @@ describe('loom status', () => {
     const flags = [...r.stdout.matchAll(/^\s+(?:-h, )?(--[a-z-]+)/gm)].map((m) => m[1]);
     expect(flags).toEqual([
       '--config', '--kubeconfig', '--hadoop-conf-dir', '--policy', '--headroom-share', '--safety-margin-percent', '--vcores-per-core',
-      '--rm-user', '--rm-ca-file', '--kerberos-principal', '--kerberos-keytab', '--kerberos-ticket-cache', '--kerberos-service-principal',
+      '--rm-user', '--rm-ca-file', '--rm-delegation-token-file', '--kerberos-principal', '--kerberos-keytab', '--kerberos-ticket-cache', '--kerberos-service-principal',
       '--rm-timeout-ms', '--event-namespace', '--output', '--log-level', '--log-format', '--help',
     ]);
   });

@@ -1,5 +1,5 @@
 /** Kerberos failures: every message starts with "Kerberos:" and says what to fix. */
-import { YarnError } from '../errors.js';
+import { YarnAuthenticationError } from '../errors.js';
 
 export type KerberosFailure =
   /** The optional native module is missing or does not load. */
@@ -13,14 +13,9 @@ export type KerberosFailure =
   /** The server's mutual-authentication token did not verify. */
   | 'mutual';
 
-export class KerberosError extends YarnError {
+export class KerberosError extends YarnAuthenticationError {
   constructor(source: string, readonly failure: KerberosFailure, message: string, options?: { cause?: unknown }) {
     super(source, `Kerberos: ${message}`, options);
     this.name = 'KerberosError';
-  }
-
-  /** Credentials are configuration: the commands treat this like any other bad input (exit 2). */
-  get problem(): string {
-    return this.message;
   }
 }
