@@ -118,8 +118,12 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
     ...(values.rmDelegationTokenFile ? { rmDelegationTokenFile: values.rmDelegationTokenFile as string } : {}),
     ...(kerberos ? { kerberos } : {}),
   };
-  const conn = await connect(values.kubeconfig as string | undefined);
+  // The operator's own RM clients (same Kerberos login, delegation token, CA and user), built
+  // first: a broken Hadoop configuration or credential is named before Kubernetes is asked.
+  const rms = await connectResourceManagers(access, { logger: log });
+  let conn: Awaited<ReturnType<typeof connect>> | undefined;
   try {
+    conn = await connect(values.kubeconfig as string | undefined);
     const forbidden = new ForbiddenReporter({ logger: log });
     const api = new KubeApi(conn, undefined, (err) => forbidden.note(err));
     const eventNamespace = values.eventNamespace as string;
@@ -130,22 +134,16 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
     ]);
     const views = new Map<string, ClusterView>();
     const down: string[] = [];
-    // The operator's own RM clients: same Kerberos login, delegation token, CA and user.
-    const rms = await connectResourceManagers(access, { logger: log });
-    try {
-      for (const [clusterId, client] of rms.clients) {
-        try {
-          const list = await client.listNodes();
-          views.set(clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: systemClock.now() });
-        } catch (err) {
-          const detail = describeError(err);
-          views.set(clusterId, { status: 'unavailable', detail, at: systemClock.now() });
-          const own = `cluster ${clusterId}: `;
-          down.push(`YARN cluster ${clusterId}: ResourceManager unavailable: ${detail.startsWith(own) ? detail.slice(own.length) : detail}`);
-        }
+    for (const [clusterId, client] of rms.clients) {
+      try {
+        const list = await client.listNodes();
+        views.set(clusterId, { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at: systemClock.now() });
+      } catch (err) {
+        const detail = describeError(err);
+        views.set(clusterId, { status: 'unavailable', detail, at: systemClock.now() });
+        const own = `cluster ${clusterId}: `;
+        down.push(`YARN cluster ${clusterId}: ResourceManager unavailable: ${detail.startsWith(own) ? detail.slice(own.length) : detail}`);
       }
-    } finally {
-      await rms.close();
     }
     const lastEvents = new Map<string, string>();
     for (const e of events.items) {
@@ -161,6 +159,7 @@ export async function runStatusCommand(values: SettingsValues): Promise<number> 
     for (const line of down) process.stderr.write(`loom status: ${line}\n`);
     return down.length === 0 ? 0 : 1;
   } finally {
-    await conn.close();
+    await rms.close();
+    await conn?.close();
   }
 }
