@@ -88,7 +88,7 @@ export interface AgentHandle {
   readonly state: AgentRulesState;
   latest(): Collection | undefined;
   /** What /healthz and /readyz answer now. */
-  health(): { healthy: { ok: boolean; detail?: string }; ready: { ok: boolean; detail?: string } };
+  health(): { live: { ok: boolean; detail?: string }; healthy: { ok: boolean; detail?: string }; ready: { ok: boolean; detail?: string } };
   tick(): Promise<TickResult>;
   fastCheck(): FastCheckResult;
   /** The fast watch's ready kill plan (refreshed by every tick). */
@@ -194,7 +194,12 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(options.parentPid !== undefined ? { parentPid: options.parentPid } : {}),
   });
   const suppressor = new CpuSuppressor({ cgroups, metrics, dryRun: settings.dryRun, logger: componentLogger(root, 'agent.cpu').child({ node: nodeName }) });
-  const health = new AgentHealth({ healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis, manual: options.manual === true, now: () => timers.now() });
+  const health = new AgentHealth({
+    healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis,
+    // The watch's period follows the headroom: its longest one bounds the gap between two looks.
+    fastWatchMillis: Math.max(settings.fastWatchMillis, settings.fastWatchMaxMillis ?? 100),
+    manual: options.manual === true, now: () => timers.now(),
+  });
   const rulesLog = componentLogger(root, 'agent.rules').child({ node: nodeName });
 
   let state: AgentRulesState = initialRulesState();
@@ -343,6 +348,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     copilot = await serveCopilot(settings.socket, settings.socketMode, backend, componentLogger(root, 'agent.api').child({ node: nodeName }));
     if (settings.metricsAddr) {
       metricsEndpoint = await serveMetrics(settings.metricsAddr, metrics.registry, {
+        live: () => health.probe('live'),
         healthy: () => health.probe('healthy'),
         ready: () => health.probe('ready'),
       });
@@ -380,6 +386,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
         } catch (err) {
           loopLog.error({ err: (err as Error).message }, 'fast memory watch failed');
         }
+        health.fastWatchTurned();
         scheduleFast(next);
       });
     };
@@ -399,7 +406,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     get evicting() { return evictor.evicting; },
     get state() { return state; },
     latest: () => collector.latest,
-    health: () => ({ healthy: health.probe('healthy'), ready: health.probe('ready') }),
+    health: () => ({ live: health.probe('live'), healthy: health.probe('healthy'), ready: health.probe('ready') }),
     tick,
     fastCheck,
     plan,

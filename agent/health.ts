@@ -1,11 +1,17 @@
 /**
- * What `/healthz` and `/readyz` say: "can this agent still decide correctly?", check by check.
+ * What `/livez`, `/healthz` and `/readyz` say, check by check.
  *
- * - `loop`: the tick loop turns (the last tick ended within 3 periods + 5 s; not checked when the
- *   caller drives the ticks).
+ * `/livez` is "are the loops turning?" — the only question a restart can answer:
+ * - `loop`: the tick loop turns (the last tick ended within 3 periods + 5 s);
+ * - `fast-watch`: the fast memory watch turns (it last ran within 3 of its longest periods + 5 s).
+ * Neither is checked when the caller drives the ticks.
+ *
+ * `/healthz` is "can this agent still decide correctly?": the loop checks and
  * - `node-memory`: `<proc-root>/meminfo` was read cleanly (by a tick or the fast watch) within the
  *   last `healthTicks` ticks — an agent that cannot read node memory evicts nothing.
  * - `nodemanager`: the NodeManager's container list was read within the last `healthTicks` ticks.
+ * A NodeManager that is down, or a wrong proc root, fails these, and a restarted agent would see
+ * the same: they are for readiness and alerts, never for a livenessProbe.
  *
  * Healthy = every check passes; a check that has not had `healthTicks` ticks to succeed yet is
  * not failing (start-up). Ready = healthy, and node memory and the NM were each read at least
@@ -21,7 +27,9 @@ export interface HealthProbeResult {
 export interface AgentHealthOptions {
   healthTicks: number;
   tickMillis: number;
-  /** Ticks are driven by the caller: no loop-age check. */
+  /** The fast watch's longest period. */
+  fastWatchMillis: number;
+  /** Ticks are driven by the caller: no loop-age checks. */
   manual: boolean;
   /** Wall time for the loop-age check. */
   now: () => number;
@@ -36,11 +44,18 @@ interface Check {
 export class AgentHealth {
   private ticks = 0;
   private lastTickEnded: number;
+  private lastFastWatch: number;
   private readonly memory: Check = {};
   private readonly nm: Check = {};
 
   constructor(private readonly o: AgentHealthOptions) {
     this.lastTickEnded = o.now();
+    this.lastFastWatch = o.now();
+  }
+
+  /** The fast watch ran (whatever it found). */
+  fastWatchTurned(): void {
+    this.lastFastWatch = this.o.now();
   }
 
   /** A tick's collection: node memory and NM outcome. */
@@ -64,7 +79,7 @@ export class AgentHealth {
     this.memory.lastError = err;
   }
 
-  probe(kind: 'healthy' | 'ready'): HealthProbeResult {
+  probe(kind: 'live' | 'healthy' | 'ready'): HealthProbeResult {
     const n = this.o.healthTicks;
     const lines: string[] = [];
     let ok = true;
@@ -79,18 +94,26 @@ export class AgentHealth {
         lines.push(`${name}: ok`);
       }
     };
-    if (!this.o.manual) {
-      const age = this.o.now() - this.lastTickEnded;
-      const limit = this.o.tickMillis * 3 + 5000;
+    const turning = (name: string, last: number, periodMs: number, what: string): void => {
+      const age = this.o.now() - last;
+      const limit = periodMs * 3 + 5000;
       if (age >= limit) {
         ok = false;
-        lines.push(`loop: failing — last tick ended ${age} ms ago (limit ${limit} ms)`);
+        lines.push(`${name}: failing — ${what} ${age} ms ago (limit ${limit} ms)`);
       } else {
-        lines.push('loop: ok');
+        lines.push(`${name}: ok`);
       }
+    };
+    if (!this.o.manual) {
+      turning('loop', this.lastTickEnded, this.o.tickMillis, 'last tick ended');
+      turning('fast-watch', this.lastFastWatch, this.o.fastWatchMillis, 'last ran');
+    } else if (kind === 'live') {
+      lines.push('loops driven by the caller');
     }
-    check('node-memory', this.memory, 'node memory');
-    check('nodemanager', this.nm, 'NodeManager containers');
+    if (kind !== 'live') {
+      check('node-memory', this.memory, 'node memory');
+      check('nodemanager', this.nm, 'NodeManager containers');
+    }
     return ok ? { ok, detail: lines.join('; ') } : { ok, detail: lines.filter((l) => l.includes('failing')).join('; ') + ` (${lines.filter((l) => !l.includes('failing')).join('; ')})` };
   }
 }

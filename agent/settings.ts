@@ -17,7 +17,7 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'yarnCgroupPath', kind: 'string', description: "YARN containers' parent cgroup, relative to each hierarchy", default: 'kubepods/besteffort/hadoop-yarn' },
   { key: 'socket', kind: 'string', description: 'yarn-copilot compatible unix socket', default: '/var/run/yarn-copilot/yarn-copilot.sock' },
   { key: 'socketMode', kind: 'string', description: 'unix socket file mode (octal)', default: '0600', check: (v) => (/^0?[0-7]{3}$/.test(String(v)) ? undefined : 'expected an octal mode like 0600') },
-  { key: 'metricsAddr', kind: 'listen-address', description: 'host:port for /metrics and /healthz', default: '0.0.0.0:9465' },
+  { key: 'metricsAddr', kind: 'listen-address', description: 'host:port for /metrics, /livez, /healthz and /readyz', default: '0.0.0.0:9465' },
   { key: 'kubeconfig', kind: 'string', description: 'kubeconfig for posting Events (default: in-cluster when available, else no Events)' },
   { key: 'dryRun', kind: 'boolean', description: 'decide and log, never write a cgroup or signal a process', default: false },
   { key: 'keepLimitsOnExit', kind: 'boolean', description: 'on stop, leave the CPU limit the agent set on the YARN parent cgroup (default: put back what it found)', default: false },

@@ -1,4 +1,4 @@
-/** `/metrics` (Prometheus text), `/healthz` and `/readyz` on one small HTTP listener. */
+/** `/metrics` (Prometheus text), `/livez`, `/healthz` and `/readyz` on one small HTTP listener. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -6,7 +6,9 @@ import { parseListenAddress } from '../settings/listen-address.js';
 import { SettingsError } from '../settings/settings.js';
 
 export interface HealthProbe {
-  /** Alive: the loops are turning. */
+  /** `/livez`, for a livenessProbe: the loops are turning — a restart would help only when this fails. */
+  live(): { ok: boolean; detail?: string };
+  /** `/healthz`: every check of the program passes. */
   healthy(): { ok: boolean; detail?: string };
   /** Ready: synced and able to do its job. */
   ready(): { ok: boolean; detail?: string };
@@ -47,8 +49,8 @@ export async function serveMetrics(addr: string, registry: Registry, probe: Heal
       );
       return;
     }
-    if (path === '/healthz' || path === '/readyz') {
-      const r = path === '/healthz' ? probe.healthy() : probe.ready();
+    if (path === '/livez' || path === '/healthz' || path === '/readyz') {
+      const r = path === '/livez' ? probe.live() : path === '/healthz' ? probe.healthy() : probe.ready();
       res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(`${r.ok ? 'ok' : 'not ok'}${r.detail ? `: ${r.detail}` : ''}\n`);
       return;
     }

@@ -84,6 +84,7 @@ export async function startOperator(s: OperatorSettings, log = createLogger('ope
   });
   const ctl = controller;
   const endpoint = s.once ? undefined : await serveMetrics(s.metricsAddr, metrics.registry, {
+    live: () => ctl.healthy(), // its health is already only "the loop turns" (a stuck queue, a stopped controller)
     healthy: () => ctl.healthy(),
     ready: () => ctl.ready(),
   });

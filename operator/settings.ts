@@ -26,7 +26,7 @@ export const operatorSettingSpecs: readonly SettingSpec[] = [
   ...kerberosSettingSpecs,
   { key: 'rmTimeoutMs', kind: 'integer', min: 100, max: 600000, description: 'per-request timeout towards the RM', default: 5000 },
   { key: 'rmConcurrency', kind: 'integer', min: 1, max: 256, description: 'RM resize calls in flight per cluster', default: 8 },
-  { key: 'metricsAddr', kind: 'listen-address', description: 'host:port for /metrics, /healthz and /readyz (port 0: any free port)', default: '0.0.0.0:9464' },
+  { key: 'metricsAddr', kind: 'listen-address', description: 'host:port for /metrics, /livez, /healthz and /readyz (port 0: any free port)', default: '0.0.0.0:9464' },
   { key: 'leaderElection', kind: 'boolean', description: 'elect a leader through a coordination.k8s.io Lease; only the leader writes', default: true },
   { key: 'leaseNamespace', kind: 'string', description: 'namespace of the leader Lease', default: 'loom-system' },
   { key: 'leaseName', kind: 'string', description: 'name of the leader Lease', default: 'loom-operator' },

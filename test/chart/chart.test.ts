@@ -100,7 +100,7 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
     expect(Object.keys(hard.template.spec.affinity.podAntiAffinity)).toEqual(['requiredDuringSchedulingIgnoredDuringExecution']);
   });
 
-  it('the agent: every node, system-node-critical, host pid/cgroups/proc/socket, explicit capabilities, rolling 10 %, readiness on /readyz', () => {
+  it('the agent: every node, system-node-critical, host pid/cgroups/proc/socket, explicit capabilities, rolling 10 %, readiness on /readyz, liveness on /livez', () => {
     const ds = find(defaults, 'DaemonSet', 'loom-agent');
     const spec = ds.spec as { updateStrategy: { rollingUpdate: { maxUnavailable: string } } };
     expect(spec.updateStrategy.rollingUpdate.maxUnavailable).toBe('10%');
@@ -112,8 +112,8 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
     const c = pod.containers[0]!;
     expect(c.args).toEqual(['agent', '--config', '/etc/loom/loom.yaml']);
     expect(c.readinessProbe?.httpGet.path).toBe('/readyz');
-    // No liveness probe: /healthz fails while the NodeManager is away, and a restart would not help.
-    expect(c.livenessProbe).toBeUndefined();
+    // Liveness on /livez (its loops turn), never /healthz: that fails while the NodeManager is away, and a restart would not help.
+    expect(c.livenessProbe?.httpGet.path).toBe('/livez');
     expect(c.securityContext?.privileged).toBe(false);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect((c.securityContext?.capabilities as { add: string[] }).add).toContain('KILL');

@@ -1,18 +1,21 @@
 /**
  * `/healthz` and `/readyz` say whether the agent can still decide: node memory and the
  * NodeManager read within the last `healthTicks` ticks, per-check detail in the body, 503 when
- * not. And an agent without a node name refuses to start instead of guessing one.
+ * not. `/livez` says only whether its loops turn (what a restart could fix). And an agent without
+ * a node name refuses to start instead of guessing one.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type http from 'node:http';
 import { type AgentHandle, startAgent } from '../../agent/agent.js';
+import { ManualClock } from '../../clock/clock.js';
 import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
 import { SimulatedNode } from '../../sim/node/index.js';
 import { SettingsError } from '../../settings/settings.js';
-import { BASE_MS, GiB, LogCapture, MiB } from './agent-harness.js';
+import { BASE_MS, GiB, LogCapture, MiB, until } from './agent-harness.js';
 import { FakeNm } from './fake-nm.js';
 
 const YARN = 'kubepods/besteffort/hadoop-yarn';
@@ -50,7 +53,7 @@ async function start(procRoot: string): Promise<AgentHandle> {
   return agent;
 }
 
-async function probe(a: AgentHandle, p: '/healthz' | '/readyz'): Promise<{ status: number; body: string }> {
+async function probe(a: AgentHandle, p: '/livez' | '/healthz' | '/readyz'): Promise<{ status: number; body: string }> {
   const r = await fetch(`${a.metricsUrl}${p}`);
   return { status: r.status, body: await r.text() };
 }
@@ -90,6 +93,55 @@ describe('agent health is "can it still decide"', () => {
     expect(h.status).toBe(503);
     expect(h.body).toMatch(/nodemanager: failing — NodeManager containers not read for 4 ticks \(limit 3\)/);
     expect(h.body).toMatch(/node-memory: ok/);
+  });
+});
+
+describe('/livez is "are the loops turning"', () => {
+  it('a tick stuck on a NodeManager that never answers fails /livez (the loop check) until it ends; a NodeManager that is down fails /healthz and /readyz, never /livez', async () => {
+    const timers = new ManualClock(BASE_MS);
+    const TICK = 5000;
+    agent = await startAgent({
+      nodeName: 'node-a', nmUrl: nm.url, rmUrls: [],
+      cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
+      socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '127.0.0.1:0', dryRun: false,
+      tickMillis: TICK, fastWatchMillis: 100, healthTicks: 3, rules: {},
+    }, { logger: new LogCapture().logger, clock: () => BASE_MS + node.now(), timers });
+    const a = agent;
+    // A tick has ended when the loop has set the next one beside the fast watch's timer.
+    const tickEnded = () => until(() => timers.pendingTimers === 2, 'the tick to end');
+    await timers.runDue();
+    await tickEnded();
+    expect(await probe(a, '/livez')).toEqual({ status: 200, body: 'ok: loop: ok; fast-watch: ok\n' });
+
+    // The NodeManager takes the next request and never answers: the tick hangs (the client's own
+    // timeout is 5 s of real time; the agent's clock jumps past the loop's limit long before).
+    const held: http.ServerResponse[] = [];
+    nm.streamContainers = (res) => { held.push(res); };
+    await timers.advance(TICK);
+    await until(() => held.length === 1, 'the tick to ask the NodeManager');
+    await timers.advance(TICK * 3 + 5000);
+    const stuck = await probe(a, '/livez');
+    expect(stuck.status).toBe(503);
+    expect(stuck.body).toBe('not ok: loop: failing — last tick ended 25000 ms ago (limit 20000 ms) (fast-watch: ok)\n');
+    expect((await probe(a, '/healthz')).body).toMatch(/loop: failing/);
+    // The answer comes: the loop turns again.
+    held[0]!.writeHead(200, { 'content-type': 'application/json' }).end(nm.render());
+    await tickEnded();
+    expect((await probe(a, '/livez')).status).toBe(200);
+
+    // The NodeManager goes away: every tick still ends, so the agent is alive but cannot decide.
+    nm.streamContainers = undefined;
+    await nm.stop();
+    for (let i = 0; i < 4; i++) {
+      await timers.advance(TICK);
+      await tickEnded();
+    }
+    const h = await probe(a, '/healthz');
+    expect(h.status).toBe(503);
+    // At least 4 ticks without (a refused connection can end within the clock's step, so a step may hold two).
+    expect(Number(/nodemanager: failing — NodeManager containers not read for (\d+) ticks \(limit 3\)/.exec(h.body)?.[1])).toBeGreaterThanOrEqual(4);
+    expect((await probe(a, '/readyz')).status).toBe(503);
+    expect(await probe(a, '/livez')).toEqual({ status: 200, body: 'ok: loop: ok; fast-watch: ok\n' });
   });
 });
 

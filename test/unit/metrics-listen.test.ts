@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveMetrics } from '../../metrics/endpoint.js';
 import { SettingsError } from '../../settings/settings.js';
 
-const probe = { healthy: () => ({ ok: true }), ready: () => ({ ok: true }) };
+const probe = { live: () => ({ ok: true }), healthy: () => ({ ok: true }), ready: () => ({ ok: true }) };
 
 describe('serveMetrics', () => {
   let busy: Server;
