@@ -9,7 +9,7 @@ import path from 'node:path';
 import {
   type CgroupDirs, type ContainerCgroup, type NodeCgroups, type NodeCpuTimes, type Psi,
   CgroupPathError, nodeCpuBusyMilli, parsePsi, readCpuLimit, readCpuUsageNanos, readMemory, readNodeCpuTimes,
-  readNodeMemory, readOptionalCgroupFile, readPressure, readStats,
+  readNodeMemory, readOptionalCgroupFile, readPressure,
 } from '../cgroup/index.js';
 import { type Bytes, type MilliCores, milliCores } from '../kube/quantity.js';
 import type { Logger } from '../log/logger.js';
@@ -123,11 +123,19 @@ export function psiSnapshotOf(p: { memory?: Psi; cpu?: Psi }): PsiSnapshot | und
 
 /** Collections between two proofs of a live container's cgroup directories (see Collector.cgroupCache). */
 export const REVALIDATE_EVERY = 10;
+/**
+ * Collections between two reads of a container's PSI files (3 of its 6 reads). PSI's `avg10` is
+ * already a 10-second average: read each second it mostly repeats itself, and no rule uses a
+ * container's PSI (only /metrics does). Staggered by position so the reads spread over the ticks.
+ */
+export const CONTAINER_PSI_EVERY = 10;
 
 export class Collector {
   private readonly once: OnceLog;
   private readonly firstSeen = new Map<string, number | undefined>();
   private readonly cpuPrev = new Map<string, { nanos: number; at: number }>();
+  /** The last PSI read of each container (read every CONTAINER_PSI_EVERY collections). */
+  private readonly psiPrev = new Map<string, PsiSnapshot | undefined>();
   /**
    * Proven cgroup directories of live containers. Proving opens each directory and checks its
    * kernel path and mount (≈ 30 µs a directory), so a proof is reused for up to
@@ -252,6 +260,7 @@ export class Collector {
     const present = nmUp ? containers : containers.filter((c) => c.problem === undefined);
     const presentIds = new Set(present.map((c) => c.nm.id));
     for (const id of [...this.cpuPrev.keys()]) if (!presentIds.has(id)) this.cpuPrev.delete(id);
+    for (const id of [...this.psiPrev.keys()]) if (!presentIds.has(id)) this.psiPrev.delete(id);
     for (const id of [...this.cgroupCache.keys()]) if (!presentIds.has(id)) this.cgroupCache.delete(id);
     this.once.prune('cg:', (k) => presentIds.has(k.slice(3)));
     this.once.prune('unknown:', (k) => presentIds.has(k.slice(8)));
@@ -313,7 +322,7 @@ export class Collector {
     const key = `cg:${nm.id}`;
     const cached = this.cgroupCache.get(nm.id);
     if (cached && this.collections - cached.at < REVALIDATE_EVERY) {
-      const stats = this.measure(cached.cg, nm.id, now);
+      const stats = this.measure(cached.cg, nm.id, now, index);
       if (typeof stats !== 'string') return this.proven(base, key, cached.cg, stats);
       this.cgroupCache.delete(nm.id); // the read failed: prove the directories again, now
     }
@@ -325,7 +334,7 @@ export class Collector {
       return this.unproven(base, key, `cgroup refused: ${(err as Error).message}`);
     }
     if (cg.all.length === 0) return this.unproven(base, key, 'no cgroup directory under the YARN hierarchy (not created yet, already gone, or wrong --yarn-cgroup-path)');
-    const stats = this.measure(cg, nm.id, now);
+    const stats = this.measure(cg, nm.id, now, index);
     if (typeof stats === 'string') return this.unproven(base, key, `cgroup unreadable: ${stats}`);
     // A first proof counts as made up to REVALIDATE_EVERY − 1 collections ago, by position, so
     // the re-proofs of many containers that appeared together spread over the next ticks.
@@ -335,15 +344,22 @@ export class Collector {
   }
 
   /** One container's stats through proven directories, or why they could not be read. */
-  private measure(cg: ContainerCgroup, id: string, now: number): ContainerStats | string {
+  private measure(cg: ContainerCgroup, id: string, now: number, index: number): ContainerStats | string {
     try {
-      const s = readStats(cg);
-      const stats: ContainerStats = { memoryWorkingSet: s.memory.workingSet };
+      const memory = readMemory(cg);
+      const cpuUsageNanos = readCpuUsageNanos(cg);
+      const stats: ContainerStats = { memoryWorkingSet: memory.workingSet };
       const prev = this.cpuPrev.get(id);
-      this.cpuPrev.set(id, { nanos: s.cpuUsageNanos, at: now });
-      const rate = prev ? cpuRateMilli(prev.nanos, prev.at, s.cpuUsageNanos, now) : undefined;
+      this.cpuPrev.set(id, { nanos: cpuUsageNanos, at: now });
+      const rate = prev ? cpuRateMilli(prev.nanos, prev.at, cpuUsageNanos, now) : undefined;
       if (rate !== undefined) stats.cpuUsed = rate;
-      const psi = psiSnapshotOf(s.pressure);
+      let psi: PsiSnapshot | undefined;
+      if (!this.psiPrev.has(id) || (this.collections + index) % CONTAINER_PSI_EVERY === 0) {
+        psi = psiSnapshotOf(readPressure(cg));
+        this.psiPrev.set(id, psi);
+      } else {
+        psi = this.psiPrev.get(id);
+      }
       if (psi) stats.psi = psi;
       return stats;
     } catch (err) {

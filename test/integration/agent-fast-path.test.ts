@@ -171,3 +171,28 @@ describe('the fast watch on the injected clock', () => {
     expect(rig.log.find(/fast memory watch acted before the tick/)).toHaveLength(1);
   });
 });
+
+describe('the tick reads less', () => {
+  it("reads each container's PSI files once in ten ticks (avg10 is a 10 s average), its memory and CPU every tick", async () => {
+    rig = await Rig.create();
+    const { a1, a2 } = await twoApps(rig);
+    const ids = [a1.am, a2.am, ...a1.workers, ...a2.workers];
+    const agent = await rig.startAgent({ rules });
+    await rig.step(agent); // first reads of everything
+    const opened: string[] = [];
+    const open = fs.openSync;
+    vi.spyOn(fs, 'openSync').mockImplementation(((p: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
+      opened.push(String(p));
+      return open(p, flags ?? 'r', mode);
+    }) as typeof fs.openSync);
+    for (let i = 0; i < 10; i++) await rig.step(agent);
+    vi.restoreAllMocks();
+    for (const id of ids) {
+      const mine = opened.filter((p) => p.includes(`/${id}/`));
+      expect(mine.filter((p) => p.endsWith('/memory.pressure'))).toHaveLength(1);
+      expect(mine.filter((p) => p.endsWith('/memory.current'))).toHaveLength(10);
+      expect(mine.filter((p) => p.endsWith('/cpu.stat'))).toHaveLength(10);
+    }
+    expect(agent.latest()!.containers.every((c) => c.stats?.psi !== undefined)).toBe(true);
+  });
+});
