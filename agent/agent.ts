@@ -1,8 +1,8 @@
 /**
  * One node agent: the imperative shell around the pure rules. Each tick (default 1 s) collects,
- * builds the snapshot, decides, and applies (CPU limit, evictions); a fast memory watch (default
- * 100 ms) reads `/proc/meminfo` alone and runs the memory rule at once when the node crosses the
- * threshold. Serves the yarn-copilot API on a unix socket and `/metrics` + `/healthz`.
+ * builds the snapshot, decides, applies (CPU limit, evictions) and refreshes the kill plan; a fast
+ * memory watch (every 5–100 ms, following the headroom) reads `/proc/meminfo` alone and runs the
+ * memory rule on the plan at once when the node crosses the threshold. Serves the yarn-copilot API on a unix socket and `/metrics` + `/healthz`.
  *
  * No globals: every agent has its own clients, Registry and state, so the demo and the tests can
  * run several in one process. With `manual: true` no timer runs and the caller drives `tick()`
