@@ -22,8 +22,7 @@ import { connect } from '../kube/connection.js';
 import { KubeApi, KubeApiError, paths, type KubeList, type KubeObject } from '../kube/api.js';
 import { LeaderElector } from '../kube/lease.js';
 import type { BatchResources } from '../kube/wire.js';
-import { discoverYarnClusters } from '../yarn/site.js';
-import { ResourceManagerClient } from '../yarn/rm-client.js';
+import { connectResourceManagers } from './resource-managers.js';
 import type { YarnResource } from '../yarn/resource.js';
 import { toOperatorSettings, type OperatorSettings } from './settings.js';
 import { projectNode, projectPod, type PodRecord } from './observe.js';
@@ -157,14 +156,17 @@ async function takeLease(api: KubeApi, s: ReleaseSettings, identity: string, log
 
 export async function runRelease(s: ReleaseSettings, logger: Logger): Promise<ReleaseReport> {
   const log = componentLogger(logger, 'release');
-  if (!s.hadoopConfDir) throw new Error('no Hadoop configuration: pass --hadoop-conf-dir or set HADOOP_CONF_DIR');
-  const clusters = discoverYarnClusters(s.hadoopConfDir);
-  const clients = new Map(clusters.map((c) => [c.clusterId, new ResourceManagerClient({
-    rmUrls: c.rmUrls, cluster: c.clusterId, timeoutMs: s.rmTimeoutMs,
-    ...(s.rmUser ? { user: s.rmUser } : {}), ...(s.rmCaFile ? { caFile: s.rmCaFile } : {}),
-    logger: componentLogger(log, 'yarn.rm').child({ cluster: c.clusterId }),
-  })]));
-  const conn = await connect(s.kubeconfig);
+  // The operator's own RM clients (Kerberos, delegation token, CA, user); refused credentials stop it here, before any write.
+  const rms = await connectResourceManagers(s, { logger: log });
+  const clients = rms.clients;
+  let conn: Awaited<ReturnType<typeof connect>>;
+  try {
+    await rms.checkAuthentication();
+    conn = await connect(s.kubeconfig);
+  } catch (err) {
+    await rms.close();
+    throw err;
+  }
   const api = new KubeApi(conn);
   const identity = `loom-release-${s.identity || hostname()}`;
   let lease: { elector: LeaderElector; lost: () => boolean } | undefined;
@@ -273,7 +275,7 @@ export async function runRelease(s: ReleaseSettings, logger: Logger): Promise<Re
     return { exitCode: 1, error, nodes: results };
   } finally {
     await lease?.elector.stop(true);
-    await Promise.all([...clients.values()].map((c) => c.close()));
+    await rms.close();
     await conn.close();
   }
 }

@@ -200,6 +200,41 @@ describe.skipIf(unavailable !== undefined)('loom operator and loom agent against
     expect(nodeWrites(world)).toBe(writesBefore);
     expect(resizes()).toBe(resizesBefore);
   }, 120_000);
+
+  // Last: it hands every node back.
+  test('loom release reaches the kerberized RMs with the operator\'s credentials: every NodeManager shrunk to what YARN uses, claims matching', async () => {
+    // Without credentials: one line naming Kerberos, nothing written (not a node-by-node "RM unavailable").
+    const writesBefore = nodeWrites(world);
+    const resizesBefore = resizes();
+    const none = await loom(['release', '--kubeconfig', world.kube.kubeconfigPath, '--hadoop-conf-dir', world.hadoopConfDir]);
+    expect(none.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^loom release: Kerberos: http:\/\/localhost:\d+ requires Kerberos/)]);
+    expect(none.code).toBe(2);
+    expect(nodeWrites(world)).toBe(writesBefore);
+    expect(resizes()).toBe(resizesBefore);
+
+    const negotiated = filter.counts.negotiated;
+    const r = await loom(['release', '--kubeconfig', world.kube.kubeconfigPath, '--hadoop-conf-dir', world.hadoopConfDir,
+      '--kerberos-principal', `loom/operator@${REALM}`, '--kerberos-keytab', opKeytab]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(filter.counts.negotiated).toBeGreaterThan(negotiated);
+    for (const n of world.nodes.keys()) {
+      const node = world.yarn.cluster.node(world.nodeIdOf(n))!;
+      expect(node.total, n).toEqual(node.used);
+      // vcoresPerCore 1: a vcore is a core (1000 m), a MiB is 2^20 bytes.
+      expect(claimOf(world, n), n).toEqual({ cpu: node.used.vcores * 1000, memory: node.used.memoryMiB * 2 ** 20 });
+    }
+    // With the delegation token instead: the RMs take it (nothing left to shrink, so nothing written).
+    const tokenFile = join(dir, 'release.token');
+    writeFileSync(tokenFile, TOKEN);
+    const delegated = filter.counts.delegation;
+    const writes = nodeWrites(world);
+    const t = await loom(['release', '--kubeconfig', world.kube.kubeconfigPath, '--hadoop-conf-dir', world.hadoopConfDir, '--rm-delegation-token-file', tokenFile]);
+    expect(t.stderr).toBe('');
+    expect(t.code).toBe(0);
+    expect(filter.counts.delegation).toBeGreaterThan(delegated);
+    expect(nodeWrites(world)).toBe(writes);
+  }, 120_000);
 });
 
 function socketGet(socketPath: string, path: string): Promise<string> {
