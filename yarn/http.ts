@@ -311,7 +311,8 @@ export class YarnHttp {
       const res = await (this.options.auth ?? simpleAuth).exchange(target, sendWith);
       const response: YarnResponse = {
         url, method: req.method, status: res.status, contentType: res.header('content-type'), location: res.header('location'),
-        body: req.raw ? '' : res.bytes.toString('utf8'),
+        // A raw request keeps a 2xx body as bytes; an error or redirect body is text (RemoteException, Location notes).
+        body: req.raw && res.status < 300 ? '' : res.bytes.toString('utf8'),
       };
       if (req.raw) response.bytes = res.bytes;
       report(res.status, res.status >= 400 ? 'http' : undefined);

@@ -10,7 +10,7 @@ import { YarnHttp, encodePathSegment, normaliseBaseUrl, type YarnHttpOptions } f
 import { isContainerId } from './ids.js';
 import { isLiveContainerState, type NmContainer, type NmNodeInfo, type RejectedItem } from './model.js';
 import { decodeNmContainers, digestOfNmBody, type NmContainerSummary, type NmContainerSummaryOptions } from './nm-containers.js';
-import { NmDecoder } from './nm-decoder.js';
+import { OffThreadDecoder } from './off-thread-decoder.js';
 import { parseNmContainer, parseNmContainers, parseNmNodeInfo } from './parse.js';
 
 export const NM_BASE_PATH = '/ws/v1/node';
@@ -60,7 +60,7 @@ export class NodeManagerClient {
   private lastContainers: { digest: string; list: NmContainerList } | undefined;
   private lastSummary: { digest: string; summary: NmContainerSummary } | undefined;
   private readonly offThreadBytes: number;
-  private readonly decoder: NmDecoder;
+  private readonly decoder: OffThreadDecoder;
 
   constructor(options: NodeManagerClientOptions = {}) {
     this.url = normaliseBaseUrl(options.url ?? DEFAULT_NM_URL);
@@ -70,7 +70,7 @@ export class NodeManagerClient {
     this.offThreadBytes = options.offThreadBytes ?? DEFAULT_OFF_THREAD_BYTES;
     // A JSON body needs about three times its size of heap to decode: never less than 64 MB.
     const bodyLimit = options.maxBodyBytes ?? DEFAULT_NM_MAX_BODY_BYTES;
-    this.decoder = new NmDecoder({ heapMb: options.decoderHeapMb ?? Math.max(64, Math.ceil((3 * bodyLimit) / 2 ** 20)) });
+    this.decoder = new OffThreadDecoder({ heapMb: options.decoderHeapMb ?? Math.max(64, Math.ceil((3 * bodyLimit) / 2 ** 20)) });
   }
 
   /** Last `nmStartupTime` seen by `nodeInfo()`. */

@@ -2,9 +2,9 @@
  * ResourceManagerClient against the YARN simulator (sim/yarn) over real loopback HTTP:
  * JSON and XML, resize + read-back, RemoteException mapping, HA discovery and failover.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, startYarnSim, type YarnSim, type YarnSimOptions } from '../../sim/yarn/index.js';
-import { YarnHttpError, YarnNoActiveRmError } from '../../yarn/errors.js';
+import { YarnDocumentError, YarnHttpError, YarnNoActiveRmError } from '../../yarn/errors.js';
 import { YarnHttp, type YarnRequestEvent } from '../../yarn/http.js';
 import { NodeManagerClient } from '../../yarn/nm-client.js';
 import { ResourceManagerClient, type ResourceManagerClientOptions } from '../../yarn/rm-client.js';
@@ -238,5 +238,67 @@ describe('RM client HA against a simulated HA pair', () => {
     expect((err as Error).message).toContain(`no RM active among ${rm1!.url} (STANDBY)`);
     expect((err as Error).message).toContain(rm2!.url);
     expect((err as Error).message).toMatch(/connect/);
+  });
+});
+
+describe('RM node list decoded off the main thread (large bodies)', () => {
+  /** A one-path RM stand-in serving a crafted node list (bad entries, a duplicate host). */
+  async function craftedRm(body: string, contentType = 'application/json'): Promise<string> {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/ws/v1/cluster/info')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ clusterInfo: { id: 1, startedOn: 1, state: 'STARTED', haState: 'ACTIVE' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  }
+
+  it.each(['json', 'xml'] as const)('the worker gives the same list as the main thread, and the main thread never parses the body (%s)', async (format) => {
+    const s = await sim();
+    s.cluster.setNodeState('worker-3:45454', 'LOST');
+    const url = s.resourceManagers[0]!.url;
+    const inline = await client({ rmUrls: [url], format }).listNodes({ states: 'all' });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const off = await client({ rmUrls: [url], format, offThreadBytes: 0 }).listNodes({ states: 'all' });
+      expect(off).toEqual(inline);
+      expect(off.nodes).toHaveLength(3);
+      // Only the small cluster-info probe is parsed here; the node list is not.
+      expect(parse.mock.calls.filter(([text]) => String(text).includes('"nodes"'))).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('invalid entries are skipped and duplicates of a host superseded, in the worker as inline', async () => {
+    const node = (id: string, state: string, health: number) => ({
+      id, state, nodeHostName: id.split(':')[0], nodeHTTPAddress: `${id.split(':')[0]}:8042`, lastHealthUpdate: health, nodeLabels: [],
+      totalResource: { memory: 8192, vCores: 8 }, usedResource: { memory: 0, vCores: 0 },
+    });
+    const body = JSON.stringify({ nodes: { node: [node('a:1', 'RUNNING', 2), node('a:2', 'LOST', 3), { id: 42 }, node('b:1', 'RUNNING', 1)] } });
+    const url = await craftedRm(body);
+    const inline = await client({ rmUrls: [url] }).listNodes({ states: 'all' });
+    const off = await client({ rmUrls: [url], offThreadBytes: 0 }).listNodes({ states: 'all' });
+    expect(inline.nodes.map((n) => n.id).sort()).toEqual(['a:1', 'b:1']);
+    expect(inline.superseded.map((n) => n.id)).toEqual(['a:2']);
+    expect(inline.rejected).toHaveLength(1);
+    expect(off).toEqual(inline);
+  });
+
+  it('a body the worker cannot decode is one error naming the URL, and the next list works', async () => {
+    const url = await craftedRm('{"nodes": {"node": [ {"id": "a:1", ');
+    const c = client({ rmUrls: [url], offThreadBytes: 0 });
+    const err = await c.listNodes().catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(YarnDocumentError);
+    expect((err as Error).message).toContain(`${url}/ws/v1/cluster/nodes`);
+    const s = await sim();
+    const good = client({ rmUrls: [s.resourceManagers[0]!.url], offThreadBytes: 0 });
+    expect((await good.listNodes()).nodes).toHaveLength(3);
   });
 });

@@ -1,14 +1,17 @@
 /**
- * Runs the NM decoder worker (nm-decode-worker.ts) for large bodies: created on first use, given
- * its own bounded heap, ended after a while without work. A body that exhausts that heap (or
- * kills the worker any other way) is refused with one error naming the URL; the next one gets a
- * fresh worker. The caller's thread only moves the bytes (transferred, not copied).
+ * Runs the decoder worker (decode-worker.ts) for large bodies — the agent's NM container lists,
+ * the operator's RM node lists: created on first use, given its own bounded heap, ended after a
+ * while without work. A body that exhausts that heap (or kills the worker any other way) is
+ * refused with one error naming the URL; the next one gets a fresh worker. The caller's thread
+ * only moves the bytes (transferred, not copied) and receives the decoded result.
  */
 import { Worker } from 'node:worker_threads';
 import { YarnDocumentError } from './errors.js';
+import type { DecodeJob } from './decode-worker.js';
+import type { RejectedItem, RmNode } from './model.js';
 import type { NmContainerSummary, NmContainerSummaryOptions } from './nm-containers.js';
 
-export interface NmDecoderOptions {
+export interface OffThreadDecoderOptions {
   /** Old-generation heap of the worker, MB (default 64). */
   heapMb?: number;
   /** End the worker after this long without work, ms (default 30 s). */
@@ -17,8 +20,14 @@ export interface NmDecoderOptions {
 
 export type NmDecodeResult = { digest: string; unchanged: true } | { digest: string; summary: NmContainerSummary };
 
+export interface RmNodesDecodeResult {
+  nodes: RmNode[];
+  rejected: RejectedItem[];
+  superseded: RmNode[];
+}
+
 interface Pending {
-  resolve: (r: NmDecodeResult) => void;
+  resolve: (r: unknown) => void;
   reject: (e: Error) => void;
   url: string;
   size: number;
@@ -26,9 +35,9 @@ interface Pending {
 
 // Under the TypeScript sources (tests, tsx) the worker is the .ts file, loaded through tsx.
 const fromSource = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(fromSource ? './nm-decode-worker.ts' : './nm-decode-worker.js', import.meta.url);
+const WORKER_URL = new URL(fromSource ? './decode-worker.ts' : './decode-worker.js', import.meta.url);
 
-export class NmDecoder {
+export class OffThreadDecoder {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
@@ -36,21 +45,19 @@ export class NmDecoder {
   readonly heapMb: number;
   private readonly idleMs: number;
 
-  constructor(options: NmDecoderOptions = {}) {
+  constructor(options: OffThreadDecoderOptions = {}) {
     this.heapMb = options.heapMb ?? 64;
     this.idleMs = options.idleMs ?? 30_000;
   }
 
-  /** Decode off the calling thread. `bytes` is transferred: the caller must not use it afterwards. */
+  /** Summarize an NM container list off the calling thread. `bytes` is transferred: the caller must not use it afterwards. */
   decode(bytes: Uint8Array, contentType: string | undefined, url: string, opts: NmContainerSummaryOptions, lastDigest: string | undefined): Promise<NmDecodeResult> {
-    const w = this.ensure();
-    if (this.idle) clearTimeout(this.idle);
-    const seq = ++this.seq;
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
-    return new Promise<NmDecodeResult>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject, url, size: own.byteLength });
-      w.postMessage({ seq, bytes: own, contentType, url, opts, lastDigest }, [own.buffer as ArrayBuffer]);
-    });
+    return this.run({ kind: 'nm-containers', opts, lastDigest }, bytes, contentType, url) as Promise<NmDecodeResult>;
+  }
+
+  /** Validate and deduplicate an RM node list off the calling thread. `bytes` is transferred. */
+  rmNodes(bytes: Uint8Array, contentType: string | undefined, url: string): Promise<RmNodesDecodeResult> {
+    return this.run({ kind: 'rm-nodes' }, bytes, contentType, url) as Promise<RmNodesDecodeResult>;
   }
 
   async close(): Promise<void> {
@@ -58,6 +65,17 @@ export class NmDecoder {
     const w = this.worker;
     this.worker = undefined;
     if (w) await w.terminate();
+  }
+
+  private run(job: DecodeJob, bytes: Uint8Array, contentType: string | undefined, url: string): Promise<unknown> {
+    const w = this.ensure();
+    if (this.idle) clearTimeout(this.idle);
+    const seq = ++this.seq;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
+    return new Promise<unknown>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject, url, size: own.byteLength });
+      w.postMessage({ seq, job, bytes: own, contentType, url }, [own.buffer as ArrayBuffer]);
+    });
   }
 
   private ensure(): Worker {
@@ -68,13 +86,12 @@ export class NmDecoder {
       ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`, { eval: true, ...limits })
       : new Worker(WORKER_URL, limits);
     w.unref();
-    w.on('message', (m: { seq: number; digest?: string; unchanged?: boolean; summary?: NmContainerSummary; error?: { name: string; message: string } }) => {
+    w.on('message', (m: { seq: number; result?: unknown; error?: { name: string; message: string } }) => {
       const p = this.pending.get(m.seq);
       if (!p) return;
       this.pending.delete(m.seq);
       if (m.error) p.reject(m.error.name === 'YarnDocumentError' ? new YarnDocumentError(p.url, m.error.message.replace(`${p.url}: `, ''), '') : new Error(m.error.message));
-      else if (m.unchanged) p.resolve({ digest: m.digest!, unchanged: true });
-      else p.resolve({ digest: m.digest!, summary: m.summary! });
+      else p.resolve(m.result);
       this.scheduleIdle();
     });
     const fail = (why: string): void => {
