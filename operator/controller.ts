@@ -209,8 +209,9 @@ export class OperatorController {
     }
     out.push({ name: 'role', ok: true, detail: `leader (term ${this.term})` });
     // N polls, but never less than 5 s: a short poll period on a busy machine is not an outage.
-    const limit = Math.max((this.o.readyPolls ?? 3) * this.o.pollMs, 5000);
+    // The period is the poller's own: stretched when a poll is costly (a large cluster).
     for (const [id, p] of this.pollers) {
+      const limit = Math.max((this.o.readyPolls ?? 3) * Math.max(this.o.pollMs, p.periodMs), 5000);
       const age = p.lastOkAt === undefined ? undefined : this.clock.now() - p.lastOkAt;
       const leadingFor = this.clock.now() - this.termStartedAt;
       // A fresh term gets N polls' grace for its first answer.

@@ -40,6 +40,30 @@ export function diffViews(prev: ClusterView | undefined, next: ClusterView): { c
   return { changed, availabilityChanged };
 }
 
+/**
+ * Share of one core the polls of a cluster may take: the period after a successful poll is at
+ * least its cost (send → answer decoded and diffed, wall time: an upper bound of its CPU) ÷ this
+ * share, and never shorter than the configured period. At 20,000 nodes a poll is a 35 MB list
+ * costing 0.3–1 s; at a fixed 2 s period the polls alone would take up to half a core, and over
+ * a cold start (whose length grows with N) their total would grow as N².
+ */
+export const POLL_CORE_SHARE = 0.1;
+/** The period never stretches beyond this (a drift the RM shows is repaired within it). */
+export const MAX_STRETCHED_POLL_MS = 60_000;
+/**
+ * Polls cheaper than this never stretch the period: a small cluster's poll is a few ms of CPU,
+ * and what its wall time shows beyond that on a busy machine is waiting for a CPU.
+ */
+export const MIN_STRETCHING_COST_MS = 100;
+/** The cost is the least of the last few successful polls: one poll slowed by a busy machine does not stretch. */
+const COST_SAMPLES = 3;
+
+/** Pure: the period after successful polls that took `costMs` (the least of the last few). */
+export function pollPeriodAfter(pollMs: number, costMs: number, share = POLL_CORE_SHARE): number {
+  if (costMs < MIN_STRETCHING_COST_MS) return pollMs;
+  return Math.max(pollMs, Math.min(costMs / share, Math.max(pollMs, MAX_STRETCHED_POLL_MS)));
+}
+
 /** The view of a cluster before its first poll (of this term): a state, not an error. */
 export const pendingView = (at = 0): ClusterView => ({ status: 'pending', at });
 
@@ -53,6 +77,8 @@ export class ClusterPoller {
   polls = 0;
   /** Monotonic time the last poll with a usable answer was sent. */
   lastOkAt: number | undefined;
+  /** The current period between poll starts: the configured one, stretched by the last poll's cost. */
+  periodMs: number;
 
   constructor(
     readonly clusterId: string,
@@ -61,7 +87,9 @@ export class ClusterPoller {
     private readonly logger: Logger,
     private readonly clock: Clock,
     private readonly onResult: (r: PollResult) => void,
-  ) {}
+  ) {
+    this.periodMs = pollMs;
+  }
 
   get polling(): boolean { return this.inFlight !== undefined; }
 
@@ -89,14 +117,22 @@ export class ClusterPoller {
 
   private async loop(gen: number): Promise<void> {
     let failures = 0;
+    let costs: number[] = [];
     while (this.running && gen === this.generation) {
       const started = this.clock.now();
       const r = await this.pollOnce(gen);
       if (!this.running || gen !== this.generation) return;
+      if (r.view.status === 'ok') costs = [...costs.slice(1 - COST_SAMPLES), this.clock.now() - started];
+      const cost = Math.min(...costs);
       failures = r.view.status === 'ok' ? 0 : failures + 1;
       // After a failure look again sooner (¼ poll, doubling up to a poll): the repair of an
       // override the RM forgot meanwhile must come within one poll of the RM answering again.
-      const period = failures === 0 ? this.pollMs : Math.min(this.pollMs, (this.pollMs / 4) * 2 ** (failures - 1));
+      // After a success, a costly poll (a large cluster) waits long enough to stay within its share of a core.
+      const period = failures === 0 ? pollPeriodAfter(this.pollMs, cost) : Math.min(this.pollMs, (this.pollMs / 4) * 2 ** (failures - 1));
+      if (failures === 0 && this.periodMs === this.pollMs && period > this.pollMs) {
+        this.logger.info({ cluster: this.clusterId, costMs: Math.round(cost), periodMs: Math.round(period) }, 'RM poll period stretched to its cost');
+      }
+      this.periodMs = failures === 0 ? period : this.pollMs;
       const wait = Math.max(0, period - (this.clock.now() - started));
       await new Promise<void>((resolve) => { this.timer = this.clock.setTimer(wait, resolve); });
     }
