@@ -25,7 +25,7 @@ import { projectNode, type NodeRecord } from './observe.js';
 import type { Inventory } from './inventory.js';
 import { claimOf, nextObservation, nodeIdKey, snapshotOf, type ClusterView, type PendingResize, type RmReadBack } from './snapshot.js';
 import { ClaimConflict, ClaimWriter } from './claim-writer.js';
-import type { OperatorMetrics } from './metrics.js';
+import type { LedgerQuantity, OperatorMetrics } from './metrics.js';
 import { readBackResize, type ReadBackOptions } from './resize-read-back.js';
 
 /** One executed write, kept for tests, the demo and `loom status`. */
@@ -308,10 +308,7 @@ export class Reconciler {
     if (!f) return;
     const cap = yarnToBatch(f.applied, this.o.ledger.vcoresPerCore);
     const m = this.o.metrics;
-    const set = (quantity: string, cpu: number, memory: number) => {
-      m.nodeBatchCpu.set({ node, quantity }, cpu / 1000);
-      m.nodeBatchMemory.set({ node, quantity }, memory);
-    };
+    const set = (quantity: LedgerQuantity, cpu: number, memory: number) => m.setNodeFigure(node, quantity, cpu / 1000, memory);
     set('origin', f.origin.cpu, f.origin.memory);
     set('k8s_requested', f.k8sRequested.cpu, f.k8sRequested.memory);
     set('yarn_used', f.yarnUsed.cpu, f.yarnUsed.memory);

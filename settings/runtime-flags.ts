@@ -11,6 +11,13 @@
  *
  * Both are accepted in NODE_OPTIONS.
  */
+/**
+ * The operator's old-space size for a cluster of `nodes` nodes (≈ 30 pods each): the shipped 320 MB
+ * up to 8,000 nodes, 40 MB per 1,000 nodes beyond (the live heap grows ≈ 23 MB per 1,000 nodes;
+ * the rest is room for a relist and the collector). docs/operations.md gives the same rule.
+ */
+export const operatorHeapMbFor = (nodes: number): number => Math.max(320, Math.ceil((40 * nodes) / 1000));
+
 export const RUNTIME_FLAGS = {
   operator: ['--max-old-space-size=320'],
   agent: ['--max-semi-space-size=1', '--max-old-space-size=96'],
