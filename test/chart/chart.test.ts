@@ -70,6 +70,15 @@ describe.skipIf(typeof tools === 'string')('the Helm chart', () => {
       expect(await openApiProblem(o), `${o.kind}/${o.metadata.name}`).toBeUndefined();
       expect(unknownFields(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
     }
+    // The validators do refuse: a wrong type in a core object and in a monitoring one.
+    const d = structuredClone(find(defaults, 'Deployment', 'loom-operator'));
+    (d.spec as { replicas: unknown }).replicas = 'two';
+    expect(await openApiProblem(d)).toMatch(/replicas/);
+    const rule = allOn.find((o) => o.kind === 'PrometheusRule');
+    expect(rule).toBeDefined();
+    const badRule = structuredClone(rule!);
+    (badRule.spec as { groups: unknown }).groups = 'none';
+    expect(await openApiProblem(badRule)).toMatch(/groups/);
   });
 
   it('the operator: 2 replicas, never below them while rolling, spread, probed, locked down', () => {
