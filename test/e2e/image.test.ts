@@ -1,29 +1,51 @@
 /**
  * The image: scripts/build-image.sh builds the Dockerfile with Debian's buildah (chroot
- * isolation), from a local base image — no registry is reachable here — assembled from this
- * machine's own Node binary, npm and the shared libraries they need (ldd), so the build is the
- * real multi-stage build (npm ci, tsc, prune to production dependencies). Then, inside the image
- * (`buildah run --isolation chroot`), as its default non-root user: `loom --version`, and
- * `loom operator --once --dry-run` against a `loom sim` started here; each long-running program
- * gets its V8 flags; no dev dependency is in it; the OCI labels say what it is.
- * buildah is installed when missing; the test prints one reason and skips only if it cannot be.
+ * isolation), from a local base image — no registry is reachable here — that stands in for the
+ * official node:20-bookworm-slim: Debian bookworm bootstrapped from Debian's mirror (mmdebstrap,
+ * with apt and dpkg, so the Dockerfile's own apt-get steps run for real) plus this machine's own
+ * Node 20 binary, npm and Node's headers where the official image has them (/usr/local). So the
+ * build is the real multi-stage build: apt-get of the compiler and libkrb5-dev, npm ci, the
+ * optional `kerberos` module compiled against MIT Kerberos, tsc; the runtime stage apt-gets the
+ * GSS-API runtime library only. Then, inside the image (`buildah run --isolation chroot`), as its
+ * default non-root user: `loom --version`; the kerberos module loads; `loom operator --once
+ * --dry-run` against a `loom sim` started here, and again with a keytab against a kerberized
+ * simulated YARN and a real MIT KDC on loopback (SPNEGO from inside the image); each long-running
+ * program gets its V8 flags; no dev dependency and no compiler is in it; the OCI labels say what it is.
+ * buildah and mmdebstrap are installed when missing; the test prints one reason and skips only if
+ * they cannot be, or Debian's mirror cannot be reached.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { installDebianPackage } from '../debian-package.js';
 import { RUNTIME_FLAGS } from '../../settings/runtime-flags.js';
+import { SimWorld } from '../../sim/world.js';
+import { SpnegoFilter } from '../../sim/yarn/index.js';
+import { REALM, TestKdc, kerberosAvailable, kerberosBinding } from '../kdc.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 
-function haveBuildah(): string | undefined {
+/** Debian's mirror and the release the local base is bootstrapped from (that of node:20-bookworm-slim). */
+const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+const DEBIAN_SUITE = 'bookworm';
+
+function haveTools(): string | undefined {
   if (process.platform !== 'linux') return `buildah runs on Linux only (this is ${process.platform})`;
-  if (spawnSync('buildah', ['--version']).status === 0) return undefined;
-  return installDebianPackage('buildah');
+  const want = ['buildah', 'mmdebstrap'].filter((t) => spawnSync(t, ['--version']).status !== 0);
+  return want.length ? installDebianPackage(want) : undefined;
+}
+/** The base is bootstrapped from Debian's mirror, and the Dockerfile's apt-get steps need it too. */
+async function mirrorReachable(): Promise<string | undefined> {
+  try {
+    const r = await fetch(`${DEBIAN_MIRROR}/dists/${DEBIAN_SUITE}/Release`, { method: 'HEAD', signal: AbortSignal.timeout(15_000) });
+    return r.ok ? undefined : `Debian's mirror ${DEBIAN_MIRROR} answered ${r.status}`;
+  } catch (err) {
+    return `Debian's mirror ${DEBIAN_MIRROR} is unreachable (${(err as Error).message})`;
+  }
 }
 /** overlay when a probe mount works in this directory's filesystem, else vfs. */
 function storageDriver(dir: string): 'overlay' | 'vfs' {
@@ -35,8 +57,11 @@ function storageDriver(dir: string): 'overlay' | 'vfs' {
   return ok ? 'overlay' : 'vfs';
 }
 
-const missing = haveBuildah();
+const missing = haveTools() ?? (process.platform === 'linux' ? await mirrorReachable() : undefined);
 if (missing) console.log(`skipped (image): ${missing}`);
+// The Kerberos end-to-end inside the image needs a real KDC here (and the module in this process, for the simulated RM's acceptor).
+const noKdc = missing ? missing : kerberosAvailable();
+if (!missing && noKdc) console.log(`skipped (image, Kerberos end to end): ${noKdc}`);
 
 describe.skipIf(missing !== undefined)('the image', () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-image-'));
@@ -54,40 +79,55 @@ describe.skipIf(missing !== undefined)('the image', () => {
   };
   /** Runs a command in the image's working container (as the image's user unless given). */
   const inImage = (cmd: string[], extra: string[] = []) => buildah(['run', '--isolation', 'chroot', ...extra, container, '--', ...cmd]);
+  /** The same without blocking this process (for servers that run in it: the simulators, the KDC's acceptor). */
+  const inImageAsync = (cmd: string[], extra: string[] = []) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn('buildah', [...global, 'run', '--isolation', 'chroot', ...extra, container, '--', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += String(c); });
+    child.stderr.on('data', (c) => { stderr += String(c); });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 
-  /** A base image from this machine's node, npm, sh and env with their shared libraries. */
+  /**
+   * A stand-in for node:20-bookworm-slim: Debian bookworm from Debian's mirror (apt and dpkg
+   * included, documentation left out as the slim images do), and this machine's Node 20 — its
+   * binary, npm and headers — at the official image's paths under /usr/local.
+   */
   function assembleBase(): void {
     const ctx = join(dir, 'base');
-    const rootfs = join(ctx, 'rootfs');
-    const put = (from: string, to = from) => {
-      mkdirSync(dirname(join(rootfs, to)), { recursive: true });
-      copyFileSync(realpathSync(from), join(rootfs, to));
-      chmodSync(join(rootfs, to), 0o755);
-    };
     const node = realpathSync(process.execPath);
-    const binaries: [string, string][] = [[node, '/usr/local/bin/node'], ['/bin/dash', '/bin/sh'], ['/usr/bin/env', '/usr/bin/env']];
-    for (const [from, to] of binaries) {
-      put(from, to);
-      for (const m of execFileSync('ldd', [from], { encoding: 'utf8' }).matchAll(/(\/\S+\.so[.\d]*)/g)) put(m[1]!);
+    const prefix = join(ctx, 'node', 'usr', 'local');
+    mkdirSync(join(prefix, 'bin'), { recursive: true });
+    copyFileSync(node, join(prefix, 'bin', 'node'));
+    chmodSync(join(prefix, 'bin', 'node'), 0o755);
+    const nodeRoot = join(dirname(node), '..');
+    cpSync(join(nodeRoot, 'lib', 'node_modules', 'npm'), join(prefix, 'lib', 'node_modules', 'npm'), { recursive: true, dereference: true });
+    // node-gyp compiles native modules against these (the official image ships them too).
+    cpSync(join(nodeRoot, 'include', 'node'), join(prefix, 'include', 'node'), { recursive: true, dereference: true });
+    for (const [bin, cli] of [['npm', 'npm-cli.js'], ['npx', 'npx-cli.js']] as const) symlinkSync(`../lib/node_modules/npm/bin/${cli}`, join(prefix, 'bin', bin));
+    // The bootstrap (a few minutes) is kept for a week in the user's cache, as a package download would be.
+    const cached = join(homedir(), '.cache', 'loom-test', `debian-${DEBIAN_SUITE}-apt.tar`);
+    if (!existsSync(cached) || Date.now() - statSync(cached).mtimeMs > 7 * 86_400_000) {
+      mkdirSync(dirname(cached), { recursive: true });
+      const slim = ['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*'].flatMap((p) => ['--dpkgopt', `path-exclude=${p}`]);
+      const boot = spawnSync('mmdebstrap', ['--variant=apt', '--mode=root', '--format=tar', '--quiet', ...slim, DEBIAN_SUITE, `${cached}.part`, DEBIAN_MIRROR], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+      if (boot.status !== 0) throw new Error(`mmdebstrap ${DEBIAN_SUITE} failed: ${(boot.stderr || boot.stdout).slice(-2000)}`);
+      renameSync(`${cached}.part`, cached);
     }
-    const npm = join(dirname(node), '..', 'lib', 'node_modules', 'npm');
-    cpSync(npm, join(rootfs, 'usr/local/lib/node_modules/npm'), { recursive: true, dereference: true });
-    for (const [bin, cli] of [['npm', 'npm-cli.js'], ['npx', 'npx-cli.js']]) {
-      writeFileSync(join(rootfs, 'usr/local/bin', bin!), `#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/${cli} "$@"\n`, { mode: 0o755 });
-    }
-    mkdirSync(join(rootfs, 'etc'), { recursive: true });
-    writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/sh\n');
-    writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nnonroot:x:65532:\n');
-    for (const d of ['tmp', 'root', 'home/nonroot']) mkdirSync(join(rootfs, d), { recursive: true });
-    chmodSync(join(rootfs, 'tmp'), 0o1777);
-    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/root\n');
+    copyFileSync(cached, join(ctx, 'debian.tar'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nADD debian.tar /\nCOPY node/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["node"]\n');
     const r = buildah(['bud', '--isolation', 'chroot', '-t', BASE, ctx]);
     if (r.code !== 0) throw new Error(`base image: ${r.stderr.slice(-2000)}`);
+    rmSync(ctx, { recursive: true, force: true });
   }
 
   beforeAll(async () => {
+    let started = Date.now();
     assembleBase();
-    const started = Date.now();
+    console.log(`base image assembled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    started = Date.now();
     // The real script, as a user runs it; the npm cache of this machine spares the downloads.
     const cache = join(homedir(), '.npm');
     const r = spawnSync(join(repo, 'scripts', 'build-image.sh'), [IMAGE], {
@@ -126,6 +166,12 @@ describe.skipIf(missing !== undefined)('the image', () => {
     expect(inImage(['node', '-e', 'console.log(process.getuid())']).stdout.trim()).toBe('65532');
   });
 
+  test('the optional kerberos module is built in and loads inside the image, as the non-root user', () => {
+    const r = inImage(['node', '-e', "const k = require('/opt/loom/node_modules/kerberos'); console.log(typeof k.initializeClient, typeof k.initializeServer)"]);
+    expect(r, JSON.stringify(r)).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.trim()).toBe('function function');
+  });
+
   test('loom operator --once --dry-run inside the image against loom sim', async () => {
     const simDir = join(dir, 'sim');
     mkdirSync(simDir);
@@ -143,6 +189,45 @@ describe.skipIf(missing !== undefined)('the image', () => {
     expect(done).toMatchObject({ nodes: 2, problems: 0, dryRun: true });
   }, 60_000);
 
+  test.skipIf(noKdc !== undefined)('loom operator --once with a keytab inside the image: SPNEGO to a kerberized YARN through a real KDC', async () => {
+    const kdc = await TestKdc.start();
+    const shared = join(dir, 'kerberos');
+    let world: SimWorld | undefined;
+    const envBefore = { ...process.env };
+    try {
+      kdc.addPrincipal('HTTP/localhost');
+      const httpKeytab = kdc.keytab('HTTP/localhost');
+      kdc.addPrincipal('loom/operator');
+      // What the chart mounts: krb5.conf and Loom's keytab, readable by the image's user.
+      mkdirSync(shared);
+      copyFileSync(kdc.krb5Conf, join(shared, 'krb5.conf'));
+      kdc.keytab('loom/operator', join(shared, 'loom.keytab'));
+      process.env.KRB5_CONFIG = kdc.krb5Conf;
+      process.env.KRB5RCACHEDIR = kdc.dir;
+      const filter = new SpnegoFilter({ keytab: httpKeytab, clock: { now: () => Date.now() }, binding: kerberosBinding() });
+      world = await SimWorld.start({ nodes: 2, spnego: filter, dir: join(shared, 'world') });
+      execFileSync('chmod', ['-R', 'a+rX', shared]);
+      const d = world.describe();
+      const r = await inImageAsync(
+        ['loom', 'operator', '--once', '--dry-run', '--kubeconfig', d.kubeconfig, '--hadoop-conf-dir', d.hadoopConfDir!,
+          '--kerberos-principal', `loom/operator@${REALM}`, '--kerberos-keytab', join(shared, 'loom.keytab')],
+        ['--volume', `${shared}:${shared}:ro`, '--env', `KRB5_CONFIG=${join(shared, 'krb5.conf')}`],
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === 'one reconcile done')).toMatchObject({ nodes: 2, problems: 0, dryRun: true });
+      // The RM's filter accepted SPNEGO tokens made inside the image (then its cookie).
+      expect(filter.counts.negotiated).toBeGreaterThan(0);
+      expect(filter.counts.refused).toBe(0);
+    } finally {
+      await world?.stop();
+      await kdc.stop();
+      for (const k of Object.keys(process.env)) if (!(k in envBefore)) delete process.env[k];
+      Object.assign(process.env, envBefore);
+    }
+  }, 120_000);
+
   test('each long-running program gets its V8 flags from the entrypoint (NODE_OPTIONS given later wins)', () => {
     // A probe named `node` first on PATH shows what the entrypoint hands to Node.
     const probe = "require('fs').mkdirSync('/tmp/probe',{recursive:true});require('fs').writeFileSync('/tmp/probe/node','#!/bin/sh\\necho \"$NODE_OPTIONS\"\\n',{mode:0o755})";
@@ -158,9 +243,13 @@ describe.skipIf(missing !== undefined)('the image', () => {
   test('the runtime stage holds the compiled program and production dependencies only', () => {
     const paths = ['/opt/loom/dist/cli/main.js', '/opt/loom/node_modules/prom-client',
       ...['typescript', 'vitest', 'tsx', '@aws-cdk/lambda-layer-kubectl-v33', 'kubernetes-models'].map((d) => `/opt/loom/node_modules/${d}`),
-      '/opt/loom/operator', '/opt/loom/test', '/src', '/tools'];
+      '/opt/loom/operator', '/opt/loom/test', '/src', '/tools',
+      // The compiled kerberos module and its runtime library; no compiler, headers or build leftovers.
+      '/opt/loom/node_modules/kerberos/build/Release/kerberos.node', '/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2',
+      '/usr/bin/g++', '/usr/bin/make', '/usr/include/gssapi/gssapi.h', '/opt/loom/node_modules/kerberos/build/Release/obj.target'];
     const r = inImage(['node', '-e', `console.log(JSON.stringify(${JSON.stringify(paths)}.filter((p) => require('fs').existsSync(p))))`]);
-    expect(JSON.parse(r.stdout)).toEqual(['/opt/loom/dist/cli/main.js', '/opt/loom/node_modules/prom-client']);
+    expect(JSON.parse(r.stdout)).toEqual(['/opt/loom/dist/cli/main.js', '/opt/loom/node_modules/prom-client',
+      '/opt/loom/node_modules/kerberos/build/Release/kerberos.node', '/usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2']);
   });
 
   test('image config: OCI labels, non-root user, loom as the entrypoint', () => {
