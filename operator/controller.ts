@@ -290,7 +290,7 @@ export class OperatorController {
     this.o.metrics.rmNodeLists.inc({ cluster: r.clusterId });
     this.o.metrics.clusterAvailable.set({ cluster: r.clusterId }, r.view.status === 'ok' ? 1 : 0);
     if (r.error) this.o.metrics.rmPollFailures.inc({ cluster: r.clusterId, reason: r.error.name || 'Error' });
-    const superseded = r.view.status === 'ok' ? this.reconciler.supersedeReadBacks(r.view.nodes, r.view.seq ?? 0) : [];
+    const superseded = r.view.status === 'ok' ? this.reconciler.supersedeReadBacks(r.clusterId, r.view.nodes, r.view.seq ?? 0) : [];
     if (r.availabilityChanged) {
       this.inventory.markAllDirty();
       return;

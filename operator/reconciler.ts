@@ -23,7 +23,7 @@ import { decideNode, sameYarn, type LedgerAction, type LedgerConfig, type Ledger
 import { yarnToBatch } from './ledger/units.js';
 import { projectNode, type NodeRecord } from './observe.js';
 import type { Inventory } from './inventory.js';
-import { claimOf, nextObservation, nodeIdKey, snapshotOf, type ClusterView, type PendingResize, type RmReadBack } from './snapshot.js';
+import { claimOf, nextObservation, nodeIdKey, resizeKey, snapshotOf, type ClusterView, type PendingResize, type RmReadBack } from './snapshot.js';
 import { ClaimConflict, ClaimWriter } from './claim-writer.js';
 import type { LedgerQuantity, OperatorMetrics } from './metrics.js';
 import { readBackResize, type ReadBackOptions } from './resize-read-back.js';
@@ -65,7 +65,7 @@ export class Reconciler {
   readonly decisions = new Map<string, LedgerDecision>();
   /** Every write made, in order (the last 10,000 to 20,000). */
   readonly writes: AppliedWrite[] = [];
-  /** Fresher RM figures learned from resizes, by NodeId key; the poller's views stay the poller's. */
+  /** Fresher RM figures learned from resizes, by resizeKey (cluster and NodeId); the poller's views stay the poller's. */
   readonly readBack = new Map<string, RmReadBack>();
   /**
    * Resizes sent and not yet shown by the RM, by NodeId key (see {@link PendingResize}). Kept
@@ -100,18 +100,19 @@ export class Reconciler {
    * from the read-back they replace: the poller diffs against its own last poll, so a change
    * since our resize (an override the RM forgot) would otherwise wake nobody.
    */
-  supersedeReadBacks(nodes: ReadonlyMap<string, RmNode>, seq: number): string[] {
+  supersedeReadBacks(clusterId: string, nodes: ReadonlyMap<string, RmNode>, seq: number): string[] {
     const differ: string[] = [];
     for (const [id, n] of nodes) {
+      const key = resizeKey(clusterId, id);
       // A poll sent after an unconfirmed resize that shows it confirms it: decide again on it.
-      const p = this.pending.get(id);
+      const p = this.pending.get(key);
       if (p && p.seq < seq && sameYarn(n.totalResource, p.capacity)) {
-        this.pending.delete(id);
+        this.pending.delete(key);
         differ.push(id);
       }
-      const rb = this.readBack.get(id);
+      const rb = this.readBack.get(key);
       if (!rb || rb.seq > seq) continue;
-      this.readBack.delete(id);
+      this.readBack.delete(key);
       if (!sameYarn(n.totalResource, rb.total) || (rb.used !== undefined && !sameYarn(n.usedResource ?? { vcores: 0, memoryMiB: 0 } as YarnResource, rb.used))) differ.push(id);
     }
     return differ;
@@ -255,7 +256,7 @@ export class Reconciler {
     // 0/0 is only ever the ledger's answer to valid inputs (K ≥ O); parse failures never get here.
     let sentAt = this.o.clock.now();
     let seq = nextObservation();
-    const key = nodeIdKey(action.nodeId);
+    const key = resizeKey(action.clusterId, action.nodeId);
     // Right before the POST leaves (after the fence): from here on the RM may apply it — even when
     // the answer is lost or the read-back never shows it — until an observation shows it.
     const beforeSend = () => {

@@ -118,6 +118,12 @@ export interface PendingResize {
 
 export const nodeIdKey = (nodeId: string): string => nodeId.toLowerCase();
 
+/**
+ * Where the reconciler keeps a node's read-back and pending resize: per YARN cluster, since two
+ * clusters' RMs may both know a NodeId (`host:port`), and one's poll says nothing about the other's.
+ */
+export const resizeKey = (clusterId: string, nodeId: string): string => `${clusterId}\t${nodeIdKey(nodeId)}`;
+
 /** Pure: the RM's answer, with "cluster X" said once whatever the message already says. */
 export function unavailableDetail(clusterId: string, message: string): string {
   return message.startsWith(`cluster ${clusterId}:`) ? message : `cluster ${clusterId}: ${message}`;
@@ -153,7 +159,7 @@ export type SnapshotResult =
 /**
  * Everything the ledger needs about one node, or why it cannot be had. `claim` is the node's
  * annotation parsed once by the caller (default: parsed here); `readBack` the reconciler's
- * fresher RM figures by NodeId key, `pending` its resizes not yet shown by the RM.
+ * fresher RM figures by {@link resizeKey}, `pending` its resizes not yet shown by the RM.
  */
 export function snapshotOf(
   node: NodeRecord, pods: readonly PodRecord[], views: ReadonlyMap<string, ClusterView>, memory: LedgerMemory,
@@ -165,7 +171,7 @@ export function snapshotOf(
   if (!claim.ok) return { ok: false, kind: 'report', reason: claim.reason };
   const nodeManager = nodeManagerOf(pods);
   const rm: RmObservation = nodeManager.state === 'running'
-    ? rmObservationOf(views.get(nodeManager.clusterId), nodeManager.clusterId, nodeManager.nodeId, readBack?.get(nodeIdKey(nodeManager.nodeId)), pending?.get(nodeIdKey(nodeManager.nodeId)))
+    ? rmObservationOf(views.get(nodeManager.clusterId), nodeManager.clusterId, nodeManager.nodeId, readBack?.get(resizeKey(nodeManager.clusterId, nodeManager.nodeId)), pending?.get(resizeKey(nodeManager.clusterId, nodeManager.nodeId)))
     : { status: 'rm-unavailable', detail: 'no NodeManager' };
   return {
     ok: true,

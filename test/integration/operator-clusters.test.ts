@@ -53,8 +53,12 @@ describe('two YARN clusters', () => {
   });
 
   test('each node is resized on its own cluster only', async () => {
+    // Converged: each RM total and each claim (a shrink writes the claim after the RM, so both are waited for).
+    const claimed = (n: string, c: { vcores: number; memoryMiB: number }) => is(claimOf(world, n), { cpu: c.vcores * 1000, memory: c.memoryMiB * MIB });
     await waitFor(async () => is(await total(rmA(), 'node-1'), cap(9000, 17 * GIB)) && is(await total(rmA(), 'node-2'), cap(11_000, 21 * GIB))
-      && is(await total(rmB(), 'node-3'), cap(13_000, 25 * GIB)) && is(await total(rmB(), 'node-4'), cap(7000, 13 * GIB)), 8000, 'four nodes converged');
+      && is(await total(rmB(), 'node-3'), cap(13_000, 25 * GIB)) && is(await total(rmB(), 'node-4'), cap(7000, 13 * GIB))
+      && claimed('node-1', cap(9000, 17 * GIB)) && claimed('node-2', cap(11_000, 21 * GIB)) && claimed('node-3', cap(13_000, 25 * GIB)) && claimed('node-4', cap(7000, 13 * GIB)),
+    8000, 'four nodes converged');
     // Cluster a's RM also knows node-3/node-4 (the world registers every node) but was not touched for them.
     expect(await total(rmA(), 'node-3')).toEqual(NM_REPORTED);
     expect(await total(rmA(), 'node-4')).toEqual(NM_REPORTED);

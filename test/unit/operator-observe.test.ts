@@ -5,7 +5,7 @@ import type { KubeObject } from '../../kube/api.js';
 import { ANNOTATION_CLUSTER_ID, ANNOTATION_NODE_ID, BATCH_CPU, BATCH_MEMORY, LABEL_COMPONENT, NODE_MANAGER_COMPONENT } from '../../kube/wire.js';
 import { mattersToLedger, projectLedgerPod, projectPod, type NodeRecord, type PodRecord } from '../../operator/observe.js';
 import { diffViews, pendingView } from '../../operator/rm-poller.js';
-import { snapshotOf, unavailableDetail, type ClusterView } from '../../operator/snapshot.js';
+import { resizeKey, snapshotOf, unavailableDetail, type ClusterView } from '../../operator/snapshot.js';
 import type { RmNode } from '../../yarn/model.js';
 
 const pod = (spec: Record<string, unknown>, extra: Partial<KubeObject['metadata']> = {}, phase = 'Running'): KubeObject => ({
@@ -54,9 +54,9 @@ describe('snapshotOf', () => {
 
   it('a read-back sent after the poll wins over it; an older one does not', () => {
     const views = new Map([['c1', ok(100, rmNode(8, 1))]]);
-    const newer = snapshotOf(node, [nmPod], views, {}, undefined, new Map([['n1:8041', { at: 150, seq: 150, total: { vcores: 4, memoryMiB: 8192 }, used: { vcores: 5, memoryMiB: 0 } }]]) as never);
+    const newer = snapshotOf(node, [nmPod], views, {}, undefined, new Map([[resizeKey('c1', 'n1:8041'), { at: 150, seq: 150, total: { vcores: 4, memoryMiB: 8192 }, used: { vcores: 5, memoryMiB: 0 } }]]) as never);
     expect(newer.ok && newer.snapshot.rm).toMatchObject({ status: 'ok', node: { total: { vcores: 4 }, used: { vcores: 5 } } });
-    const older = snapshotOf(node, [nmPod], views, {}, undefined, new Map([['n1:8041', { at: 50, seq: 50, total: { vcores: 4, memoryMiB: 8192 } }]]) as never);
+    const older = snapshotOf(node, [nmPod], views, {}, undefined, new Map([[resizeKey('c1', 'n1:8041'), { at: 50, seq: 50, total: { vcores: 4, memoryMiB: 8192 } }]]) as never);
     expect(older.ok && older.snapshot.rm).toMatchObject({ status: 'ok', node: { total: { vcores: 8 }, used: { vcores: 1 } } });
   });
 
