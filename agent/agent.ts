@@ -205,6 +205,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   let state: AgentRulesState = initialRulesState();
   let lastHeld = '';
   const plan = new KillPlan();
+  let unheldSeen = 0;
 
   /** Decide on a snapshot and apply: the one path shared by the tick and the fast watch. */
   const decideAndApply = (snapshot: Snapshot, now: number, rules: readonly RuleName[], source: 'tick' | 'fast-watch', decided?: Decision): { decision: Decision; issued: IssuedEviction[] } => {
@@ -249,6 +250,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       if (col.nmRestarted) metrics.nmRestarts.inc();
       evictor.reconcile(new Set(col.containers.map((c) => c.nm.id)));
       metrics.observe(col);
+      metrics.cgroupFilesHeld.set(collector.files.size);
+      if (collector.files.unheldReads > unheldSeen) {
+        metrics.cgroupFileReadsUnheld.inc(collector.files.unheldReads - unheldSeen);
+        unheldSeen = collector.files.unheldReads;
+      }
       const known = ratesKnown(col);
       if (known) {
         const probe = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
@@ -425,6 +431,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       await evictor.settled();
       await closeClients();
       meminfo.close();
+      collector.close();
       kerberos?.stop();
       log.info('node agent stopped');
     },

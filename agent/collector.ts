@@ -7,9 +7,9 @@
  */
 import path from 'node:path';
 import {
-  type CgroupDirs, type ContainerCgroup, type NodeCgroups, type NodeCpuTimes, type Psi,
-  CgroupPathError, nodeCpuBusyMilli, parsePsi, readCpuLimit, readCpuUsageNanos, readMemory, readNodeCpuTimes,
-  readNodeMemory, readOptionalCgroupFile, readPressure,
+  type CgroupDirs, type ContainerCgroup, type FileReader, type NodeCgroups, type NodeCpuTimes, type Psi,
+  CgroupIoError, CgroupPathError, HeldFiles, nodeCpuBusyMilli, parseMeminfo, parseProcStat, parsePsi, readCpuLimit,
+  readCpuUsageNanos, readMemory, readPressure,
 } from '../cgroup/index.js';
 import { type Bytes, type MilliCores, milliCores } from '../kube/quantity.js';
 import type { Logger } from '../log/logger.js';
@@ -123,6 +123,18 @@ export function psiSnapshotOf(p: { memory?: Psi; cpu?: Psi }): PsiSnapshot | und
 
 /** Collections between two proofs of a live container's cgroup directories (see Collector.cgroupCache). */
 export const REVALIDATE_EVERY = 10;
+/** Files of one container read through held descriptors: memory usage and stat, CPU usage, memory and CPU PSI. */
+export const HELD_FILES_PER_CONTAINER = 5;
+/** Held files besides the containers': the YARN parent's (≤ 8) and the node's (meminfo, stat, 2 PSI). */
+const HELD_FILES_OTHER = 16;
+
+/** A proof kept between collections, with the files read through it (held open, see HeldFiles). */
+interface ProvenEntry {
+  cg: ContainerCgroup;
+  at: number;
+  files: Set<string>;
+  read: FileReader;
+}
 /**
  * Collections between two reads of a container's PSI files (3 of its 6 reads). PSI's `avg10` is
  * already a 10-second average: read each second it mostly repeats itself, and no rule uses a
@@ -143,7 +155,11 @@ export class Collector {
    * ticks) and dropped at once when a read through it fails or a kill refuses it. Kills never
    * rely on it: cgroup/kill.ts proves again.
    */
-  private readonly cgroupCache = new Map<string, { cg: ContainerCgroup; at: number }>();
+  private readonly cgroupCache = new Map<string, ProvenEntry>();
+  /** Descriptors of the files read each tick, kept open while their proof holds (cgroup/held-files.ts). */
+  readonly files: HeldFiles;
+  /** The YARN parent's directories and files, proven at most REVALIDATE_EVERY collections ago. */
+  private parentCache: { dirs: CgroupDirs; at: number; files: Set<string>; read: FileReader } | undefined;
   private yarnCpuPrev: { nanos: number; at: number } | undefined;
   private nodeCpuPrev: NodeCpuTimes | undefined;
   private nodeId: string | undefined;
@@ -158,6 +174,30 @@ export class Collector {
   constructor(private readonly deps: CollectorDeps) {
     this.once = new OnceLog(deps.logger);
     this.maxContainers = deps.maxContainers ?? DEFAULT_MAX_CONTAINERS;
+    this.files = new HeldFiles(this.maxContainers * HELD_FILES_PER_CONTAINER + HELD_FILES_OTHER);
+  }
+
+  /** A reader through the held descriptors that remembers which files it read (released together). */
+  private tracked(files: Set<string>): FileReader {
+    return (file) => {
+      files.add(file);
+      return this.files.readFile(file);
+    };
+  }
+
+  /** Drop a container's proof and close the files read through it. */
+  private forget(containerId: string): void {
+    const e = this.cgroupCache.get(containerId);
+    if (!e) return;
+    this.cgroupCache.delete(containerId);
+    this.files.release(e.files);
+  }
+
+  /** Close every held descriptor (the agent stops). */
+  close(): void {
+    this.cgroupCache.clear();
+    this.parentCache = undefined;
+    this.files.closeAll();
   }
 
   get latest(): Collection | undefined {
@@ -169,7 +209,7 @@ export class Collector {
    * drop the proof now, so it is no candidate for any rule until a fresh proof succeeds.
    */
   invalidate(containerId: string, problem: string): void {
-    this.cgroupCache.delete(containerId);
+    this.forget(containerId);
     const last = this.last;
     if (!last) return;
     let changed = false;
@@ -185,6 +225,7 @@ export class Collector {
 
   /** Every container's proof is void (the YARN parent failed its proof): none is a candidate until proven again. */
   invalidateAll(problem: string): void {
+    this.dropParent();
     for (const c of this.last?.containers ?? []) this.invalidate(c.nm.id, problem);
   }
 
@@ -261,7 +302,7 @@ export class Collector {
     const presentIds = new Set(present.map((c) => c.nm.id));
     for (const id of [...this.cpuPrev.keys()]) if (!presentIds.has(id)) this.cpuPrev.delete(id);
     for (const id of [...this.psiPrev.keys()]) if (!presentIds.has(id)) this.psiPrev.delete(id);
-    for (const id of [...this.cgroupCache.keys()]) if (!presentIds.has(id)) this.cgroupCache.delete(id);
+    for (const id of [...this.cgroupCache.keys()]) if (!presentIds.has(id)) this.forget(id);
     this.once.prune('cg:', (k) => presentIds.has(k.slice(3)));
     this.once.prune('unknown:', (k) => presentIds.has(k.slice(8)));
 
@@ -277,6 +318,9 @@ export class Collector {
     if (node) col.node = node;
     const yarn = this.readYarn(now, live);
     if (yarn) col.yarn = yarn;
+    if (this.files.unheldReads > 0) {
+      this.once.report('files:cap', 'warn', { held: this.files.size, cap: this.files.cap }, 'more cgroup files to read than may be kept open (--max-containers × 5 + 16): the rest are opened and closed on each read (slower, still correct)');
+    }
     this.collections++;
     this.last = col;
     return col;
@@ -320,34 +364,51 @@ export class Collector {
     const firstSeenAt = this.firstSeen.get(nm.id);
     const base: CollectedContainer = { nm, ...(firstSeenAt !== undefined ? { firstSeenAt } : {}) };
     const key = `cg:${nm.id}`;
-    const cached = this.cgroupCache.get(nm.id);
+    let cached = this.cgroupCache.get(nm.id);
     if (cached && this.collections - cached.at < REVALIDATE_EVERY) {
-      const stats = this.measure(cached.cg, nm.id, now, index);
+      const stats = this.measure(cached.cg, nm.id, now, index, cached.read);
       if (typeof stats !== 'string') return this.proven(base, key, cached.cg, stats);
-      this.cgroupCache.delete(nm.id); // the read failed: prove the directories again, now
+      this.forget(nm.id); // the read failed: close its files, prove the directories again, now
+      cached = undefined;
     }
     let cg: ContainerCgroup;
     try {
       cg = this.deps.cgroups.container(nm.id);
     } catch (err) {
+      this.forget(nm.id);
       if (err instanceof CgroupPathError && !this.once.has(key)) this.deps.onRefusal?.(err.kind);
       return this.unproven(base, key, `cgroup refused: ${(err as Error).message}`);
     }
-    if (cg.all.length === 0) return this.unproven(base, key, 'no cgroup directory under the YARN hierarchy (not created yet, already gone, or wrong --yarn-cgroup-path)');
-    const stats = this.measure(cg, nm.id, now, index);
-    if (typeof stats === 'string') return this.unproven(base, key, `cgroup unreadable: ${stats}`);
+    if (cg.all.length === 0) {
+      this.forget(nm.id);
+      return this.unproven(base, key, 'no cgroup directory under the YARN hierarchy (not created yet, already gone, or wrong --yarn-cgroup-path)');
+    }
+    // Proven again as the same directories: the files held through the earlier proof stay open
+    // (a held cgroup file keeps naming its cgroup; a removed one answers ENODEV). Else fresh ones.
+    if (cached && !sameDirs(cached.cg, cg)) {
+      this.forget(nm.id);
+      cached = undefined;
+    }
+    const files = cached?.files ?? new Set<string>();
+    const read = cached?.read ?? this.tracked(files);
+    const stats = this.measure(cg, nm.id, now, index, read);
+    if (typeof stats === 'string') {
+      this.cgroupCache.delete(nm.id);
+      this.files.release(files);
+      return this.unproven(base, key, `cgroup unreadable: ${stats}`);
+    }
     // A first proof counts as made up to REVALIDATE_EVERY − 1 collections ago, by position, so
     // the re-proofs of many containers that appeared together spread over the next ticks.
     const stagger = cached ? 0 : index % REVALIDATE_EVERY;
-    this.cgroupCache.set(nm.id, { cg, at: this.collections - stagger });
+    this.cgroupCache.set(nm.id, { cg, at: this.collections - stagger, files, read });
     return this.proven(base, key, cg, stats);
   }
 
   /** One container's stats through proven directories, or why they could not be read. */
-  private measure(cg: ContainerCgroup, id: string, now: number, index: number): ContainerStats | string {
+  private measure(cg: ContainerCgroup, id: string, now: number, index: number, read: FileReader): ContainerStats | string {
     try {
-      const memory = readMemory(cg);
-      const cpuUsageNanos = readCpuUsageNanos(cg);
+      const memory = readMemory(cg, read);
+      const cpuUsageNanos = readCpuUsageNanos(cg, read);
       const stats: ContainerStats = { memoryWorkingSet: memory.workingSet };
       const prev = this.cpuPrev.get(id);
       this.cpuPrev.set(id, { nanos: cpuUsageNanos, at: now });
@@ -355,7 +416,7 @@ export class Collector {
       if (rate !== undefined) stats.cpuUsed = rate;
       let psi: PsiSnapshot | undefined;
       if (!this.psiPrev.has(id) || (this.collections + index) % CONTAINER_PSI_EVERY === 0) {
-        psi = psiSnapshotOf(readPressure(cg));
+        psi = psiSnapshotOf(readPressure(cg, read, CONTAINER_PSI));
         this.psiPrev.set(id, psi);
       } else {
         psi = this.psiPrev.get(id);
@@ -382,13 +443,13 @@ export class Collector {
   }
 
   private readNodeMemoryOnly(prev: NodeReading | undefined): NodeReading | undefined {
-    const procRoot = this.deps.procRoot;
+    const file = path.join(this.deps.procRoot, 'meminfo');
     try {
-      const m = readNodeMemory(procRoot);
+      const m = parseMeminfo(this.files.readFile(file), file);
       this.once.clear('proc:meminfo');
       return { ...(prev ?? { cpuCapacity: milliCores(0) }), memoryTotal: m.total, memoryUsed: m.used };
     } catch (err) {
-      this.once.report('proc:meminfo', 'error', { file: path.join(procRoot, 'meminfo'), err: (err as Error).message }, 'cannot read node memory: no memory decisions until it reads cleanly');
+      this.once.report('proc:meminfo', 'error', { file, err: (err as Error).message }, 'cannot read node memory: no memory decisions until it reads cleanly');
       return undefined;
     }
   }
@@ -398,8 +459,9 @@ export class Collector {
     if (!mem) return undefined;
     const procRoot = this.deps.procRoot;
     const node: NodeReading = { memoryTotal: mem.memoryTotal, memoryUsed: mem.memoryUsed, cpuCapacity: milliCores(0) };
+    const statFile = path.join(procRoot, 'stat');
     try {
-      const cur = readNodeCpuTimes(procRoot);
+      const cur = parseProcStat(this.files.readFile(statFile), statFile);
       node.cpuCapacity = milliCores(cur.cpus * 1000);
       const prev = this.nodeCpuPrev;
       this.nodeCpuPrev = cur;
@@ -408,15 +470,15 @@ export class Collector {
       this.once.clear('proc:stat');
     } catch (err) {
       this.nodeCpuPrev = undefined;
-      this.once.report('proc:stat', 'error', { file: path.join(procRoot, 'stat'), err: (err as Error).message }, 'cannot read node CPU: no CPU decisions until it reads cleanly');
+      this.once.report('proc:stat', 'error', { file: statFile, err: (err as Error).message }, 'cannot read node CPU: no CPU decisions until it reads cleanly');
     }
     const psi: { memory?: Psi; cpu?: Psi } = {};
     for (const r of ['memory', 'cpu'] as const) {
       const file = path.join(procRoot, 'pressure', r);
       try {
-        const text = readOptionalCgroupFile(file);
-        if (text !== undefined) psi[r] = parsePsi(text, file);
+        psi[r] = parsePsi(this.files.readFile(file), file);
       } catch (err) {
+        if (err instanceof CgroupIoError && err.code === 'ENOENT') continue; // PSI off
         this.once.report(`proc:psi:${r}`, 'warn', { file, err: (err as Error).message }, 'node PSI unreadable: ignored');
       }
     }
@@ -425,11 +487,43 @@ export class Collector {
     return node;
   }
 
+  private dropParent(): void {
+    if (this.parentCache) this.files.release(this.parentCache.files);
+    this.parentCache = undefined;
+  }
+
+  /** The YARN parent's directories: proven afresh every REVALIDATE_EVERY collections (its CPU limit is written through a fresh proof anyway). */
+  private yarnParentDirs(): { dirs: CgroupDirs; read: FileReader } {
+    const c = this.parentCache;
+    if (c && this.collections - c.at < REVALIDATE_EVERY) return c;
+    let dirs: CgroupDirs;
+    try {
+      dirs = this.deps.cgroups.yarnParent();
+    } catch (err) {
+      this.dropParent();
+      throw err;
+    }
+    if (dirs.all.length === 0) {
+      this.dropParent();
+      return { dirs, read: this.files.read };
+    }
+    if (c && sameDirs(c.dirs, dirs)) {
+      c.at = this.collections;
+      c.dirs = dirs;
+      return c;
+    }
+    this.dropParent();
+    const files = new Set<string>();
+    this.parentCache = { dirs, at: this.collections, files, read: this.tracked(files) };
+    return this.parentCache;
+  }
+
   private readYarn(now: number, live: readonly NmContainer[]): YarnReading | undefined {
     const requestedVcores = live.reduce((s, c) => s + (c.totalVCoresNeeded ?? 0), 0);
     let parent: CgroupDirs;
+    let read: FileReader;
     try {
-      parent = this.deps.cgroups.yarnParent();
+      ({ dirs: parent, read } = this.yarnParentDirs());
     } catch (err) {
       const logged = this.once.report('yarn:parent', 'error', { err: (err as Error).message }, 'YARN parent cgroup refused: no CPU suppression');
       if (logged && err instanceof CgroupPathError) this.deps.onRefusal?.(err.kind);
@@ -440,23 +534,37 @@ export class Collector {
       return undefined;
     }
     try {
-      const nanos = readCpuUsageNanos(parent);
-      const limit = parent.cpu ? readCpuLimit(parent).milliCores : null;
+      const nanos = readCpuUsageNanos(parent, read);
+      const limit = parent.cpu ? readCpuLimit(parent, read).milliCores : null;
       const y: YarnReading = { cpuLimit: limit, requestedVcores };
       const prev = this.yarnCpuPrev;
       this.yarnCpuPrev = { nanos, at: now };
       const rate = prev ? cpuRateMilli(prev.nanos, prev.at, nanos, now) : undefined;
       if (rate !== undefined) y.cpuUsed = rate;
-      if (parent.memory) y.memoryUsed = readMemory(parent).workingSet;
-      const psi = psiSnapshotOf(readPressure(parent));
+      if (parent.memory) y.memoryUsed = readMemory(parent, read).workingSet;
+      const psi = psiSnapshotOf(readPressure(parent, read, CONTAINER_PSI));
       if (psi) y.psi = psi;
       this.once.clear('yarn:parent', { fields: { cgroupPath: parent.cgroupPath }, message: 'YARN parent cgroup readable' });
       return y;
     } catch (err) {
       this.yarnCpuPrev = undefined;
+      this.dropParent();
       this.once.report('yarn:parent', 'error', { cgroupPath: parent.cgroupPath, err: (err as Error).message }, 'YARN parent cgroup unreadable: no CPU suppression until it reads cleanly');
       return undefined;
     }
   }
 }
 
+/** The PSI resources the agent uses (io is never read: no rule or metric uses it). */
+const CONTAINER_PSI = ['memory', 'cpu'] as const;
+
+/** Two proofs name the same directories (same paths, same mounts). */
+function sameDirs(a: CgroupDirs, b: CgroupDirs): boolean {
+  if (a.all.length !== b.all.length) return false;
+  for (let i = 0; i < a.all.length; i++) {
+    const x = a.all[i]!;
+    const y = b.all[i]!;
+    if (x.dir !== y.dir || x.proof.mountId !== y.proof.mountId || x.proof.real !== y.proof.real) return false;
+  }
+  return true;
+}

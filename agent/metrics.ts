@@ -34,6 +34,8 @@ export class AgentMetrics {
   readonly nmRestarts: Counter;
   readonly nmEntriesIgnored: Gauge<'reason'>;
   readonly cgroupRefusals: Counter<'kind'>;
+  readonly cgroupFilesHeld: Gauge;
+  readonly cgroupFileReadsUnheld: Counter;
 
   constructor(nodeName: string) {
     const registers = [this.registry];
@@ -70,6 +72,8 @@ export class AgentMetrics {
     this.nmUp = g('loom_agent_nodemanager_up', '1 when the last NodeManager poll succeeded');
     this.nmRestarts = c('loom_agent_nodemanager_restarts_total', 'NodeManager restarts noticed through nmStartupTime');
     this.nmEntriesIgnored = g('loom_agent_nodemanager_entries_ignored', "entries of the NodeManager's last container list not considered: rejected (invalid), foreign (another node), over-cap (beyond --max-containers)", ['reason']);
+    this.cgroupFilesHeld = g('loom_agent_cgroup_files_held', 'cgroup and proc files kept open between ticks (read by one pread each; at most --max-containers × 5 + 16)');
+    this.cgroupFileReadsUnheld = c('loom_agent_cgroup_file_reads_unheld_total', 'file reads that opened and closed the file because the cap of held files was reached');
     this.cgroupRefusals = c('loom_agent_cgroup_refusals_total', 'cgroup directories or files refused because they are not what they claim (bind-mount, escapes-yarn-parent, not-cgroupfs, not-a-regular-file, …)', ['kind']);
   }
 

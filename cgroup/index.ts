@@ -12,3 +12,4 @@ export * from './kill.js';
 export * from './node-totals.js';
 export * from './node-cgroups.js';
 export * from './meminfo-watch.js';
+export * from './held-files.js';

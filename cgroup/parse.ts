@@ -47,6 +47,43 @@ export function parseFlatKeyed(text: string, file: string): ReadonlyMap<string, 
   return out;
 }
 
+/**
+ * One key of a flat-keyed file, with the whole file checked as {@link parseFlatKeyed} checks it
+ * (every line `key value`, values unsigned, the key once) but without building a map: the
+ * collector reads `memory.stat` of every container each tick for one value.
+ */
+export function flatKeyedValue(text: string, key: string, file: string): number {
+  let end = text.length;
+  if (end > 0 && text.charCodeAt(end - 1) === 0x0a) end--;
+  if (end === 0) throw new CgroupParseError(file, 'empty file');
+  let found: number | undefined;
+  let start = 0;
+  let lineNo = 0;
+  while (start <= end) {
+    let nl = text.indexOf('\n', start);
+    if (nl < 0 || nl > end) nl = end;
+    lineNo++;
+    const sp = text.indexOf(' ', start);
+    let ok = sp > start && sp < nl - 1;
+    for (let i = sp + 1; ok && i < nl; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20) ok = false; // a second space: not "key value"
+      else if (c < 0x30 || c > 0x39) {
+        throw new CgroupParseError(file, `${text.slice(start, sp)} ${JSON.stringify(truncate(text.slice(sp + 1, nl)))} is not a non-negative integer`);
+      }
+    }
+    if (!ok) throw new CgroupParseError(file, `line ${lineNo} ${JSON.stringify(truncate(text.slice(start, nl)))} is not "key value"`);
+    if (nl - sp - 1 > MAX_DIGITS) throw new CgroupParseError(file, `${text.slice(start, sp)} is not a non-negative integer (more than ${MAX_DIGITS} digits)`);
+    if (sp - start === key.length && text.startsWith(key, start)) {
+      if (found !== undefined) throw new CgroupParseError(file, `duplicate key ${key}`);
+      found = Number(text.slice(sp + 1, nl));
+    }
+    start = nl + 1;
+  }
+  if (found === undefined) throw new CgroupParseError(file, `missing key ${key}`);
+  return found;
+}
+
 /** The value of `key` in a flat-keyed map, or a parse error naming the missing key. */
 export function requireKey(map: ReadonlyMap<string, number>, key: string, file: string): number {
   const v = map.get(key);

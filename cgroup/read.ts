@@ -5,11 +5,12 @@
  */
 import path from 'node:path';
 import { type Bytes, bytes, type MilliCores, milliCores } from '../kube/quantity.js';
-import { CgroupNotFoundError } from './errors.js';
+import { CgroupIoError, CgroupNotFoundError } from './errors.js';
 import { readCgroupFile, readOptionalCgroupFile } from './io.js';
+import type { FileReader } from './held-files.js';
 import {
-  type CpuBandwidth, parseCfsPeriod, parseCfsQuota, parseCpuMax, parseFlatKeyed, parseProcs, parsePsi,
-  parseSingleUint, type Psi, requireKey,
+  type CpuBandwidth, flatKeyedValue, parseCfsPeriod, parseCfsQuota, parseCpuMax, parseProcs, parsePsi,
+  parseSingleUint, type Psi,
 } from './parse.js';
 import type { CgroupDir, CgroupDirs } from './resolve.js';
 
@@ -32,7 +33,7 @@ export function memoryFromV1(usageText: string, statText: string, dir = ''): Mem
   const usageFile = path.join(dir, 'memory.usage_in_bytes');
   const statFile = path.join(dir, 'memory.stat');
   const usage = parseSingleUint(usageText, usageFile);
-  const inactive = requireKey(parseFlatKeyed(statText, statFile), 'total_inactive_file', statFile);
+  const inactive = flatKeyedValue(statText, 'total_inactive_file', statFile);
   return workingSet(usage, inactive);
 }
 
@@ -41,16 +42,17 @@ export function memoryFromV2(currentText: string, statText: string, dir = ''): M
   const currentFile = path.join(dir, 'memory.current');
   const statFile = path.join(dir, 'memory.stat');
   const usage = parseSingleUint(currentText, currentFile);
-  const inactive = requireKey(parseFlatKeyed(statText, statFile), 'inactive_file', statFile);
+  const inactive = flatKeyedValue(statText, 'inactive_file', statFile);
   return workingSet(usage, inactive);
 }
 
-export function readMemory(cg: CgroupDirs): MemoryReading {
+/** `read`: how files are read (default open-read-close; the collector passes its held descriptors). */
+export function readMemory(cg: CgroupDirs, read: FileReader = readCgroupFile): MemoryReading {
   const d = need(cg, cg.memory, 'memory');
   if (d.hierarchy.version === 1) {
-    return memoryFromV1(readCgroupFile(path.join(d.dir, 'memory.usage_in_bytes')), readCgroupFile(path.join(d.dir, 'memory.stat')), d.dir);
+    return memoryFromV1(read(path.join(d.dir, 'memory.usage_in_bytes')), read(path.join(d.dir, 'memory.stat')), d.dir);
   }
-  return memoryFromV2(readCgroupFile(path.join(d.dir, 'memory.current')), readCgroupFile(path.join(d.dir, 'memory.stat')), d.dir);
+  return memoryFromV2(read(path.join(d.dir, 'memory.current')), read(path.join(d.dir, 'memory.stat')), d.dir);
 }
 
 /** Only the usage (one ~7 µs read): for the fast memory watch, where `memory.stat` is too costly to parse 10×/s. */
@@ -64,18 +66,18 @@ export function readMemoryUsage(cg: CgroupDirs): Bytes {
 
 /** Pure: v2 `cpu.stat` `usage_usec`, in nanoseconds so v1 and v2 share one unit. */
 export function cpuUsageNanosFromV2(cpuStatText: string, file = 'cpu.stat'): number {
-  return requireKey(parseFlatKeyed(cpuStatText, file), 'usage_usec', file) * 1000;
+  return flatKeyedValue(cpuStatText, 'usage_usec', file) * 1000;
 }
 
 /** Cumulative CPU time of the cgroup in nanoseconds (v1 `cpuacct.usage`; v2 `cpu.stat` usage_usec × 1000). */
-export function readCpuUsageNanos(cg: CgroupDirs): number {
+export function readCpuUsageNanos(cg: CgroupDirs, read: FileReader = readCgroupFile): number {
   const d = need(cg, cg.cpuacct, 'cpuacct');
   if (d.hierarchy.version === 1) {
     const file = path.join(d.dir, 'cpuacct.usage');
-    return parseSingleUint(readCgroupFile(file), file);
+    return parseSingleUint(read(file), file);
   }
   const file = path.join(d.dir, 'cpu.stat');
-  return cpuUsageNanosFromV2(readCgroupFile(file), file);
+  return cpuUsageNanosFromV2(read(file), file);
 }
 
 // ---- PSI ----------------------------------------------------------------------------------
@@ -86,17 +88,29 @@ export interface PressureReading {
   io?: Psi;
 }
 
-/** PSI of the cgroup's v2 directory; empty on pure v1 or when the kernel has PSI off. */
-export function readPressure(cg: CgroupDirs): PressureReading {
+const ALL_PRESSURES = ['memory', 'cpu', 'io'] as const;
+
+/** PSI of the cgroup's v2 directory (of `resources`, default all three); empty on pure v1 or when the kernel has PSI off. */
+export function readPressure(cg: CgroupDirs, read: FileReader = readCgroupFile, resources: readonly (keyof PressureReading)[] = ALL_PRESSURES): PressureReading {
   const out: PressureReading = {};
   const d = cg.unified;
   if (!d) return out;
-  for (const resource of ['memory', 'cpu', 'io'] as const) {
+  for (const resource of resources) {
     const file = path.join(d.dir, `${resource}.pressure`);
-    const text = readOptionalCgroupFile(file);
+    const text = readOptional(read, file);
     if (text !== undefined) out[resource] = parsePsi(text, file);
   }
   return out;
+}
+
+function readOptional(read: FileReader, file: string): string | undefined {
+  if (read === readCgroupFile) return readOptionalCgroupFile(file);
+  try {
+    return read(file);
+  } catch (err) {
+    if (err instanceof CgroupIoError && err.code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 // ---- pids ---------------------------------------------------------------------------------
@@ -130,21 +144,21 @@ export function bandwidthToMilli(b: CpuBandwidth): MilliCores | null {
   return b.quotaUs === null ? null : milliCores(Math.floor((b.quotaUs * 1000) / b.periodUs));
 }
 
-export function readCpuBandwidth(d: CgroupDir): CpuBandwidth {
+export function readCpuBandwidth(d: CgroupDir, read: FileReader = readCgroupFile): CpuBandwidth {
   if (d.hierarchy.version === 1) {
     const qFile = path.join(d.dir, 'cpu.cfs_quota_us');
     const pFile = path.join(d.dir, 'cpu.cfs_period_us');
-    const quotaUs = parseCfsQuota(readCgroupFile(qFile), qFile);
-    const periodUs = parseCfsPeriod(readCgroupFile(pFile), pFile);
+    const quotaUs = parseCfsQuota(read(qFile), qFile);
+    const periodUs = parseCfsPeriod(read(pFile), pFile);
     return { quotaUs, periodUs };
   }
   const file = path.join(d.dir, 'cpu.max');
-  return parseCpuMax(readCgroupFile(file), file);
+  return parseCpuMax(read(file), file);
 }
 
-export function readCpuLimit(cg: CgroupDirs): CpuLimitReading {
+export function readCpuLimit(cg: CgroupDirs, read: FileReader = readCgroupFile): CpuLimitReading {
   const d = need(cg, cg.cpu, 'cpu');
-  const b = readCpuBandwidth(d);
+  const b = readCpuBandwidth(d, read);
   const file = path.join(d.dir, d.hierarchy.version === 1 ? 'cpu.cfs_quota_us' : 'cpu.max');
   return { ...b, milliCores: bandwidthToMilli(b), version: d.hierarchy.version, file };
 }

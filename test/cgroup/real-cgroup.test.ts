@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CGROUP_ROOT, probeRealCgroups, mkdirsRecorded, removeCgroups, testContainerId } from './real-cgroups.js';
-import { NodeCgroups, readCpuLimit, readCpuUsageNanos, readMemory, readPids, readPressure } from '../../cgroup/index.js';
+import { CgroupIoError, HeldFiles, NodeCgroups, readCpuLimit, readCpuUsageNanos, readMemory, readPids, readPressure } from '../../cgroup/index.js';
 import { milliCores } from '../../kube/quantity.js';
 
 const probed = probeRealCgroups();
@@ -171,6 +171,40 @@ describe.skipIf(!probed.ok)('real cgroups (hybrid / v1 / v2 node)', () => {
     if (c.unified) expect(psi.memory?.some.avg10).toBeGreaterThanOrEqual(0);
     // the parent aggregates its children
     expect(readMemory(cgs.yarnParent()).usage).toBeGreaterThanOrEqual(mem.usage);
+  });
+
+  it('held descriptors on cgroupfs: read by pread with no stat, the CPU limit written is read back, a removed cgroup answers ENODEV', () => {
+    const held = new HeldFiles(16);
+    const stats = vi.spyOn(fs, 'statSync');
+    try {
+      const parent = cgs.yarnParent();
+      expect(readMemory(parent, held.read).usage).toBeGreaterThanOrEqual(0);
+      expect(readCpuLimit(parent, held.read).milliCores).toBeNull();
+      cgs.setYarnCpuLimit(milliCores(1500));
+      expect(readCpuLimit(parent, held.read).milliCores).toBe(1500); // the same descriptor sees the write
+      cgs.setYarnCpuLimit('unlimited');
+      expect(readCpuLimit(parent, held.read).milliCores).toBeNull();
+      expect(stats).not.toHaveBeenCalled();
+      const opens = held.opens;
+      // A cgroup of its own, read through held descriptors, then removed.
+      const rel = `${YARN}/${CID(7)}`;
+      const memRoot = cgs.layout.controllerDirs.memory!;
+      mkdirs(memRoot, rel);
+      const gone = cgs.container(CID(7));
+      expect(readMemory(gone, held.read).usage).toBe(0);
+      fs.rmdirSync(path.join(memRoot, rel));
+      created.splice(created.indexOf(path.join(memRoot, rel)), 1);
+      const size = held.size;
+      let err: unknown;
+      try { readMemory(gone, held.read); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(CgroupIoError);
+      expect((err as CgroupIoError).gone).toBe(true);
+      expect(held.size).toBe(size - 1);
+      expect(held.opens).toBe(opens + 2);
+    } finally {
+      stats.mockRestore();
+      held.closeAll();
+    }
   });
 
   it('sets the YARN parent CPU quota and reads it back; dry-run leaves it', () => {

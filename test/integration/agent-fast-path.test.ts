@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
+import { HeldFiles } from '../../cgroup/index.js';
 import { alive, GiB, Rig, until } from './agent-harness.js';
 
 let rig: Rig | undefined;
@@ -15,6 +16,22 @@ afterEach(async () => {
   await rig?.stop();
   rig = undefined;
 });
+
+/** Descriptors of this process open on files under `dir`. */
+function openUnder(dir: string): number {
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`)) n++;
+    } catch { /* closed meanwhile */ }
+  }
+  return n;
+}
+
+async function gauge(agent: { registry: import('prom-client').Registry }, name: string): Promise<number> {
+  const m = await agent.registry.getSingleMetric(name)!.get();
+  return m.values[0]!.value;
+}
 
 /** Two apps: app1 = AM + 3 workers, app2 = AM + 2 workers; each container at 1 GiB. */
 async function twoApps(r: Rig) {
@@ -179,20 +196,61 @@ describe('the tick reads less', () => {
     const ids = [a1.am, a2.am, ...a1.workers, ...a2.workers];
     const agent = await rig.startAgent({ rules });
     await rig.step(agent); // first reads of everything
+    const read: string[] = [];
+    const readFile = HeldFiles.prototype.readFile;
+    vi.spyOn(HeldFiles.prototype, 'readFile').mockImplementation(function (this: HeldFiles, file: string) {
+      read.push(file);
+      return readFile.call(this, file);
+    });
+    for (let i = 0; i < 10; i++) await rig.step(agent);
+    vi.restoreAllMocks();
+    for (const id of ids) {
+      const mine = read.filter((p) => p.includes(`/${id}/`));
+      expect(mine.filter((p) => p.endsWith('/memory.pressure'))).toHaveLength(1);
+      expect(mine.filter((p) => p.endsWith('/io.pressure'))).toHaveLength(0); // no rule or metric uses it
+      expect(mine.filter((p) => p.endsWith('/memory.current'))).toHaveLength(10);
+      expect(mine.filter((p) => p.endsWith('/cpu.stat'))).toHaveLength(10);
+    }
+    expect(agent.latest()!.containers.every((c) => c.stats?.psi !== undefined)).toBe(true);
+  });
+
+  it('keeps the files it reads open between ticks: a file is opened again only when replaced, closed when its container leaves', async () => {
+    rig = await Rig.create();
+    const { a1, a2 } = await twoApps(rig);
+    const ids = [a1.am, a2.am, ...a1.workers, ...a2.workers];
+    const agent = await rig.startAgent({ rules });
+    for (let i = 0; i < 10; i++) await rig.step(agent); // every PSI file read once
+    const held = (): number => gauge(agent, 'loom_agent_cgroup_files_held');
+    // 7 containers × 5 files (memory.current, memory.stat, cpu.stat, memory and cpu PSI), the YARN parent's and the node's.
+    const before = await held();
+    expect(before).toBeGreaterThanOrEqual(ids.length * 5);
     const opened: string[] = [];
     const open = fs.openSync;
     vi.spyOn(fs, 'openSync').mockImplementation(((p: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
       opened.push(String(p));
       return open(p, flags ?? 'r', mode);
     }) as typeof fs.openSync);
-    for (let i = 0; i < 10; i++) await rig.step(agent);
+    // The simulator rewrites a file by rename only when its content changes: memory is steady here.
+    for (let i = 0; i < 3; i++) await rig.step(agent);
     vi.restoreAllMocks();
     for (const id of ids) {
-      const mine = opened.filter((p) => p.includes(`/${id}/`));
-      expect(mine.filter((p) => p.endsWith('/memory.pressure'))).toHaveLength(1);
-      expect(mine.filter((p) => p.endsWith('/memory.current'))).toHaveLength(10);
-      expect(mine.filter((p) => p.endsWith('/cpu.stat'))).toHaveLength(10);
+      expect(opened.filter((p) => p.endsWith(`/${id}/memory.current`) || p.endsWith(`/${id}/memory.stat`))).toEqual([]);
     }
-    expect(agent.latest()!.containers.every((c) => c.stats?.psi !== undefined)).toBe(true);
+    // A container that changes its memory has its file replaced: read afresh, the new content seen.
+    rig.node.setContainerUsage(a1.workers[0]!, { memoryBytes: 3 * GiB, cacheBytes: 0, cpuMilli: 100 });
+    await rig.step(agent);
+    expect(agent.latest()!.containers.find((c) => c.nm.id === a1.workers[0])!.stats!.memoryWorkingSet).toBe(3 * GiB);
+    // A container that leaves: its five descriptors are closed.
+    const leaving = a2.workers[0]!;
+    expect(openUnder(path.join(rig.node.paths.cgroupRoot, rig.node.paths.yarnCgroupPath, leaving))).toBe(5);
+    rig.yarn.cluster.containerExited(leaving, 0);
+    await rig.step(agent);
+    expect(agent.latest()!.containers.map((c) => c.nm.id)).not.toContain(leaving);
+    expect(await held()).toBe(before - 5);
+    expect(openUnder(path.join(rig.node.paths.cgroupRoot, rig.node.paths.yarnCgroupPath, leaving))).toBe(0);
+    // The agent stops: every descriptor under the node's trees is closed.
+    expect(openUnder(rig.tmp)).toBeGreaterThan(0);
+    await agent.stop();
+    expect(openUnder(rig.tmp)).toBe(0);
   });
 });
