@@ -220,7 +220,7 @@ describe('the tick reads less', () => {
     const ids = [a1.am, a2.am, ...a1.workers, ...a2.workers];
     const agent = await rig.startAgent({ rules });
     for (let i = 0; i < 10; i++) await rig.step(agent); // every PSI file read once
-    const held = (): number => gauge(agent, 'loom_agent_cgroup_files_held');
+    const held = (): Promise<number> => gauge(agent, 'loom_agent_cgroup_files_held');
     // 7 containers × 5 files (memory.current, memory.stat, cpu.stat, memory and cpu PSI), the YARN parent's and the node's.
     const before = await held();
     expect(before).toBeGreaterThanOrEqual(ids.length * 5);
