@@ -284,6 +284,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     growthBytesPerSecond: (settings.fastWatchGrowthMibPerSecond ?? 2048) * 2 ** 20,
   };
   let fastFailing = false;
+  /** How late the current look started after its timer was due (the event loop was busy): logged when it acts. */
+  let lookLateMs = 0;
   /**
    * The fast watch: one look at node memory (a pread, no allocation); under the threshold that is
    * all. Over it: the strict parse of the same bytes confirms, the memory rule decides on the
@@ -331,7 +333,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       for (const e of gone) plan.drop(e.containerId);
     }
     const { issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch', decision);
-    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length, planFromTick: plan.at }, 'fast memory watch acted before the tick');
+    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length, planFromTick: plan.at, lookLateMs: Math.round(lookLateMs * 10) / 10 }, 'fast memory watch acted before the tick');
     return { triggered: true, usagePercent, look, decision, issued };
   };
 
@@ -385,7 +387,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     // Its period follows the headroom under the threshold (watch-period.ts).
     const scheduleFast = (delay: number): void => {
       if (stopped) return;
+      const due = timers.now() + delay;
       fastTimer = timers.setTimer(delay, () => {
+        lookLateMs = timers.now() - due;
         let next = watchPeriod.minMs;
         try {
           next = nextLookIn(fastCheck().look, config.memoryEvictThresholdPercent, watchPeriod);

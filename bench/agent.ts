@@ -82,6 +82,12 @@ export interface AgentDetails {
   idleSeconds: number;
   /** Machine load averages (1 min) when each idle window began and ended: the machine is shared. */
   idleLoad: { label: string; before: number; after: number; cpuPercent: number }[];
+  /**
+   * The slowest reaction trials taken apart with the agent's own log: `detectMs` from the write to
+   * the fast watch's decision (its log line), `lookLateMs` how late that look started after its
+   * timer was due (the event loop was busy: a tick, GC), `killToExitMs` from the decision to the exit.
+   */
+  reactionTail: { totalMs: number; detectMs?: number; lookLateMs?: number; killToExitMs?: number }[];
 }
 
 /** Fake meminfo of a node with `totalBytes`, `usedBytes` of it in use (MemTotal − MemAvailable). */
@@ -99,6 +105,22 @@ function writeAtomic(file: string, text: string): void {
 
 export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: AgentResults; details: AgentDetails }> {
   const say = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (process.env.BENCH_AGENT_ONLY_REAL) {
+    // Only the real-cgroup trials (BENCH_AGENT_REAL_LOG=/path keeps that agent's log).
+    const real = await realCgroupReaction(o.realTrials, say, o.nodeArgs ?? []);
+    const nan = Number.NaN;
+    return {
+      results: {
+        containers: 0, tickMedianMs: nan, rawReadMedianMs: nan, reactionP50Ms: nan, reactionP99Ms: nan,
+        realCgroupReactionMs: real.ms === null ? null : round(real.ms, 1), ...(real.note ? { realCgroupReactionNote: real.note } : {}),
+        rssMB: nan, cpuPercentIdle: nan, cpuPercentFastWatch: nan,
+      },
+      details: {
+        filesPerTick: 0, tickP90Ms: nan, rawReadP90Ms: nan, reactionTrials: 0, reactionMaxMs: nan, realCgroupTrials: real.trials.map((x) => round(x, 1)),
+        fastWatchMillis: o.fastWatchMillis, idleSeconds: 0, idleLoad: [], reactionTail: [],
+      },
+    };
+  }
   const dir = makeSimTempDir('loom-bench-agent-');
   const quiet = createLogger('bench.agent', { level: 'warn' });
   const memoryBytes = 128 * GiB;
@@ -235,11 +257,14 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const fast = await idleCpu(agentChild, o.idleSeconds, o.containers, say, `fixed ${fastWatchMillis} ms fast watch`);
     say(`agent bench: agent child before the trials: rss ${agentChild.rssMB().toFixed(1)} MB, peak ${agentChild.peakRssMB().toFixed(1)} MB`);
     const reactions: number[] = [];
+    /** Per trial: wall-clock time of the write (the agent's log uses wall-clock ms) and the reaction. */
+    const trialsAt: { wall: number; ms: number }[] = [];
     const low = meminfoText(memoryBytes, memoryBytes * 0.5);
     const high = meminfoText(memoryBytes, memoryBytes * 0.701); // release to 69.95 %: ≈ 66 MiB, one victim
     for (let k = 0; k < o.trials; k++) {
       await sleep(30 + Math.random() * 170); // random phase against the 100 ms watch
       const before = exits.length;
+      const wall = Date.now();
       const t = performance.now();
       writeAtomic(meminfoFile, high);
       let at: number | undefined;
@@ -249,7 +274,10 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         say(`agent bench: trial ${k}: no eviction within 5 s`);
       }
       writeAtomic(meminfoFile, low);
-      if (at !== undefined) reactions.push(at - t);
+      if (at !== undefined) {
+        reactions.push(at - t);
+        trialsAt.push({ wall, ms: at - t });
+      }
       // Wait for YARN to replace the container and the node to run it again.
       await waitFor('the population back', () => { cluster.tick(); return cluster.liveContainers(nodeId).length === o.containers && exits.length >= before ? true : undefined; }, 10_000, 5);
       await sleep(0);
@@ -259,6 +287,8 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     await sleep(1200);
     const rssMB = await child.stop();
     child = undefined;
+    const reactionTail = tailOf(trialsAt, logFile);
+    for (const x of reactionTail) say(`agent bench: slow trial ${JSON.stringify(x)}`);
     say(`agent bench: reaction p50 ${percentile(reactions, 50).toFixed(1)} ms, p99 ${percentile(reactions, 99).toFixed(1)} ms over ${reactions.length} trials; agent peak RSS ${rssMB.toFixed(1)} MB`);
 
     // ---- real cgroups ---------------------------------------------------------------------
@@ -287,6 +317,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         fastWatchMillis,
         idleSeconds: o.idleSeconds,
         idleLoad: [idle, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
+        reactionTail,
       },
     };
   } finally {
@@ -298,6 +329,24 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     if (keep && fs.existsSync(path.join(dir, 'agent.log'))) fs.copyFileSync(path.join(dir, 'agent.log'), keep);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The 5 slowest trials, each matched with the first fast-watch decision the agent logged after its write. */
+function tailOf(trials: { wall: number; ms: number }[], logFile: string): AgentDetails['reactionTail'] {
+  const acted: { time: number; lookLateMs?: number }[] = [];
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('fast memory watch acted before the tick')) continue;
+    try {
+      const l = JSON.parse(line) as { time: number; lookLateMs?: number };
+      acted.push({ time: l.time, ...(l.lookLateMs !== undefined ? { lookLateMs: l.lookLateMs } : {}) });
+    } catch { /* not JSON */ }
+  }
+  return [...trials].sort((a, b) => b.ms - a.ms).slice(0, 5).map((t) => {
+    const a = acted.find((x) => x.time >= t.wall);
+    if (!a || a.time - t.wall > t.ms + 5) return { totalMs: round(t.ms, 1) };
+    const detectMs = a.time - t.wall;
+    return { totalMs: round(t.ms, 1), detectMs, ...(a.lookLateMs !== undefined ? { lookLateMs: a.lookLateMs } : {}), killToExitMs: round(t.ms - detectMs, 1) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,6 +496,8 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
         }
       }
     }
+    const keep = process.env.BENCH_AGENT_REAL_LOG;
+    if (keep && fs.existsSync(path.join(tmp, 'agent.log'))) fs.copyFileSync(path.join(tmp, 'agent.log'), keep);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
