@@ -100,6 +100,24 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
+/** Percentage points under the memory eviction threshold from which container figures are read every tick. */
+export const NEAR_THRESHOLD_POINTS = 10;
+/** Every how many ticks a container's files are read while no rule needs them fresh. */
+export const FAR_READ_EVERY = 5;
+
+/**
+ * Every how many ticks a proven container's files are read (pure). Only two rules use container
+ * figures: the memory rule (victims' working sets, when node memory is at the threshold) and CPU
+ * eviction (rates). While node memory is more than {@link NEAR_THRESHOLD_POINTS} points under the
+ * threshold and CPU eviction is off, figures up to {@link FAR_READ_EVERY} ticks old decide nothing;
+ * near the threshold, or when node memory is unknown, every tick reads them.
+ */
+export function containerReadEvery(node: { memoryUsed: number; memoryTotal: number } | undefined, config: Pick<RulesConfig, 'memoryEvictThresholdPercent' | 'cpuEvictBESatisfactionLowerPercent'>): number {
+  if (config.cpuEvictBESatisfactionLowerPercent !== undefined || !node || !(node.memoryTotal > 0)) return 1;
+  const far = node.memoryUsed * 100 < node.memoryTotal * (config.memoryEvictThresholdPercent - NEAR_THRESHOLD_POINTS);
+  return far ? FAR_READ_EVERY : 1;
+}
+
 const inCluster = (): boolean =>
   Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
 
@@ -170,6 +188,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     nm, cgroups, procRoot: settings.procRoot, logger: componentLogger(root, 'agent.collector').child({ node: nodeName }),
     ...(settings.maxContainers !== undefined ? { maxContainers: settings.maxContainers } : {}),
     onRefusal: (kind) => metrics.cgroupRefusals.inc({ kind }),
+    containerReadEvery: (node) => containerReadEvery(node, config),
   });
   const evictor = new Evictor({
     cgroups, events, nodeName, metrics, dryRun: settings.dryRun, now: clock,

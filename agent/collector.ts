@@ -89,6 +89,12 @@ export interface CollectorDeps {
   maxContainers?: number;
   /** A directory the collector refused to use (CgroupPathError kind), when first reported: for a metric. */
   onRefusal?: (kind: string) => void;
+  /**
+   * Every how many collections a proven container's files are read, given the node reading of
+   * this collection (default 1: every one). The agent answers more than 1 only while no rule
+   * needs fresh container figures (node memory far under the threshold, CPU eviction off).
+   */
+  containerReadEvery?: (node: NodeReading | undefined) => number;
 }
 
 /** Containers considered per collection by default: far above a real node's few hundred. */
@@ -151,6 +157,10 @@ export class Collector {
   private readonly once: OnceLog;
   private readonly firstSeen = new Map<string, number | undefined>();
   private readonly cpuPrev = new Map<string, { nanos: number; at: number }>();
+  /** The last stats read of each container (reused on collections that do not read it). */
+  private readonly statsPrev = new Map<string, ContainerStats>();
+  /** Every how many collections this one reads a proven container's files. */
+  private readEvery = 1;
   /** The last PSI read of each container (read every CONTAINER_PSI_EVERY collections). */
   private readonly psiPrev = new Map<string, PsiSnapshot | undefined>();
   /**
@@ -195,6 +205,7 @@ export class Collector {
     const e = this.cgroupCache.get(containerId);
     if (!e) return;
     this.cgroupCache.delete(containerId);
+    this.statsPrev.delete(containerId);
     this.files.release(e.files);
   }
 
@@ -291,6 +302,9 @@ export class Collector {
       nmEntries = this.last?.nmEntries ?? { total: 0, rejected: 0, foreign: 0, overCap: 0 };
     }
 
+    // Node first: whether the containers' files are read this time depends on how full it is.
+    const node = this.readNode();
+    this.readEvery = Math.max(1, Math.floor(this.deps.containerReadEvery?.(node) ?? 1));
     const containers: CollectedContainer[] = [];
     this.unprovenNow = 0;
     this.unprovenLogged = 0;
@@ -307,6 +321,7 @@ export class Collector {
     const presentIds = new Set(present.map((c) => c.nm.id));
     for (const id of [...this.cpuPrev.keys()]) if (!presentIds.has(id)) this.cpuPrev.delete(id);
     for (const id of [...this.psiPrev.keys()]) if (!presentIds.has(id)) this.psiPrev.delete(id);
+    for (const id of [...this.statsPrev.keys()]) if (!presentIds.has(id)) this.statsPrev.delete(id);
     for (const id of [...this.cgroupCache.keys()]) if (!presentIds.has(id)) this.forget(id);
     this.once.prune('cg:', (k) => presentIds.has(k.slice(3)));
     this.once.prune('unknown:', (k) => presentIds.has(k.slice(8)));
@@ -319,7 +334,6 @@ export class Collector {
     }
     const col: Collection = { at: now, nmUp, nmRestarted, containers: present, nmContainers, nmEntries };
     if (this.nodeId !== undefined) col.nodeId = this.nodeId;
-    const node = this.readNode();
     if (node) col.node = node;
     const yarn = this.readYarn(now, live);
     if (yarn) col.yarn = yarn;
@@ -371,6 +385,9 @@ export class Collector {
     const key = `cg:${nm.id}`;
     let cached = this.cgroupCache.get(nm.id);
     if (cached && this.collections - cached.at < REVALIDATE_EVERY) {
+      // Far from every threshold, a container is read once in `readEvery` collections (staggered by position).
+      const prev = this.statsPrev.get(nm.id);
+      if (prev && this.readEvery > 1 && (this.collections + index) % this.readEvery !== 0) return this.proven(base, key, cached.cg, prev);
       const stats = this.measure(cached.cg, nm.id, now, index, cached.read);
       if (typeof stats !== 'string') return this.proven(base, key, cached.cg, stats);
       this.forget(nm.id); // the read failed: close its files, prove the directories again, now
@@ -427,6 +444,7 @@ export class Collector {
         psi = this.psiPrev.get(id);
       }
       if (psi) stats.psi = psi;
+      this.statsPrev.set(id, stats);
       return stats;
     } catch (err) {
       return (err as Error).message;

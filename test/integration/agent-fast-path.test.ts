@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
+import { containerReadEvery, FAR_READ_EVERY } from '../../agent/agent.js';
 import { HeldFiles } from '../../cgroup/index.js';
 import { alive, GiB, Rig, until } from './agent-harness.js';
 
@@ -190,7 +191,7 @@ describe('the fast watch on the injected clock', () => {
 });
 
 describe('the tick reads less', () => {
-  it("reads each container's PSI files once in ten ticks (avg10 is a 10 s average), its memory and CPU every tick", async () => {
+  it("reads each container's PSI files once in ten ticks (avg10 is a 10 s average); its memory and CPU every tick near the threshold, once in five far under it", async () => {
     rig = await Rig.create();
     const { a1, a2 } = await twoApps(rig);
     const ids = [a1.am, a2.am, ...a1.workers, ...a2.workers];
@@ -202,16 +203,41 @@ describe('the tick reads less', () => {
       read.push(file);
       return readFile.call(this, file);
     });
-    for (let i = 0; i < 10; i++) await rig.step(agent);
-    vi.restoreAllMocks();
-    for (const id of ids) {
-      const mine = read.filter((p) => p.includes(`/${id}/`));
+    const tenTicks = async (): Promise<Map<string, string[]>> => {
+      read.length = 0;
+      for (let i = 0; i < 10; i++) await rig!.step(agent);
+      return new Map(ids.map((id) => [id, read.filter((p) => p.includes(`/${id}/`))]));
+    };
+    // Far under the threshold (70 %): figures up to five ticks old decide nothing.
+    const used = (): number => (agent.latest()!.node!.memoryUsed * 100) / agent.latest()!.node!.memoryTotal;
+    expect(used()).toBeLessThan(60);
+    for (const [, mine] of await tenTicks()) {
       expect(mine.filter((p) => p.endsWith('/memory.pressure'))).toHaveLength(1);
       expect(mine.filter((p) => p.endsWith('/io.pressure'))).toHaveLength(0); // no rule or metric uses it
+      expect(mine.filter((p) => p.endsWith('/memory.current'))).toHaveLength(2);
+      expect(mine.filter((p) => p.endsWith('/cpu.stat'))).toHaveLength(2);
+    }
+    expect(agent.latest()!.containers.every((c) => c.stats?.psi !== undefined && c.stats.cpuUsed !== undefined)).toBe(true);
+    // Within 10 points of it: every tick.
+    rig.setNodeMemoryPercent(62);
+    await rig.step(agent);
+    for (const [, mine] of await tenTicks()) {
+      expect(mine.filter((p) => p.endsWith('/memory.pressure'))).toHaveLength(1);
       expect(mine.filter((p) => p.endsWith('/memory.current'))).toHaveLength(10);
       expect(mine.filter((p) => p.endsWith('/cpu.stat'))).toHaveLength(10);
     }
-    expect(agent.latest()!.containers.every((c) => c.stats?.psi !== undefined)).toBe(true);
+    vi.restoreAllMocks();
+  });
+
+  it('container figures are read every tick whenever a rule may need them (pure)', () => {
+    const node = (percent: number) => ({ memoryUsed: percent * GiB, memoryTotal: 100 * GiB });
+    const config = { memoryEvictThresholdPercent: 70 };
+    expect(containerReadEvery(node(59.9), config)).toBe(FAR_READ_EVERY);
+    expect(containerReadEvery(node(60), config)).toBe(1);
+    expect(containerReadEvery(node(95), config)).toBe(1);
+    expect(containerReadEvery(undefined, config)).toBe(1);
+    expect(containerReadEvery({ memoryUsed: 0, memoryTotal: 0 }, config)).toBe(1);
+    expect(containerReadEvery(node(10), { ...config, cpuEvictBESatisfactionLowerPercent: 30 })).toBe(1);
   });
 
   it('keeps the files it reads open between ticks: a file is opened again only when replaced, closed when its container leaves', async () => {
@@ -238,7 +264,7 @@ describe('the tick reads less', () => {
     }
     // A container that changes its memory has its file replaced: read afresh, the new content seen.
     rig.node.setContainerUsage(a1.workers[0]!, { memoryBytes: 3 * GiB, cacheBytes: 0, cpuMilli: 100 });
-    await rig.step(agent);
+    for (let i = 0; i < FAR_READ_EVERY; i++) await rig.step(agent); // far under the threshold: read within five ticks
     expect(agent.latest()!.containers.find((c) => c.nm.id === a1.workers[0])!.stats!.memoryWorkingSet).toBe(3 * GiB);
     // A container that leaves: its five descriptors are closed.
     const leaving = a2.workers[0]!;
