@@ -51,10 +51,10 @@ if (only !== 'agent') {
   const curveDetails: Record<string, unknown> = {};
   let last: OperatorResults | undefined;
   for (const nodes of [...sizes].sort((a, b) => a - b)) {
-    // Past 5,000 nodes a poll (a 35 MB list at 20,000) outlasts the compressed period and its
+    // From 5,000 nodes a poll (9 MB, 35 MB at 20,000) outlasts the compressed period and its
     // period stretches with its cost (≈ 10 × the poll): 10 polls (the same 2 heartbeats per node)
     // keep the run within its time.
-    const steadyPolls = nodes > 5000 ? 10 : 300;
+    const steadyPolls = nodes >= 5000 ? 10 : 300;
     const nodeArgs = nodeArgsFor(nodes);
     const r = await runOperatorBench({ nodes, podsPerNode: 30, changes: 500, pollSeconds: 2, steadyPollSeconds: 0.2, steadyPolls, changeRate: 20, nodeArgs, log });
     const x = r.results;
