@@ -78,6 +78,16 @@ export interface AgentDetails {
   reactionTrials: number;
   reactionMaxMs: number;
   realCgroupTrials: number[];
+  /** Each real-cgroup trial taken apart with the agent's log: crossing → decision, decision → exit. */
+  realCgroupBreakdown: AgentDetails['reactionTail'];
+  /** Median of the real-cgroup trials' crossing → signal sent (the agent's share; the rest is the victim's teardown). */
+  realCgroupSignalMs: number | null;
+  /**
+   * The floor under the real-cgroup reaction: the same growing process, in the same cgroup, grown
+   * to the same size, stopped by the bench itself with SIGTERM (no agent) — crossing-sized
+   * teardown, from the signal to the exit (median of the trials).
+   */
+  realCgroupTeardownMs: number | null;
   fastWatchMillis: number;
   idleSeconds: number;
   /** Machine load averages (1 min) when each idle window began and ended: the machine is shared. */
@@ -87,7 +97,7 @@ export interface AgentDetails {
    * the fast watch's decision (its log line), `lookLateMs` how late that look started after its
    * timer was due (the event loop was busy: a tick, GC), `killToExitMs` from the decision to the exit.
    */
-  reactionTail: { totalMs: number; detectMs?: number; lookLateMs?: number; killToExitMs?: number }[];
+  reactionTail: { totalMs: number; detectMs?: number; signalMs?: number; lookLateMs?: number; killToExitMs?: number }[];
 }
 
 /** Fake meminfo of a node with `totalBytes`, `usedBytes` of it in use (MemTotal − MemAvailable). */
@@ -117,6 +127,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       },
       details: {
         filesPerTick: 0, tickP90Ms: nan, rawReadP90Ms: nan, reactionTrials: 0, reactionMaxMs: nan, realCgroupTrials: real.trials.map((x) => round(x, 1)),
+        realCgroupBreakdown: real.breakdown, realCgroupTeardownMs: real.teardownMs, realCgroupSignalMs: signalMedian(real.breakdown),
         fastWatchMillis: o.fastWatchMillis, idleSeconds: 0, idleLoad: [], reactionTail: [],
       },
     };
@@ -314,6 +325,9 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         reactionTrials: reactions.length,
         reactionMaxMs: round(Math.max(...reactions), 1),
         realCgroupTrials: real.trials.map((x) => round(x, 1)),
+        realCgroupBreakdown: real.breakdown,
+        realCgroupTeardownMs: real.teardownMs,
+        realCgroupSignalMs: signalMedian(real.breakdown),
         fastWatchMillis,
         idleSeconds: o.idleSeconds,
         idleLoad: [idle, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
@@ -331,21 +345,42 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
   }
 }
 
-/** The 5 slowest trials, each matched with the first fast-watch decision the agent logged after its write. */
-function tailOf(trials: { wall: number; ms: number }[], logFile: string): AgentDetails['reactionTail'] {
-  const acted: { time: number; lookLateMs?: number }[] = [];
+function signalMedian(b: AgentDetails['reactionTail']): number | null {
+  const xs = b.map((x) => x.signalMs).filter((x): x is number => x !== undefined);
+  return xs.length > 0 ? round(median(xs), 1) : null;
+}
+
+/**
+ * The `count` slowest trials, each matched with the first decision the agent logged after its
+ * write (`marker`: the fast watch's line, or any rules decision) and the fast watch's lateness.
+ */
+function tailOf(trials: { wall: number; ms: number }[], logFile: string, count = 5, marker = 'fast memory watch acted before the tick'): AgentDetails['reactionTail'] {
+  const acted: { time: number; signalledAt?: number; lookLateMs?: number }[] = [];
+  let last: { time: number; signalledAt?: number; lookLateMs?: number } | undefined;
+  const timeOf = (l: { time: number | string }): number => (typeof l.time === 'string' ? Date.parse(l.time) : l.time);
   for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('fast memory watch acted before the tick')) continue;
     try {
-      const l = JSON.parse(line) as { time: number; lookLateMs?: number };
-      acted.push({ time: l.time, ...(l.lookLateMs !== undefined ? { lookLateMs: l.lookLateMs } : {}) });
+      if (line.includes(marker)) {
+        last = { time: timeOf(JSON.parse(line) as { time: number | string }) };
+        acted.push(last);
+      }
+      // Logged once the evictor returned: the signal is out by then (it is sent synchronously).
+      if (last && line.includes('fast memory watch acted before the tick')) {
+        const l = JSON.parse(line) as { time: number | string; lookLateMs?: number };
+        last.signalledAt = timeOf(l);
+        if (l.lookLateMs !== undefined) last.lookLateMs = l.lookLateMs;
+      }
     } catch { /* not JSON */ }
   }
-  return [...trials].sort((a, b) => b.ms - a.ms).slice(0, 5).map((t) => {
+  return [...trials].sort((a, b) => b.ms - a.ms).slice(0, count).map((t) => {
     const a = acted.find((x) => x.time >= t.wall);
     if (!a || a.time - t.wall > t.ms + 5) return { totalMs: round(t.ms, 1) };
     const detectMs = a.time - t.wall;
-    return { totalMs: round(t.ms, 1), detectMs, ...(a.lookLateMs !== undefined ? { lookLateMs: a.lookLateMs } : {}), killToExitMs: round(t.ms - detectMs, 1) };
+    const signalMs = (a.signalledAt ?? a.time) - t.wall;
+    return {
+      totalMs: round(t.ms, 1), detectMs, signalMs, ...(a.lookLateMs !== undefined ? { lookLateMs: a.lookLateMs } : {}),
+      killToExitMs: round(t.ms - signalMs, 1),
+    };
   });
 }
 
@@ -372,9 +407,17 @@ const hogId = (k: number): string => `container_1700000000000_0001_01_${String(k
 /** Grows by 8 MiB every 10 ms (pages touched) up to 400 MiB, then holds. */
 const HOG_SCRIPT = "process.stdin.once('data', () => { const keep = []; let n = 0; const t = setInterval(() => { if (n++ < 50) keep.push(Buffer.alloc(8 * 1024 * 1024, 7)); }, 10); globalThis.keep = keep; });";
 
-async function realCgroupReaction(trials: number, say: (m: string) => void, nodeArgs: string[]): Promise<{ ms: number | null; note?: string; trials: number[] }> {
+interface RealCgroupOutcome {
+  ms: number | null;
+  note?: string;
+  trials: number[];
+  breakdown: AgentDetails['realCgroupBreakdown'];
+  teardownMs: number | null;
+}
+
+async function realCgroupReaction(trials: number, say: (m: string) => void, nodeArgs: string[]): Promise<RealCgroupOutcome> {
   const why = probeRealCgroups();
-  if (why) return { ms: null, note: why, trials: [] };
+  if (why) return { ms: null, note: why, trials: [], breakdown: [], teardownMs: null };
   const prefix = `loom-bench-${randomBytes(4).toString('hex')}`;
   const yarnPath = `${prefix}/kubepods/besteffort/hadoop-yarn`;
   const tmp = makeSimTempDir('loom-bench-real-');
@@ -388,6 +431,9 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
   let agent: LoomChild | undefined;
   let standIn: NodeJS.Timeout | undefined;
   const results: number[] = [];
+  const crossings: { wall: number; ms: number }[] = [];
+  const teardowns: number[] = [];
+  let logFile = '';
   const total = 1024 * MiB;
   const base = 400 * MiB; // the rest of the node
   const meminfo = path.join(fakeProc, 'meminfo');
@@ -430,7 +476,7 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
     };
     const idle = start('sleep', ['600'], false);
     enter(IDLE, idle.pid);
-    const logFile = path.join(tmp, 'agent.log');
+    logFile = path.join(tmp, 'agent.log');
     agent = spawnLoom([
       'agent', '--node-name', 'node-real', '--nm-url', `http://127.0.0.1:${(nm.address() as AddressInfo).port}`, '--cgroup-root', CGROUP_ROOT,
       '--proc-root', fakeProc, '--yarn-cgroup-path', yarnPath, '--socket', path.join(tmp, 'run', 'agent.sock'), '--metrics-addr', '127.0.0.1:0',
@@ -453,6 +499,7 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
       enter(id, hog.pid); // before allocating: v1 charges pages at fault time
       await sleep(1200); // the agent lists and proves the new process's container
       let crossedAt: number | undefined;
+      let crossedWall = 0;
       let exitedAt: number | undefined;
       hog.once('exit', () => { exitedAt = performance.now(); });
       // Kernel stand-in: node memory used = the rest of the node + the cgroup's real usage, every 2 ms.
@@ -461,7 +508,7 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
         try { usage = readMemoryUsage(hogCg); } catch { return; }
         const used = base + usage;
         writeAtomic(meminfo, meminfoText(total, used));
-        if (crossedAt === undefined && used >= threshold) crossedAt = performance.now();
+        if (crossedAt === undefined && used >= threshold) { crossedAt = performance.now(); crossedWall = Date.now(); }
       }, 2);
       hog.stdin!.write('go\n');
       try {
@@ -472,16 +519,40 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
       clearInterval(standIn);
       standIn = undefined;
       writeAtomic(meminfo, meminfoText(total, base));
-      if (crossedAt !== undefined && exitedAt !== undefined) results.push(exitedAt - crossedAt);
+      if (crossedAt !== undefined && exitedAt !== undefined) {
+        results.push(exitedAt - crossedAt);
+        crossings.push({ wall: crossedWall, ms: exitedAt - crossedAt });
+      }
       if (hog.exitCode === null && hog.signalCode === null) hog.kill('SIGKILL');
       list = [entry(IDLE)]; // the NM forgets the finished container
       await sleep(500);
     }
-    say(`agent bench: real cgroup reaction ${results.map((r) => r.toFixed(1)).join(', ')} ms`);
-    if (results.length === 0) return { ms: null, note: 'the agent killed no process on real cgroups within 10 s (see bench log)', trials: [] };
-    return { ms: median(results), trials: results };
+    // The floor: the same process grown to the crossing in a container cgroup of its own, stopped by us.
+    await agent.stop(2000);
+    agent = undefined;
+    for (let k = 0; k < trials; k++) {
+      const id = hogId(trials + k);
+      for (const root of roots) mkdirs(root, `${yarnPath}/${id}`);
+      const cg = cgs.container(id);
+      const hog = start(process.execPath, ['-e', HOG_SCRIPT], true);
+      enter(id, hog.pid);
+      await sleep(300);
+      hog.stdin!.write('go\n');
+      const exited = new Promise<number>((r) => hog.once('exit', () => r(performance.now())));
+      await waitFor('the process grown to the crossing', () => { try { return base + readMemoryUsage(cg) >= threshold ? true : undefined; } catch { return undefined; } }, 10_000, 1);
+      const t = performance.now();
+      hog.kill('SIGTERM');
+      teardowns.push((await exited) - t);
+      await sleep(300);
+    }
+    const breakdown = tailOf(crossings, logFile, crossings.length, 'rules decided evictions');
+    for (const b of breakdown) say(`agent bench: real cgroup trial ${JSON.stringify(b)}`);
+    say(`agent bench: real cgroup reaction ${results.map((r) => r.toFixed(1)).join(', ')} ms; teardown floor (SIGTERM → exit, no agent) ${teardowns.map((r) => r.toFixed(1)).join(', ')} ms`);
+    const teardownMs = teardowns.length > 0 ? round(median(teardowns), 1) : null;
+    if (results.length === 0) return { ms: null, note: 'the agent killed no process on real cgroups within 10 s (see bench log)', trials: [], breakdown, teardownMs };
+    return { ms: median(results), trials: results, breakdown, teardownMs };
   } catch (err) {
-    return { ms: null, note: `real cgroups unusable here: ${(err as Error).message}`, trials: results };
+    return { ms: null, note: `real cgroups unusable here: ${(err as Error).message}`, trials: results, breakdown: [], teardownMs: null };
   } finally {
     if (standIn) clearInterval(standIn);
     await agent?.stop(2000);
