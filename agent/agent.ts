@@ -260,14 +260,19 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     return { decision, issued };
   };
 
+  /** A tick is between its start and its end (for the fast watch's log: was a late look held up by it?). */
+  let tickRunning = false;
   const tick = async (): Promise<TickResult> => {
     const endTick = metrics.tickDuration.startTimer();
+    tickRunning = true;
     try {
       const now = clock();
       const col = await collector.collect(now);
       health.collected(col);
       if (col.nmRestarted) metrics.nmRestarts.inc();
       evictor.reconcile(new Set(col.containers.map((c) => c.nm.id)));
+      // Let a fast-watch look that fell due during the collection run before the rules (a crossing then acts first).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       metrics.observe(col);
       metrics.cgroupFilesHeld.set(collector.files.size);
       if (collector.files.unheldReads > unheldSeen) {
@@ -290,6 +295,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       plan.refresh({ snapshot: buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot, cgroups: cgroupsById, at: now }, config);
       return { collection: col, decision, rules, issued };
     } finally {
+      tickRunning = false;
       endTick();
       health.tickEnded();
     }
@@ -352,7 +358,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       for (const e of gone) plan.drop(e.containerId);
     }
     const { issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch', decision);
-    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length, planFromTick: plan.at, lookLateMs: Math.round(lookLateMs * 10) / 10 }, 'fast memory watch acted before the tick');
+    if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length, planFromTick: plan.at, lookLateMs: Math.round(lookLateMs * 10) / 10, duringTick: tickRunning }, 'fast memory watch acted before the tick');
     return { triggered: true, usagePercent, look, decision, issued };
   };
 

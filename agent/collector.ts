@@ -100,7 +100,7 @@ export interface CollectorDeps {
 /** Containers considered per collection by default: far above a real node's few hundred. */
 export const DEFAULT_MAX_CONTAINERS = 1000;
 /** Containers proven and measured between two yields to the event loop (the fast watch and /healthz run in between). */
-const YIELD_EVERY = 64;
+const YIELD_EVERY = 16;
 /** Samples of refused / foreign entries logged one by one; the rest are counted. */
 const LOGGED_SAMPLES = 5;
 /** New unproven containers logged one by one per collection; the rest are counted in one line. */

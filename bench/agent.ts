@@ -97,7 +97,7 @@ export interface AgentDetails {
    * the fast watch's decision (its log line), `lookLateMs` how late that look started after its
    * timer was due (the event loop was busy: a tick, GC), `killToExitMs` from the decision to the exit.
    */
-  reactionTail: { totalMs: number; detectMs?: number; signalMs?: number; lookLateMs?: number; killToExitMs?: number }[];
+  reactionTail: { totalMs: number; detectMs?: number; signalMs?: number; lookLateMs?: number; duringTick?: boolean; killToExitMs?: number }[];
 }
 
 /** Fake meminfo of a node with `totalBytes`, `usedBytes` of it in use (MemTotal − MemAvailable). */
@@ -355,8 +355,9 @@ function signalMedian(b: AgentDetails['reactionTail']): number | null {
  * write (`marker`: the fast watch's line, or any rules decision) and the fast watch's lateness.
  */
 function tailOf(trials: { wall: number; ms: number }[], logFile: string, count = 5, marker = 'fast memory watch acted before the tick'): AgentDetails['reactionTail'] {
-  const acted: { time: number; signalledAt?: number; lookLateMs?: number }[] = [];
-  let last: { time: number; signalledAt?: number; lookLateMs?: number } | undefined;
+  type Acted = { time: number; signalledAt?: number; lookLateMs?: number; duringTick?: boolean };
+  const acted: Acted[] = [];
+  let last: Acted | undefined;
   const timeOf = (l: { time: number | string }): number => (typeof l.time === 'string' ? Date.parse(l.time) : l.time);
   for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
     try {
@@ -366,9 +367,10 @@ function tailOf(trials: { wall: number; ms: number }[], logFile: string, count =
       }
       // Logged once the evictor returned: the signal is out by then (it is sent synchronously).
       if (last && line.includes('fast memory watch acted before the tick')) {
-        const l = JSON.parse(line) as { time: number | string; lookLateMs?: number };
+        const l = JSON.parse(line) as { time: number | string; lookLateMs?: number; duringTick?: boolean };
         last.signalledAt = timeOf(l);
         if (l.lookLateMs !== undefined) last.lookLateMs = l.lookLateMs;
+        if (l.duringTick !== undefined) last.duringTick = l.duringTick;
       }
     } catch { /* not JSON */ }
   }
@@ -379,6 +381,7 @@ function tailOf(trials: { wall: number; ms: number }[], logFile: string, count =
     const signalMs = (a.signalledAt ?? a.time) - t.wall;
     return {
       totalMs: round(t.ms, 1), detectMs, signalMs, ...(a.lookLateMs !== undefined ? { lookLateMs: a.lookLateMs } : {}),
+      ...(a.duringTick !== undefined ? { duringTick: a.duringTick } : {}),
       killToExitMs: round(t.ms - signalMs, 1),
     };
   });
