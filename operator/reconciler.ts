@@ -254,8 +254,6 @@ export class Reconciler {
     if (!client) throw new Error(`no ResourceManager client for cluster ${action.clusterId}`);
     const before = decision.figures?.rmTotal;
     // 0/0 is only ever the ledger's answer to valid inputs (K ≥ O); parse failures never get here.
-    let sentAt = this.o.clock.now();
-    let seq = nextObservation();
     const key = resizeKey(action.clusterId, action.nodeId);
     // Right before the POST leaves (after the fence): from here on the RM may apply it — even when
     // the answer is lost or the read-back never shows it — until an observation shows it.
@@ -267,9 +265,13 @@ export class Reconciler {
     const res = await client.updateNodeResource(action.nodeId, action.capacity, action.overCommitTimeoutMs, { allowEmpty: true, signal: guard.signal, beforeSend });
     const { total, used } = await readBackResize(client, action.nodeId, action.capacity, res, {
       clock: this.o.clock, ...(this.o.readBack ? { readBack: this.o.readBack } : {}), signal: guard.signal,
-      beforeRead: () => { sentAt = this.o.clock.now(); seq = nextObservation(); },
     });
-    const readBack: RmReadBack = { total, ...(used ? { used } : {}), at: sentAt, seq };
+    // Placed among RM observations when its answer is in, not when it was sent: a poll sent after
+    // the resize left but before this answer came can have been answered by the RM before it
+    // applied the resize (the RM serves requests concurrently and applies a resize
+    // asynchronously), and must not supersede what the read-back showed. Only a poll sent after
+    // now is sure to show at least this.
+    const readBack: RmReadBack = { total, ...(used ? { used } : {}), at: this.o.clock.now(), seq: nextObservation() };
     this.readBack.set(key, readBack);
     if (!sameYarn(total, action.capacity)) return readBack;
     this.pending.delete(key);

@@ -28,18 +28,17 @@ const same = (a: YarnResource, b: YarnResource): boolean => a.vcores === b.vcore
 
 /**
  * Reads the node back until its total is `capacity` or the attempts are spent. `first` is what the
- * resize call itself read back; `beforeRead` runs right before each further GET is sent.
+ * resize call itself read back.
  */
 export async function readBackResize(
   client: Pick<ResourceManagerClient, 'getNode'>, nodeId: string, capacity: YarnResource, first: { total: YarnResource; used?: YarnResource },
-  o: { clock: Clock; readBack?: ReadBackOptions; signal?: AbortSignal; beforeRead?: () => void },
+  o: { clock: Clock; readBack?: ReadBackOptions; signal?: AbortSignal },
 ): Promise<ReadBack> {
   const rb = o.readBack ?? DEFAULT_READ_BACK;
   let total = first.total;
   let used = first.used;
   for (let i = 1; i < rb.attempts && !same(total, capacity); i++) {
     await o.clock.sleep(rb.delayMs * i, o.signal);
-    o.beforeRead?.();
     const n = await client.getNode(nodeId, o.signal ? { signal: o.signal } : {});
     if (n.totalResource) total = n.totalResource;
     if (n.usedResource) used = n.usedResource;

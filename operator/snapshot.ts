@@ -97,9 +97,13 @@ export const nextObservation = (): number => ++observations;
 export interface RmReadBack {
   total: YarnResource;
   used?: YarnResource;
-  /** Monotonic ms the read-back GET was sent. */
+  /** Monotonic ms its answer came in. */
   at: number;
-  /** Its place among RM observations ({@link nextObservation}). */
+  /**
+   * Its place among RM observations ({@link nextObservation}), taken when its answer came in: only
+   * a poll sent after that supersedes it (one sent earlier may have been answered before the RM
+   * applied the resize).
+   */
   seq: number;
 }
 
