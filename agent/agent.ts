@@ -36,6 +36,7 @@ import type { AgentSettings } from './settings.js';
 import { AgentHealth } from './health.js';
 import { buildSnapshot, ratesKnown } from './snapshot.js';
 import { KillPlan } from './kill-plan.js';
+import { MemoryBackstop } from './memory-backstop.js';
 import { nextLookIn, type WatchPeriod } from './watch-period.js';
 
 export interface StartAgentOptions {
@@ -91,6 +92,8 @@ export interface AgentHandle {
   health(): { live: { ok: boolean; detail?: string }; healthy: { ok: boolean; detail?: string }; ready: { ok: boolean; detail?: string } };
   tick(): Promise<TickResult>;
   fastCheck(): FastCheckResult;
+  /** The YARN parent memory limit the backstop set last (undefined: off, or not written yet). */
+  readonly backstopLimit: number | undefined;
   /** The fast watch's ready kill plan (refreshed by every tick). */
   readonly plan: KillPlan;
   /** When the fast watch looks next after a look that read `look` (ms). */
@@ -212,6 +215,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(options.selfPid !== undefined ? { selfPid: options.selfPid } : {}),
     ...(options.parentPid !== undefined ? { parentPid: options.parentPid } : {}),
   });
+  const backstop = settings.memoryBackstop
+    ? new MemoryBackstop({ cgroups, dryRun: settings.dryRun, logger: componentLogger(root, 'agent.backstop').child({ node: nodeName }) })
+    : undefined;
   const suppressor = new CpuSuppressor({ cgroups, metrics, dryRun: settings.dryRun, logger: componentLogger(root, 'agent.cpu').child({ node: nodeName }) });
   const health = new AgentHealth({
     healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis,
@@ -289,6 +295,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       const rules: RuleName[] = known ? ['memory', 'psi', 'cpu-suppress', 'cpu-evict'] : ['memory', 'psi'];
       if (!snapshot) return { collection: col, rules, issued: [] };
       const { decision, issued } = decideAndApply(snapshot, now, rules, 'tick');
+      backstop?.apply(snapshot, config.memoryEvictThresholdPercent);
       // The fast watch's plan: this tick's proven containers, marks as they are after its evictions.
       const cgroupsById = new Map<string, ContainerCgroup>();
       for (const c of col.containers) if (c.cgroup && c.stats) cgroupsById.set(c.nm.id, c.cgroup);
@@ -440,6 +447,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     get evictions() { return evictor.recent; },
     get evicting() { return evictor.evicting; },
     get state() { return state; },
+    get backstopLimit() { return backstop?.limit; },
     latest: () => collector.latest,
     health: () => ({ live: health.probe('live'), healthy: health.probe('healthy'), ready: health.probe('ready') }),
     tick,
@@ -455,6 +463,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       await running;
       // No tick runs any more: put back the YARN parent's CPU limit (a clean way out).
       suppressor.onExit(settings.keepLimitsOnExit === true);
+      backstop?.onExit(settings.keepLimitsOnExit === true);
       await server.close();
       await metricsEndpoint?.close();
       await evictor.settled();

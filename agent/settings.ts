@@ -20,7 +20,8 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'metricsAddr', kind: 'listen-address', description: 'host:port for /metrics, /livez, /healthz and /readyz', default: '0.0.0.0:9465' },
   { key: 'kubeconfig', kind: 'string', description: 'kubeconfig for posting Events (default: in-cluster when available, else no Events)' },
   { key: 'dryRun', kind: 'boolean', description: 'decide and log, never write a cgroup or signal a process', default: false },
-  { key: 'keepLimitsOnExit', kind: 'boolean', description: 'on stop, leave the CPU limit the agent set on the YARN parent cgroup (default: put back what it found)', default: false },
+  { key: 'keepLimitsOnExit', kind: 'boolean', description: 'on stop, leave the CPU limit (and, with --memory-backstop, the memory limit) the agent set on the YARN parent cgroup (default: put back what it found)', default: false },
+  { key: 'memoryBackstop', kind: 'boolean', description: "kernel backstop: keep the YARN parent cgroup's memory limit (v2 memory.high, v1 memory.limit_in_bytes) at YARN's allowed share (MemTotal × eviction threshold − non-YARN use, never under YARN's working set + max(256 MiB, 5 %)), rewritten when it moves by more than max(64 MiB, 1 % of MemTotal), put back on stop", default: false },
   { key: 'tickMillis', kind: 'integer', min: 50, max: 60000, description: 'full collect + rules period', default: 1000 },
   { key: 'maxContainers', kind: 'integer', min: 1, max: 100000, description: "most containers of this node considered per tick (the NM's list beyond it is counted, never measured or evicted)", default: 1000 },
   { key: 'nmMaxBodyBytes', kind: 'integer', min: 65536, max: 1073741824, description: 'largest NodeManager answer read, in bytes (a larger one is refused as it streams in)', default: 16777216 },
@@ -73,6 +74,8 @@ export interface AgentSettings {
   dryRun: boolean;
   /** On stop, leave the YARN parent's CPU limit as set instead of restoring what was found. */
   keepLimitsOnExit?: boolean;
+  /** `--memory-backstop`: the YARN parent's memory limit follows YARN's allowed share (memory-backstop.ts). */
+  memoryBackstop?: boolean;
   tickMillis: number;
   fastWatchMillis: number;
   /** Longest fast-watch period, far under the threshold (default 100 ms; = fastWatchMillis: fixed period). */
@@ -125,6 +128,7 @@ export function toAgentSettings(v: SettingsValues, env: NodeJS.ProcessEnv = proc
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig as string } : {}),
     dryRun: v.dryRun as boolean,
     keepLimitsOnExit: v.keepLimitsOnExit as boolean,
+    memoryBackstop: v.memoryBackstop === true,
     tickMillis: v.tickMillis as number,
     fastWatchMillis: v.fastWatchMillis as number,
     ...(v.fastWatchMaxMillis !== undefined ? { fastWatchMaxMillis: v.fastWatchMaxMillis as number } : {}),

@@ -13,3 +13,4 @@ export * from './node-totals.js';
 export * from './node-cgroups.js';
 export * from './meminfo-watch.js';
 export * from './held-files.js';
+export * from './memory-limit.js';

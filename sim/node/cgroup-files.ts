@@ -64,7 +64,7 @@ const V2_DELEGATED = 'cpuset cpu io memory pids\n';
 const V1_MEMORY_CONTROL = new Set(['memory.limit_in_bytes']);
 const V1_CPU_CONTROL = new Set(['cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.shares']);
 const V1_PIDS_CONTROL = new Set(['pids.max']);
-const V2_CONTROL = new Set(['cgroup.subtree_control', 'cgroup.kill', 'memory.max', 'cpu.max', 'cpu.weight', 'pids.max']);
+const V2_CONTROL = new Set(['cgroup.subtree_control', 'cgroup.kill', 'memory.max', 'memory.high', 'cpu.max', 'cpu.weight', 'pids.max']);
 const HYBRID_UNIFIED_CONTROL = new Set(['cgroup.subtree_control', 'cgroup.kill']);
 
 const psiFiles = (v: CgroupView): Record<string, string> => ({
@@ -133,6 +133,7 @@ function v2Set(dir: string, v: CgroupView): FileSet {
       'cgroup.kill': '',
       'memory.current': `${charged(v.total)}\n`,
       'memory.max': v2Max(v.memoryLimitBytes),
+      'memory.high': 'max\n',
       'cpu.max': cpuMax(null),
       'cpu.weight': `${sharesToWeight(v.shares)}\n`,
       'pids.current': `${v.subtreePids}\n`,
