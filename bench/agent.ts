@@ -5,9 +5,10 @@
  *  - tickMedianMs: the agent in this process (`manual: true`), one full tick (NM list + collect +
  *    rules) timed directly, 60 times after a warm-up. The NM server shares this event loop, so its
  *    answer is inside the tick time.
- *  - rawReadMedianMs: the files one tick read (recorded by wrapping `fs.openSync` during a
- *    tick: read-only opens of files, not directories, not /proc/self), read again once each with
- *    `readFileSync` — the floor of any collector.
+ *  - rawReadMedianMs: the files one tick read (recorded by wrapping `fs.openSync` and
+ *    `HeldFiles.readFile` during a tick: read-only opens of files, not directories, not
+ *    /proc/self, and reads through held descriptors), read again once each with `readFileSync` —
+ *    the floor of any collector reading them by path.
  *  - cpuPercentIdle: `loom agent` as a child process at its default settings, no pressure (node
  *    memory ≈ 48 %, threshold 70 %): its user + system CPU time over `idleSeconds`, % of one core.
  *  - cpuPercentFastWatch: the same for the reaction child below (a fixed fast-watch period of
@@ -19,7 +20,9 @@
  *  - realCgroupReactionMs: real v1 memory/cpu/cpuacct (+ unified v2) cgroups under a unique
  *    `loom-bench-*` prefix, a real process growing its memory inside one (800 MiB/s); a kernel
  *    stand-in derives the fake `meminfo` from the cgroup's real usage every 2 ms; the agent at its
- *    default fast-watch settings (headroom-driven); from the crossing to the exit.
+ *    default fast-watch settings (headroom-driven); from the crossing to the exit. Each trial is
+ *    taken apart with the agent's log (crossing → decision → signal sent → exit), and the same
+ *    process grown to the crossing and stopped by the bench itself gives the teardown floor.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,7 +32,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startAgent } from '../agent/agent.js';
-import { NodeCgroups, readMemoryUsage } from '../cgroup/index.js';
+import { HeldFiles, NodeCgroups, readMemoryUsage } from '../cgroup/index.js';
 import { createLogger } from '../log/logger.js';
 import { SimulatedNode } from '../sim/node/index.js';
 import { makeSimTempDir } from '../sim/node/temp-dir.js';
@@ -202,12 +205,19 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
             if (typeof p === 'string' && (f & 3) === fs.constants.O_RDONLY && (f & fs.constants.O_DIRECTORY) === 0 && !p.startsWith('/proc/self/')) seen.push(p);
             return orig(p, flags ?? 'r', mode);
           }) as typeof fs.openSync;
+          // Files read through held descriptors (cgroup/held-files.ts) are read, not opened: recorded too.
+          const heldRead = HeldFiles.prototype.readFile;
+          HeldFiles.prototype.readFile = function (this: HeldFiles, file: string): string {
+            seen.push(file);
+            return heldRead.call(this, file);
+          };
           try {
             await agent.tick();
           } finally {
             (fs as { openSync: unknown }).openSync = orig;
+            HeldFiles.prototype.readFile = heldRead;
           }
-          files = seen;
+          files = [...new Set(seen)];
           continue;
         }
         const t = performance.now();
