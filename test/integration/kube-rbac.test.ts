@@ -216,24 +216,36 @@ function without(objs: KubeObj[], g: Grant): KubeObj[] {
   });
 }
 
-/** The simulated cluster with the chart's RBAC; a proxy in front of the API server makes the operator's first claim write meet a co-writer (409). */
+/**
+ * The simulated cluster with the chart's RBAC; a proxy in front of the API server makes the
+ * operator's claim writes meet a co-writer (409) until the operator's re-read of a node (the GET
+ * a 409 must be followed by) has reached the API server. One 409 is not enough: a term that ends
+ * between the 409 and the GET (a loaded machine can miss a renewal) aborts that GET, and the next
+ * term writes from a cache that already holds the co-writer's change.
+ */
 async function clusterWith(objs: KubeObj[], name: string) {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, objs.map((o) => stringify(o)).join('---\n'));
   // Origins by hand (no koord-manager stand-in): the operator's decisions, and so its Events, repeat exactly.
   const world = await SimWorld.start({ nodes: 2, dir: join(dir, name), rbac: file, standIns: false });
   for (const n of world.nodes.keys()) setOrigin(world, n, 11_000, 25 * GIB);
-  let conflicted = false;
+  let conflicts = 0;
+  let reRead = false;
   const target = new URL(world.kube.url);
   const proxy: Server = createServer((req, res) => {
-    const write = req.method === 'PATCH' && /^\/api\/v1\/nodes\/[^/]+$/.test(req.url ?? '');
-    if (write && !conflicted) {
-      conflicted = true;
+    const nodePath = /^\/api\/v1\/nodes\/[^/?]+$/.test(req.url ?? '');
+    if (nodePath && req.method === 'PATCH' && !reRead) {
+      conflicts++;
       const node = decodeURIComponent(req.url!.split('/').pop()!);
-      world.kube.store.patch('nodes', undefined, node, 'merge', { metadata: { labels: { 'co-writer': 'was-here' } } });
+      world.kube.store.patch('nodes', undefined, node, 'merge', { metadata: { labels: { 'co-writer': `was-here-${conflicts}` } } });
     }
+    const reading = nodePath && req.method === 'GET' && conflicts > 0;
     const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      if (reading) reRead = true; // answered (allowed or denied): the API server has seen it
+      // Hop-by-hop headers stay on their hop: the API server's `Keep-Alive: timeout=60` would
+      // tell the client to reuse connections this proxy closes after its own 5 s (ECONNRESET).
+      const { connection: _c, 'keep-alive': _k, ...headers } = r.headers;
+      res.writeHead(r.statusCode ?? 502, headers);
       r.pipe(res);
     });
     up.on('error', () => res.destroy());
@@ -249,7 +261,7 @@ async function clusterWith(objs: KubeObj[], name: string) {
     return out;
   };
   return {
-    world, kubeconfig, conflicted: () => conflicted,
+    world, kubeconfig, reRead: () => reRead,
     stop: async () => { await new Promise<void>((r) => { proxy.close(() => r()); proxy.closeAllConnections(); }); await world.stop(); },
   };
 }
@@ -258,8 +270,9 @@ type Cluster = Awaited<ReturnType<typeof clusterWith>>;
 
 /**
  * The operator's scenario: lead (Lease create, then get/update), converge both nodes (nodes and
- * pods list/watch, claim patches, resize Events), a co-writer's 409 (node get), a drift repair twice
- * (the same Event folded: events patch), `loom status` (events list), then a clean stop.
+ * pods list/watch, claim patches, resize Events), a co-writer's 409 and the re-read it forces
+ * (node get), a drift repair twice (the same Event folded: events patch), `loom status` (events
+ * list), then a clean stop.
  * Returns the operator's log lines; stops at the first forbidden request when `untilForbidden`.
  */
 async function operatorScenario(c: Cluster, o: { untilForbidden?: boolean } = {}) {
@@ -283,7 +296,7 @@ async function operatorScenario(c: Cluster, o: { untilForbidden?: boolean } = {}
     if (await step('leadership', () => op.controller.isLeading)) return await done();
     const claimed = () => [...c.world.nodes.keys()].every((n) => claimOf(c.world, n) !== undefined);
     if (await step('claims on every node', claimed)) return await done();
-    if (await step('a 409 from the co-writer', () => c.conflicted() && logs.find(/node changed under the claim write/).length > 0)) return await done();
+    if (await step('a 409 from the co-writer, then the re-read', () => c.reRead() && logs.find(/node changed under the claim write/).length > 0)) return await done();
     const events = () => c.world.kube.store.list('events', { namespace: 'default' }).items;
     if (await step('resize Events', () => events().some((e) => (e as { reason?: string }).reason === 'YarnCapacityResized'))) return await done();
     const resizes = (repair: boolean) => op.controller.writes.filter((w) => w.node === 'node-1' && w.action.kind === 'resize' && (w.action as { driftRepair?: boolean }).driftRepair === repair).length;
