@@ -101,7 +101,9 @@ describe('messages say each thing once', () => {
 
   it('a YARN timeout says "timeout" once', async () => {
     // A server that answers its first request and never the second, on the same kept-alive
-    // connection: the wait that runs out is the answer's, whatever the machine's load.
+    // connection: the wait that runs out is the answer's, whatever the machine's load. The one
+    // timeout also bounds the first answer (a wait for an event): 2 s, not 100 ms, so a loaded
+    // machine cannot time out the set-up instead.
     let answered = 0;
     const hang = createHttpServer((_req, res) => {
       if (answered++ === 0) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -110,12 +112,12 @@ describe('messages say each thing once', () => {
     servers.push(hang as unknown as Server);
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
     const port = (hang.address() as { port: number }).port;
-    const http = new YarnHttp({ retries: 0, timeoutMs: 100, connections: 1 });
+    const http = new YarnHttp({ retries: 0, timeoutMs: 2000, connections: 1 });
     await http.send({ base: `http://127.0.0.1:${port}`, path: '/ok', method: 'GET', accept: 'json', endpoint: 'x' });
     const err = await http.send({ base: `http://127.0.0.1:${port}`, path: '/x', method: 'GET', accept: 'json', endpoint: 'x' }).catch((e: unknown) => e);
     await http.close();
     expect((err as YarnTransportError).kind).toBe('timeout');
-    expect((err as Error).message).toBe(`GET http://127.0.0.1:${port}/x failed: timeout: no answer within 100 ms`);
+    expect((err as Error).message).toBe(`GET http://127.0.0.1:${port}/x failed: timeout: no answer within 2000 ms`);
     expect(occurrences((err as Error).message, 'timeout')).toBe(1);
   });
 
