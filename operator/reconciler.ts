@@ -102,7 +102,18 @@ export class Reconciler {
    */
   supersedeReadBacks(clusterId: string, nodes: ReadonlyMap<string, RmNode>, seq: number): string[] {
     const differ: string[] = [];
-    for (const [id, n] of nodes) {
+    // Few resizes await a poll beside a large view: walk the smaller side (20,000 keys per poll showed in profiles).
+    let ids: Iterable<string> = nodes.keys();
+    if (this.pending.size + this.readBack.size < nodes.size) {
+      const prefix = `${clusterId}\t`;
+      const own = new Set<string>();
+      for (const k of this.pending.keys()) if (k.startsWith(prefix)) own.add(k.slice(prefix.length));
+      for (const k of this.readBack.keys()) if (k.startsWith(prefix)) own.add(k.slice(prefix.length));
+      ids = own;
+    }
+    for (const id of ids) {
+      const n = nodes.get(id);
+      if (!n) continue;
       const key = resizeKey(clusterId, id);
       // A poll sent after an unconfirmed resize that shows it confirms it: decide again on it.
       const p = this.pending.get(key);

@@ -8,6 +8,7 @@ import type { Clock, Timer } from '../clock/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { ResourceManagerClient } from '../yarn/rm-client.js';
 import type { RmNode } from '../yarn/model.js';
+import { rmNodeDiffers } from '../yarn/rm-node-list.js';
 import { nextObservation, nodeIdKey, type ClusterView } from './snapshot.js';
 
 export interface PollResult {
@@ -21,10 +22,6 @@ export interface PollResult {
   error?: Error;
 }
 
-/** Whether a node's state, total or used differ (compared field by field: at 20,000 nodes a string per node per poll showed in profiles). */
-const nodeDiffers = (a: RmNode, b: RmNode): boolean =>
-  a.state !== b.state || a.totalResource?.vcores !== b.totalResource?.vcores || a.totalResource?.memoryMiB !== b.totalResource?.memoryMiB
-  || a.usedResource?.vcores !== b.usedResource?.vcores || a.usedResource?.memoryMiB !== b.usedResource?.memoryMiB;
 
 /** Pure: what changed between two views. */
 export function diffViews(prev: ClusterView | undefined, next: ClusterView): { changed: string[]; availabilityChanged: boolean } {
@@ -34,7 +31,7 @@ export function diffViews(prev: ClusterView | undefined, next: ClusterView): { c
   const changed: string[] = [];
   for (const [id, n] of next.nodes) {
     const p = before.get(id);
-    if (!p || nodeDiffers(p, n)) changed.push(id);
+    if (!p || rmNodeDiffers(p, n)) changed.push(id);
   }
   for (const id of before.keys()) if (!next.nodes.has(id)) changed.push(id);
   return { changed, availabilityChanged };
@@ -74,6 +71,12 @@ export class ClusterPoller {
   private inFlight: Promise<PollResult> | undefined;
   private abort: AbortController | undefined;
   view: ClusterView = pendingView();
+  /**
+   * The last list answered with a token (a large one, decoded in the worker) and the nodes built
+   * from it: the next poll asks for the difference from it. A view's entry of a node is replaced
+   * when its state, total or used change — all the ledger reads of it.
+   */
+  private baseline: { token: string; nodes: ReadonlyMap<string, RmNode>; view: ClusterView } | undefined;
   polls = 0;
   /** Monotonic time the last poll with a usable answer was sent. */
   lastOkAt: number | undefined;
@@ -98,6 +101,7 @@ export class ClusterPoller {
     this.stop();
     this.running = true;
     this.view = pendingView();
+    this.baseline = undefined;
     const gen = ++this.generation;
     void this.loop(gen);
   }
@@ -108,6 +112,7 @@ export class ClusterPoller {
     this.timer?.cancel();
     this.abort?.abort(new Error('poller stopped'));
     this.view = pendingView();
+    this.baseline = undefined;
   }
 
   /** Resolves when no poll is in flight. */
@@ -150,20 +155,39 @@ export class ClusterPoller {
     const seq = nextObservation();
     let next: ClusterView;
     let error: Error | undefined;
+    let delta: string[] | undefined;
     this.abort = new AbortController();
+    const base = this.baseline;
     try {
-      const list = await this.client.listNodes();
+      const list = await this.client.listNodesSince(base?.token);
       if (list.rejected.length > 0) {
         this.logger.warn({ cluster: this.clusterId, rejected: list.rejected.slice(0, 5) }, 'RM node list had invalid entries; they were skipped');
       }
-      next = { status: 'ok', nodes: new Map(list.nodes.map((n) => [nodeIdKey(n.id), n])), at, seq };
+      let nodes: Map<string, RmNode>;
+      if (list.full) {
+        nodes = new Map(list.nodes.map((n) => [nodeIdKey(n.id), n]));
+      } else if (base !== undefined) {
+        // The worker sent only what differs from the list of `base.token`.
+        nodes = new Map(base.nodes);
+        delta = [];
+        for (const n of list.changed) { const key = nodeIdKey(n.id); nodes.set(key, n); delta.push(key); }
+        for (const key of list.removed) { nodes.delete(key); delta.push(key); }
+      } else {
+        throw new Error('RM node list answered as a difference from a list this poller does not hold');
+      }
+      next = { status: 'ok', nodes, at, seq };
+      this.baseline = list.token === undefined ? undefined : { token: list.token, nodes, view: next };
       this.lastOkAt = at;
     } catch (err) {
       error = err as Error;
       next = { status: 'unavailable', detail: (err as Error).message, at, seq };
+      this.baseline = undefined;
     }
     const prev = this.view;
-    const diff = diffViews(prev.status === 'pending' ? undefined : prev, next);
+    // A difference taken from the view this poller shows is the change set itself; else compare whole views.
+    const diff = delta !== undefined && base !== undefined && prev === base.view
+      ? { changed: delta, availabilityChanged: false }
+      : diffViews(prev.status === 'pending' ? undefined : prev, next);
     const result: PollResult = { clusterId: this.clusterId, view: next, ...diff, ...(error ? { error } : {}) };
     // A poll that outlived its term (leadership lost meanwhile) is not delivered.
     if (gen !== this.generation) return result;

@@ -26,6 +26,15 @@ export interface RmNodesDecodeResult {
   superseded: RmNode[];
 }
 
+/**
+ * An RM node list as the difference from the one decoded before (`since`), or whole. `token`
+ * names this list: pass it as `since` next time.
+ */
+export type RmNodesDeltaResult = { token: string; rejected: RejectedItem[] } & (
+  | { full: true; nodes: RmNode[] }
+  | { full: false; /** Nodes new or whose state, total or used changed. */ changed: RmNode[]; /** Keys (lower-cased NodeIds) of nodes gone. */ removed: string[] }
+);
+
 interface Pending {
   resolve: (r: unknown) => void;
   reject: (e: Error) => void;
@@ -58,6 +67,14 @@ export class OffThreadDecoder {
   /** Validate and deduplicate an RM node list off the calling thread. `bytes` is transferred. */
   rmNodes(bytes: Uint8Array, contentType: string | undefined, url: string): Promise<RmNodesDecodeResult> {
     return this.run({ kind: 'rm-nodes' }, bytes, contentType, url) as Promise<RmNodesDecodeResult>;
+  }
+
+  /**
+   * Validate and deduplicate an RM node list off the calling thread, answered as the difference
+   * from the list named `since` when this worker still holds it (else whole). `bytes` is transferred.
+   */
+  rmNodesSince(bytes: Uint8Array, contentType: string | undefined, url: string, since: string | undefined): Promise<RmNodesDeltaResult> {
+    return this.run({ kind: 'rm-nodes-delta', since }, bytes, contentType, url) as Promise<RmNodesDeltaResult>;
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import { decodeBody, formatOfContentType } from './document.js';
 import {
   YarnArgumentError, YarnAuthenticationError, YarnDocumentError, YarnError, YarnHttpError, YarnNoActiveRmError, YarnTransportError,
 } from './errors.js';
-import { OffThreadDecoder } from './off-thread-decoder.js';
+import { OffThreadDecoder, type RmNodesDeltaResult } from './off-thread-decoder.js';
 import { DEFAULT_MAX_BODY_BYTES, YarnHttp, encodePathSegment, normaliseBaseUrl, type HttpMethod, type YarnHttpOptions, type YarnResponse } from './http.js';
 import { isContainerId, parseNodeId } from './ids.js';
 import {
@@ -24,7 +24,7 @@ import {
   parseClusterInfo, parseClusterMetrics, parseResourceInfo, parseRmNode, parseRmNodes,
 } from './parse.js';
 import type { YarnResource } from './resource.js';
-import { dedupeNodesByHost } from './rm-node-list.js';
+import { dedupeNodesByHost, rmNodeDiffers } from './rm-node-list.js';
 import { serializeResourceOption } from './serialize.js';
 
 export const RM_BASE_PATH = '/ws/v1/cluster';
@@ -88,7 +88,7 @@ interface ProbeOutcome {
   outcome: string;
 }
 
-export { dedupeNodesByHost };
+export { dedupeNodesByHost, rmNodeDiffers };
 
 export class ResourceManagerClient {
   readonly cluster: string;
@@ -112,7 +112,8 @@ export class ResourceManagerClient {
     this.offThreadBytes = options.offThreadBytes ?? 2 ** 20;
     // A JSON body needs about three times its size of heap to decode, plus the validated nodes.
     const bodyLimit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.decoder = new OffThreadDecoder({ heapMb: Math.max(64, Math.ceil((4 * bodyLimit) / 2 ** 20)) });
+    // Kept past the longest poll period (60 s) so the list a delta is taken from survives between polls.
+    this.decoder = new OffThreadDecoder({ heapMb: Math.max(64, Math.ceil((4 * bodyLimit) / 2 ** 20)), idleMs: 120_000 });
   }
 
   /** The RM currently believed active (undefined before the first call or after a failover). */
@@ -263,6 +264,41 @@ export class ResourceManagerClient {
    * item and deduplicated by host.
    */
   async listNodes(options: ListNodesOptions = {}): Promise<RmNodeList> {
+    const res = await this.fetchNodeList(options);
+    const bytes = res.bytes ?? Buffer.alloc(0);
+    let list: RmNodeList;
+    if (bytes.length > this.offThreadBytes) {
+      // 1.8 KB per node: 35 MB at 20,000 nodes, ≈ 0.3–1 s of parsing that would hold up every
+      // other answer of this process (a change waiting for its resize) — done in the worker.
+      list = await this.decoder.rmNodes(bytes, res.contentType, res.url);
+    } else {
+      list = this.decodeHere(bytes, res);
+    }
+    this.noteRejected(list.rejected, res.url);
+    return list;
+  }
+
+  /**
+   * {@link listNodes} (active states), answered as the difference from the list named `since`
+   * (the `token` of an earlier answer of this method) when a large list was decoded in the worker
+   * and the worker still holds that one; otherwise whole. Unchanged nodes are not sent back:
+   * rebuilding 20,000 decoded nodes on this thread is what a poll of a large cluster cost it.
+   * "Changed" means state, total or used ({@link rmNodeDiffers}).
+   */
+  async listNodesSince(since: string | undefined): Promise<RmNodesDeltaResult | (RmNodeList & { full: true; token?: undefined })> {
+    const res = await this.fetchNodeList({});
+    const bytes = res.bytes ?? Buffer.alloc(0);
+    if (bytes.length <= this.offThreadBytes) {
+      const list = this.decodeHere(bytes, res);
+      this.noteRejected(list.rejected, res.url);
+      return { ...list, full: true };
+    }
+    const out = await this.decoder.rmNodesSince(bytes, res.contentType, res.url, since);
+    this.noteRejected(out.rejected, res.url);
+    return out;
+  }
+
+  private async fetchNodeList(options: ListNodesOptions): Promise<YarnResponse> {
     const states = options.states ?? ACTIVE_NODE_STATES;
     let query: Record<string, string> | undefined;
     if (states !== 'all') {
@@ -271,19 +307,16 @@ export class ResourceManagerClient {
       if (bad.length) throw new YarnArgumentError('states', `unknown node state(s) ${bad.join(', ')}`);
       if (upper.length) query = { states: upper.join(',') };
     }
-    const res = await this.onActive((base) => this.exchange(base, 'GET', `${RM_BASE_PATH}/nodes`, 'nodes.list', { ...(query ? { query } : {}), raw: true }));
-    const bytes = res.bytes ?? Buffer.alloc(0);
-    let list: RmNodeList;
-    if (bytes.length > this.offThreadBytes) {
-      // 1.8 KB per node: 35 MB at 20,000 nodes, ≈ 0.3–1 s of parsing that would hold up every
-      // other answer of this process (a change waiting for its resize) — done in the worker.
-      list = await this.decoder.rmNodes(bytes, res.contentType, res.url);
-    } else {
-      const parsed = parseRmNodes(decodeBody(bytes.toString('utf8'), res.contentType, res.url), res.url);
-      list = { ...dedupeNodesByHost(parsed.items), rejected: parsed.rejected };
-    }
-    if (list.rejected.length) this.logger?.warn({ cluster: this.cluster, url: res.url, rejected: list.rejected.slice(0, 5), count: list.rejected.length }, 'RM node entries skipped');
-    return list;
+    return this.onActive((base) => this.exchange(base, 'GET', `${RM_BASE_PATH}/nodes`, 'nodes.list', { ...(query ? { query } : {}), raw: true }));
+  }
+
+  private decodeHere(bytes: Buffer, res: YarnResponse): RmNodeList {
+    const parsed = parseRmNodes(decodeBody(bytes.toString('utf8'), res.contentType, res.url), res.url);
+    return { ...dedupeNodesByHost(parsed.items), rejected: parsed.rejected };
+  }
+
+  private noteRejected(rejected: RejectedItem[], url: string): void {
+    if (rejected.length) this.logger?.warn({ cluster: this.cluster, url, rejected: rejected.slice(0, 5), count: rejected.length }, 'RM node entries skipped');
   }
 
   /** `GET /nodes/{host:port}`; 404 NotFoundException surfaces as YarnHttpError. */

@@ -40,9 +40,9 @@ describe('ClusterPoller period', () => {
     const client = new ResourceManagerClient({ rmUrls: [sim.resourceManagers[0]!.url], timeoutMs: 5000 });
     open.push(client);
     let costMs = 1500;
-    const list = client.listNodes.bind(client);
+    const list = client.listNodesSince.bind(client);
     // The poll "costs" costMs on the injected clock.
-    client.listNodes = async (o) => { const r = await list(o); await clock.advance(costMs); return r; };
+    client.listNodesSince = async (o) => { const r = await list(o); await clock.advance(costMs); return r; };
     const results: PollResult[] = [];
     let delivered!: () => void;
     let next = new Promise<void>((r) => { delivered = r; });
