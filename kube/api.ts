@@ -94,6 +94,8 @@ export interface RequestOptions {
    * The operator's fence lives here, so no write leaves once leadership is in doubt.
    */
   beforeSend?: () => void;
+  /** Called with a successful answer's text before it is parsed (a paged list reads its `continue` from the head). */
+  onText?: (text: string) => void;
 }
 
 export class KubeApi {
@@ -160,6 +162,7 @@ export class KubeApi {
       throw err;
     }
     if (text === '') return undefined as T;
+    opts.onText?.(text);
     try {
       return JSON.parse(text) as T;
     } catch {

@@ -49,6 +49,23 @@ export function versionAtLeast(have: string, want: string): boolean {
   return have === want;
 }
 
+/**
+ * Pure: the `continue` token of a list answer read from its head — the members before `"items"`
+ * (kind, apiVersion, metadata: the order API servers write), parsed as JSON on their own. Undefined
+ * when the head does not parse that way; the caller then waits for the whole answer.
+ */
+export function continueOfHead(text: string): string | undefined {
+  const i = text.indexOf('"items":');
+  if (i < 0 || i > 4096) return undefined;
+  const head = text.slice(0, i).replace(/,\s*$/, '');
+  try {
+    const o = JSON.parse(`${head}}`) as { metadata?: { continue?: unknown } };
+    return typeof o.metadata?.continue === 'string' && o.metadata.continue !== '' ? o.metadata.continue : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const keyOf = (o: KubeObject): string => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
 
 export class Reflector<P> {
@@ -148,22 +165,40 @@ export class Reflector<P> {
   private async list(): Promise<void> {
     this.stats.lists++;
     const seen = new Set<string>();
-    let cont: string | undefined;
     let rv = '';
-    do {
-      const page = await this.o.api.request<KubeList<KubeObject>>('GET', this.o.path, {
-        query: { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 5000, continue: cont },
-        timeoutMs: 120_000,
-        signal: this.abort.signal,
-      });
-      for (const obj of page.items ?? []) {
+    // The next page is asked for as soon as this one's `continue` is known — from the head of its
+    // text, before it is parsed and applied — so the server builds page N+1 while page N is parsed
+    // (a 600,000-pod list was the two taking turns, each waiting for the other about half the
+    // time). At most one page is asked ahead of the one awaited; a prefetch is used only when its
+    // token is the one the parsed page gives.
+    let ahead: { cont: string; page: Promise<KubeList<KubeObject>> } | undefined;
+    let waiting: string | undefined;
+    const fetch = (cont: string | undefined): Promise<KubeList<KubeObject>> => this.fetchPage(cont, (next) => {
+      if (ahead === undefined) ahead = { cont: next, page: fetch(next) };
+      else waiting = next;
+    });
+    let page = fetch(undefined);
+    for (;;) {
+      const current = await page;
+      for (const obj of current.items ?? []) {
         const key = keyOf(obj);
         seen.add(key);
         this.apply(key, obj);
       }
-      cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion ?? rv;
-    } while (cont);
+      const cont = current.metadata?.continue || undefined;
+      rv = current.metadata?.resourceVersion ?? rv;
+      if (!cont) break;
+      const taken = ahead;
+      const after = waiting;
+      ahead = undefined;
+      waiting = undefined;
+      if (taken?.cont === cont) {
+        page = taken.page;
+        if (after !== undefined) ahead = { cont: after, page: fetch(after) };
+      } else {
+        page = fetch(cont);
+      }
+    }
     for (const [key, prev] of this.items) {
       if (!seen.has(key)) {
         this.items.delete(key);
@@ -171,6 +206,18 @@ export class Reflector<P> {
       }
     }
     this.advance(rv);
+  }
+
+  private fetchPage(cont: string | undefined, onContinue?: (cont: string) => void): Promise<KubeList<KubeObject>> {
+    const page = this.o.api.request<KubeList<KubeObject>>('GET', this.o.path, {
+      query: { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 5000, continue: cont },
+      timeoutMs: 120_000,
+      signal: this.abort.signal,
+      ...(onContinue ? { onText: (text: string) => { const c = continueOfHead(text); if (c) onContinue(c); } } : {}),
+    });
+    // A prefetched page nobody awaits (the list failed before it) must not be an unhandled rejection.
+    page.catch(() => undefined);
+    return page;
   }
 
   private apply(key: string, obj: KubeObject): void {
