@@ -2,11 +2,12 @@
  * Preload for a benchmark's child (`--import ./bench/stall-watch.mjs` in BENCH_OPERATOR_NODE_ARGS,
  * or on the bench's own command line): one JSON line on stderr (the child's log) for every event-loop
  * stall over 80 ms (a 10 ms timer that fired late) and every garbage collection over 30 ms, with
- * the wall time, so stalls can be lined up with the log and with the other process's stalls.
+ * the wall time, the process and the thread (0: main; the preload also runs in worker threads), so stalls can be lined up with the log and with the other process's stalls.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 
-const out = (o) => process.stderr.write(`${JSON.stringify({ stallWatch: true, t: Math.round(performance.now()), wall: Date.now(), ...o })}\n`);
+const out = (o) => process.stderr.write(`${JSON.stringify({ stallWatch: true, thread: threadId, pid: process.pid, t: Math.round(performance.now()), wall: Date.now(), ...o })}\n`);
 let last = performance.now();
 const tick = setInterval(() => {
   const now = performance.now();
