@@ -15,7 +15,7 @@ import { k8sRequestedOf } from '../operator/snapshot.js';
 import { doubleBooked, yarnToBatch } from '../operator/ledger/index.js';
 import { ANNOTATION_ORIGIN, ANNOTATION_THIRD_PARTY, parseOriginAnnotation, parseThirdPartyAllocations, yarnClaimOf } from '../kube/wire.js';
 import { isApplicationMaster } from '../yarn/ids.js';
-import { burstBytes, type Scenario, type ScenarioStep } from './scenario.js';
+import { burstBytes, nonYarnMemoryBytes, type Scenario, type ScenarioStep } from './scenario.js';
 
 export type Policy = 'partitioned' | 'shared';
 
@@ -31,7 +31,10 @@ export interface NodeSample {
   evictions: number;
   /** The RM runs with the capacity Loom set (false before Loom set it, and while it has forgotten it after an NM restart). */
   inForce: boolean;
-  /** YARN containers the RM has on the node, and node memory used by everything but YARN (%). */
+  /**
+   * YARN containers the RM has on the node, and node memory used by everything but YARN (%), as
+   * the agent counts it and the burst is sized (nonYarnMemoryBytes).
+   */
   yarnContainers: number;
   nonYarnMemoryPercent: number;
 }
@@ -74,8 +77,9 @@ export interface BurstSummary {
   /** Highest sample from then until the burst ended (null: never back under). */
   highestAfterPercent: number | null;
   /**
-   * Node memory used by everything but YARN (online pods with their burst, system), at the peak:
-   * when it alone is over the threshold, no eviction of YARN containers can bring the node under it.
+   * Node memory used by everything but YARN (online pods with their burst, system) at the peak, as
+   * the agent counts it (used less YARN's working set): when it alone is over the threshold, no
+   * eviction of YARN containers can bring the node under it.
    */
   nonYarnPeakPercent: number;
 }
@@ -397,7 +401,7 @@ function nodeSample(world: SimWorld, op: RunningOperator | undefined, name: stri
       memoryUsedPercent: Math.round((snap.memoryUsedBytes / snap.memoryTotalBytes) * 1000) / 10,
       evictions,
       yarnContainers: world.yarn.cluster.liveContainers(world.nodeIdOf(name)).length,
-      nonYarnMemoryPercent: Math.round((Math.max(0, snap.memoryUsedBytes - snap.yarnMemoryBytes) / snap.memoryTotalBytes) * 1000) / 10,
+      nonYarnMemoryPercent: Math.round((nonYarnMemoryBytes(snap) / snap.memoryTotalBytes) * 1000) / 10,
       inForce: lastSet !== undefined && lastSet.vcores === rmNode.total.vcores && lastSet.memoryMiB === rmNode.total.memoryMiB,
     },
   };

@@ -25,19 +25,37 @@ export interface Scenario {
 
 const GIB = 2 ** 30;
 
+/** What the demo's burst figures need of a node (the simulated node's snapshot has them). */
+export interface NodeMemory {
+  memoryTotalBytes: number;
+  /** MemTotal − MemAvailable: the node memory used the agent's memory rule compares with its threshold. */
+  memoryUsedBytes: number;
+  /** YARN's working set: its part of `memoryUsedBytes` (YARN's page cache is reclaimable, not in it). */
+  yarnWorkingSetBytes: number;
+}
+
+/**
+ * Pure: node memory used by everything but YARN, counted as the agent counts it (used less YARN's
+ * working set): what is left were every YARN container evicted, whatever page cache YARN holds.
+ */
+export function nonYarnMemoryBytes(node: NodeMemory): number {
+  return Math.max(0, node.memoryUsedBytes - node.yarnWorkingSetBytes);
+}
+
 /**
  * Pure: how much the online pods' memory grows in the burst, given the node now. The burst aims
- * at `targetUsedShare` of the node, but everything besides YARN stays at most 64 % (under the 68 %
- * the agent evicts down to), so YARN's containers are what takes the node past 70 %. When YARN
- * holds too little for that, everything besides YARN may go up to 68 % to take the node just past
- * 70 % (70.5 %); a YARN holding less than 2.5 % of the node cannot take it over at all.
+ * at `targetUsedShare` of the node, but everything besides YARN (nonYarnMemoryBytes) stays at most
+ * 64 % (under the 68 % the agent evicts down to), so YARN's containers are what takes the node
+ * past 70 %. When YARN holds too little for that, everything besides YARN may go up to 68 % to
+ * take the node just past 70 % (70.5 %); a YARN holding less than 2.5 % of the node cannot take
+ * it over at all.
  */
-export function burstBytes(node: { memoryTotalBytes: number; memoryUsedBytes: number; yarnMemoryBytes: number }, targetUsedShare: number): number {
+export function burstBytes(node: NodeMemory, targetUsedShare: number): number {
   const total = node.memoryTotalBytes;
-  const yarn = node.yarnMemoryBytes;
+  const yarn = node.yarnWorkingSetBytes;
   let nonYarn = Math.min(0.64 * total, targetUsedShare * total - yarn);
   if (nonYarn + yarn < 0.705 * total) nonYarn = Math.min(0.68 * total, 0.705 * total - yarn);
-  return Math.max(0, nonYarn - (node.memoryUsedBytes - yarn));
+  return Math.max(0, nonYarn - nonYarnMemoryBytes(node));
 }
 
 export function buildScenario(o: { durationSec: number; nodes: number; seed: number }): Scenario {

@@ -88,7 +88,10 @@ export interface NodeSnapshot {
   memoryAvailableBytes: number;
   /** MemTotal − MemAvailable, what koordlet calls node memory used */
   memoryUsedBytes: number;
+  /** YARN's charge: its anon memory and page cache (the YARN cgroup's usage). */
   yarnMemoryBytes: number;
+  /** YARN's working set (usage − inactive file = its anon memory): YARN's part of memoryUsedBytes. */
+  yarnWorkingSetBytes: number;
   containers: ContainerSnapshot[];
 }
 
@@ -310,6 +313,7 @@ export class SimulatedNode {
       memoryAvailableBytes: m.availableBytes,
       memoryUsedBytes: s.memoryBytes - m.availableBytes,
       yarnMemoryBytes: yarn.anon + yarn.file,
+      yarnWorkingSetBytes: yarn.anon,
       containers: [...s.containers.values()].map((c) => ({
         id: c.spec.id,
         pid: c.proc.pid,

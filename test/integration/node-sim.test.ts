@@ -231,6 +231,7 @@ describe('numbers follow the workload', () => {
       const sum = [C1, C2, C3].reduce((s, id) => s + cpu(`${yarnCgroupPath}/${id}`), 0);
       expect(Math.abs(cpu(yarnCgroupPath) - sum)).toBeLessThanOrEqual(3); // per-file flooring only
       expect(n.snapshot().yarnMemoryBytes).toBe(usage(yarnCgroupPath));
+      expect(n.snapshot().yarnWorkingSetBytes).toBe(usage(yarnCgroupPath) - inactive(yarnCgroupPath));
     }
   });
 

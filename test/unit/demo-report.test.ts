@@ -77,7 +77,7 @@ describe('burst summary', () => {
 
 describe('burst size', () => {
   const G = 2 ** 30;
-  const node = (usedGiB: number, yarnGiB: number) => ({ memoryTotalBytes: 64 * G, memoryUsedBytes: usedGiB * G, yarnMemoryBytes: yarnGiB * G });
+  const node = (usedGiB: number, yarnGiB: number) => ({ memoryTotalBytes: 64 * G, memoryUsedBytes: usedGiB * G, yarnWorkingSetBytes: yarnGiB * G });
   const after = (usedGiB: number, yarnGiB: number) => (usedGiB * G + burstBytes(node(usedGiB, yarnGiB), 0.76)) / (64 * G) * 100;
   const nonYarnAfter = (usedGiB: number, yarnGiB: number) => after(usedGiB, yarnGiB) - (yarnGiB / 64) * 100;
   it('takes the node to 76 % when YARN holds enough, everything else staying at most 64 %', () => {
