@@ -39,21 +39,28 @@ export function diffViews(prev: ClusterView | undefined, next: ClusterView): { c
 
 /**
  * Share of one core the polls of a cluster may take: the period after a successful poll is at
- * least its cost (send → answer decoded and diffed, wall time: an upper bound of its CPU) ÷ this
- * share, and never shorter than the configured period. At 20,000 nodes a poll is a 35 MB list
- * costing 0.3–1 s; at a fixed 2 s period the polls alone would take up to half a core, and over
+ * least its cost (send → answer decoded and diffed, in CPU time: processCpuMs) ÷ this share,
+ * and never shorter than the configured period. At 20,000 nodes a poll is a 35 MB list costing
+ * 0.3–1 s; at a fixed 2 s period the polls alone would take up to half a core, and over
  * a cold start (whose length grows with N) their total would grow as N².
  */
 export const POLL_CORE_SHARE = 0.1;
 /** The period never stretches beyond this (a drift the RM shows is repaired within it). */
 export const MAX_STRETCHED_POLL_MS = 60_000;
-/**
- * Polls cheaper than this never stretch the period: a small cluster's poll is a few ms of CPU,
- * and what its wall time shows beyond that on a busy machine is waiting for a CPU.
- */
+/** Polls cheaper than this never stretch the period: a small cluster's poll is a few ms of CPU. */
 export const MIN_STRETCHING_COST_MS = 100;
 /** The cost is the least of the last few successful polls: one poll slowed by a busy machine does not stretch. */
 const COST_SAMPLES = 3;
+
+/**
+ * CPU milliseconds this process has used, all threads (the RM list decoder worker's too). A poll's
+ * cost is read on it, not on the clock: on a busy machine a cheap poll's wall time is mostly
+ * waiting for a CPU, and counting that stretched a small cluster's period up to the cap.
+ */
+export const processCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** Pure: the period after successful polls that took `costMs` (the least of the last few). */
 export function pollPeriodAfter(pollMs: number, costMs: number, share = POLL_CORE_SHARE): number {
@@ -90,6 +97,8 @@ export class ClusterPoller {
     private readonly logger: Logger,
     private readonly clock: Clock,
     private readonly onResult: (r: PollResult) => void,
+    /** The CPU a poll costs is read on this (injected by tests). */
+    private readonly cpuMs: () => number = processCpuMs,
   ) {
     this.periodMs = pollMs;
   }
@@ -125,9 +134,12 @@ export class ClusterPoller {
     let costs: number[] = [];
     while (this.running && gen === this.generation) {
       const started = this.clock.now();
+      const cpuAtStart = this.cpuMs();
       const r = await this.pollOnce(gen);
       if (!this.running || gen !== this.generation) return;
-      if (r.view.status === 'ok') costs = [...costs.slice(1 - COST_SAMPLES), this.clock.now() - started];
+      // The process's CPU over the poll: an upper bound of the poll's own (it also counts whatever
+      // else ran meanwhile), never the time spent waiting for a CPU.
+      if (r.view.status === 'ok') costs = [...costs.slice(1 - COST_SAMPLES), this.cpuMs() - cpuAtStart];
       const cost = Math.min(...costs);
       failures = r.view.status === 'ok' ? 0 : failures + 1;
       // After a failure look again sooner (¼ poll, doubling up to a poll): the repair of an

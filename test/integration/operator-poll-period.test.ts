@@ -2,7 +2,8 @@
  * The RM poll period stretches with the cost of the last poll (so that polling a large cluster
  * takes at most a set share of a core) and never falls below the configured period. A
  * ClusterPoller with the real RM client against the YARN simulator over loopback HTTP; the
- * injected clock stands in for the time a poll costs (it advances while the list is fetched).
+ * injected clock stands in for the time a poll takes and an injected CPU meter for the CPU it
+ * costs (both advance while the list is fetched).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
@@ -40,9 +41,10 @@ describe('ClusterPoller period', () => {
     const client = new ResourceManagerClient({ rmUrls: [sim.resourceManagers[0]!.url], timeoutMs: 5000 });
     open.push(client);
     let costMs = 1500;
+    let cpuMs = 0;
     const list = client.listNodesSince.bind(client);
-    // The poll "costs" costMs on the injected clock.
-    client.listNodesSince = async (o) => { const r = await list(o); await clock.advance(costMs); return r; };
+    // The poll takes and costs costMs: CPU and time alike.
+    client.listNodesSince = async (o) => { const r = await list(o); cpuMs += costMs; await clock.advance(costMs); return r; };
     const results: PollResult[] = [];
     let delivered!: () => void;
     let next = new Promise<void>((r) => { delivered = r; });
@@ -50,7 +52,7 @@ describe('ClusterPoller period', () => {
       results.push(r);
       delivered();
       next = new Promise<void>((r2) => { delivered = r2; });
-    });
+    }, () => cpuMs);
     poller.start();
     await next;
     await poller.settled();
@@ -72,6 +74,36 @@ describe('ClusterPoller period', () => {
     await clock.advance(2000);
     await third;
     expect(poller.polls).toBe(3);
+    poller.stop();
+  });
+
+  it('a cheap poll slow only because the machine is busy (long in time, little CPU) does not stretch the period', async () => {
+    const clock = new ManualClock();
+    const sim = await startYarnSim({ nodes: [{ host: 'w1', rpcPort: 45454, memoryMiB: 8192, vcores: 8 }], nmServers: false, heartbeatMs: 0, clock });
+    sims.push(sim);
+    const client = new ResourceManagerClient({ rmUrls: [sim.resourceManagers[0]!.url], timeoutMs: 5000 });
+    open.push(client);
+    let cpuMs = 0;
+    const list = client.listNodesSince.bind(client);
+    // Each poll takes 1.5 s waiting for a CPU and costs 5 ms of it.
+    client.listNodesSince = async (o) => { const r = await list(o); cpuMs += 5; await clock.advance(1500); return r; };
+    let delivered!: () => void;
+    let next = new Promise<void>((r) => { delivered = r; });
+    const poller = new ClusterPoller('default', client, 2000, createLogger('test', { level: 'silent' }), clock, () => {
+      delivered();
+      next = new Promise<void>((r2) => { delivered = r2; });
+    }, () => cpuMs);
+    poller.start();
+    for (let polls = 1; polls <= 4; polls++) {
+      const due = next;
+      // The first poll is at once; each next one at the configured period from the last one's start.
+      if (polls > 1) await clock.advance(2000 - 1500);
+      await due;
+      await poller.settled();
+      await clock.runDue();
+      expect(poller.polls).toBe(polls);
+      expect(poller.periodMs).toBe(2000);
+    }
     poller.stop();
   });
 });
