@@ -6,51 +6,27 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type http from 'node:http';
 import { type AgentHandle, startAgent } from '../../agent/agent.js';
 import { ManualClock } from '../../clock/clock.js';
 import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
-import { SimulatedNode } from '../../sim/node/index.js';
 import { SettingsError } from '../../settings/settings.js';
-import { BASE_MS, GiB, LogCapture, MiB, until } from './agent-harness.js';
-import { FakeNm } from './fake-nm.js';
+import { BASE_MS, LogCapture, until } from './agent-harness.js';
+import { useFakeNmNode, YARN_PARENT as YARN } from './fake-nm-node.js';
 
-const YARN = 'kubepods/besteffort/hadoop-yarn';
-let tmp: string;
-let node: SimulatedNode;
-let nm: FakeNm;
-let agent: AgentHandle | undefined;
-
-beforeEach(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-agent-health-'));
-  node = SimulatedNode.create({
-    name: 'node-a', dir: tmp, layout: 'v2', driver: 'cgroupfs', cpuCores: 4, memoryBytes: 16 * GiB,
-    systemLoad: { cpuMilli: 100, memoryBytes: 512 * MiB, cacheBytes: 0 },
-    onlineLoad: { cpuMilli: 500, memoryBytes: GiB, cacheBytes: 0 },
-  });
-  nm = new FakeNm();
-  await nm.start();
-});
-
-afterEach(async () => {
-  await agent?.stop();
-  agent = undefined;
-  await nm.stop();
-  await node.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const rig = useFakeNmNode('loom-agent-health-');
 
 async function start(procRoot: string): Promise<AgentHandle> {
-  agent = await startAgent({
-    nodeName: 'node-a', nmUrl: nm.url, rmUrls: [],
-    cgroupRoot: node.paths.cgroupRoot, procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
-    socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '127.0.0.1:0', dryRun: false,
+  const a = await startAgent({
+    nodeName: 'node-a', nmUrl: rig.nm.url, rmUrls: [],
+    cgroupRoot: rig.node.paths.cgroupRoot, procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
+    socket: path.join(rig.tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '127.0.0.1:0', dryRun: false,
     tickMillis: 1000, fastWatchMillis: 100, healthTicks: 3, rules: {},
-  }, { logger: new LogCapture().logger, clock: () => BASE_MS + node.now(), manual: true });
-  return agent;
+  }, { logger: new LogCapture().logger, clock: () => BASE_MS + rig.node.now(), manual: true });
+  rig.agent = a;
+  return a;
 }
 
 async function probe(a: AgentHandle, p: '/livez' | '/healthz' | '/readyz'): Promise<{ status: number; body: string }> {
@@ -60,7 +36,7 @@ async function probe(a: AgentHandle, p: '/livez' | '/healthz' | '/readyz'): Prom
 
 describe('agent health is "can it still decide"', () => {
   it('a wrong --proc-root: 503 with the node-memory check named once it is unread for healthTicks ticks; 200 again once readable', async () => {
-    const wrong = path.join(tmp, 'not-proc');
+    const wrong = path.join(rig.tmp, 'not-proc');
     fs.mkdirSync(wrong);
     const a = await start(wrong);
     expect((await probe(a, '/readyz')).status).toBe(503); // never read yet: not ready
@@ -74,18 +50,18 @@ describe('agent health is "can it still decide"', () => {
     expect(h.body).toMatch(/nodemanager: ok/);
     expect((await probe(a, '/readyz')).status).toBe(503);
 
-    fs.copyFileSync(path.join(node.paths.procRoot, 'meminfo'), path.join(wrong, 'meminfo'));
-    fs.copyFileSync(path.join(node.paths.procRoot, 'stat'), path.join(wrong, 'stat'));
+    fs.copyFileSync(path.join(rig.node.paths.procRoot, 'meminfo'), path.join(wrong, 'meminfo'));
+    fs.copyFileSync(path.join(rig.node.paths.procRoot, 'stat'), path.join(wrong, 'stat'));
     await a.tick();
     expect(await probe(a, '/healthz')).toMatchObject({ status: 200, body: expect.stringMatching(/^ok: node-memory: ok; nodemanager: ok/) });
     expect((await probe(a, '/readyz')).status).toBe(200);
   });
 
   it('a NodeManager that stays unreachable: 503 naming the nodemanager check after healthTicks ticks', async () => {
-    const a = await start(node.paths.procRoot);
+    const a = await start(rig.node.paths.procRoot);
     await a.tick();
     expect((await probe(a, '/readyz')).status).toBe(200);
-    await nm.stop();
+    await rig.nm.stop();
     for (let i = 0; i < 3; i++) await a.tick();
     expect((await probe(a, '/healthz')).status).toBe(200); // 3 ticks without: still within the limit
     await a.tick();
@@ -100,13 +76,13 @@ describe('/livez is "are the loops turning"', () => {
   it('a tick stuck on a NodeManager that never answers fails /livez (the loop check) until it ends; a NodeManager that is down fails /healthz and /readyz, never /livez', async () => {
     const timers = new ManualClock(BASE_MS);
     const TICK = 5000;
-    agent = await startAgent({
-      nodeName: 'node-a', nmUrl: nm.url, rmUrls: [],
-      cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
-      socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '127.0.0.1:0', dryRun: false,
+    rig.agent = await startAgent({
+      nodeName: 'node-a', nmUrl: rig.nm.url, rmUrls: [],
+      cgroupRoot: rig.node.paths.cgroupRoot, procRoot: rig.node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
+      socket: path.join(rig.tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '127.0.0.1:0', dryRun: false,
       tickMillis: TICK, fastWatchMillis: 100, healthTicks: 3, rules: {},
-    }, { logger: new LogCapture().logger, clock: () => BASE_MS + node.now(), timers });
-    const a = agent;
+    }, { logger: new LogCapture().logger, clock: () => BASE_MS + rig.node.now(), timers });
+    const a = rig.agent;
     // A tick has ended when the loop has set the next one beside the fast watch's timer.
     const tickEnded = () => until(() => timers.pendingTimers === 2, 'the tick to end');
     await timers.runDue();
@@ -116,7 +92,7 @@ describe('/livez is "are the loops turning"', () => {
     // The NodeManager takes the next request and never answers: the tick hangs (the client's own
     // timeout is 5 s of real time; the agent's clock jumps past the loop's limit long before).
     const held: http.ServerResponse[] = [];
-    nm.streamContainers = (res) => { held.push(res); };
+    rig.nm.streamContainers = (res) => { held.push(res); };
     await timers.advance(TICK);
     await until(() => held.length === 1, 'the tick to ask the NodeManager');
     await timers.advance(TICK * 3 + 5000);
@@ -125,13 +101,13 @@ describe('/livez is "are the loops turning"', () => {
     expect(stuck.body).toBe('not ok: loop: failing — last tick ended 25000 ms ago (limit 20000 ms) (fast-watch: ok)\n');
     expect((await probe(a, '/healthz')).body).toMatch(/loop: failing/);
     // The answer comes: the loop turns again.
-    held[0]!.writeHead(200, { 'content-type': 'application/json' }).end(nm.render());
+    held[0]!.writeHead(200, { 'content-type': 'application/json' }).end(rig.nm.render());
     await tickEnded();
     expect((await probe(a, '/livez')).status).toBe(200);
 
     // The NodeManager goes away: every tick still ends, so the agent is alive but cannot decide.
-    nm.streamContainers = undefined;
-    await nm.stop();
+    rig.nm.streamContainers = undefined;
+    await rig.nm.stop();
     for (let i = 0; i < 4; i++) {
       await timers.advance(TICK);
       await tickEnded();
@@ -159,7 +135,7 @@ describe('node name', () => {
   it('loom agent without a node name exits 2 with one line on stderr, and never starts', async () => {
     const env = { ...process.env };
     delete env.NODE_NAME;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'agent', '--socket', path.join(tmp, 's.sock'), '--metrics-addr', '127.0.0.1:0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'agent', '--socket', path.join(rig.tmp, 's.sock'), '--metrics-addr', '127.0.0.1:0'], {
       cwd: path.join(import.meta.dirname, '..', '..'), env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

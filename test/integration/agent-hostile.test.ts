@@ -6,14 +6,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentHandle } from '../../agent/agent.js';
 import { startAgent } from '../../agent/agent.js';
-import { SimulatedNode } from '../../sim/node/index.js';
-import { alive, BASE_MS, GiB, LogCapture, MiB, socketRequest, until } from './agent-harness.js';
-import { FakeNm } from './fake-nm.js';
+import { alive, BASE_MS, GiB, MiB, socketRequest, until } from './agent-harness.js';
+import { useFakeNmNode, YARN_PARENT as YARN } from './fake-nm-node.js';
 
 const NODE_ID = 'node-a:45454';
 const cid = (n: number): string => `container_1700000000000_0001_01_${String(n).padStart(6, '0')}`;
@@ -23,34 +21,11 @@ const SYMLINKED = cid(4);
 const GARBAGE = cid(5);
 const MISSING = cid(7);
 const GOOD2 = cid(8);
-const YARN = 'kubepods/besteffort/hadoop-yarn';
 
-let tmp: string;
-let node: SimulatedNode;
-let nm: FakeNm;
-let log: LogCapture;
-let agent: AgentHandle | undefined;
+const rig = useFakeNmNode('loom-agent-hostile-');
 const children: ChildProcess[] = [];
-
-beforeEach(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-agent-hostile-'));
-  node = SimulatedNode.create({
-    name: 'node-a', dir: tmp, layout: 'v2', driver: 'cgroupfs', cpuCores: 4, memoryBytes: 16 * GiB,
-    systemLoad: { cpuMilli: 100, memoryBytes: 512 * MiB, cacheBytes: 0 },
-    onlineLoad: { cpuMilli: 500, memoryBytes: GiB, cacheBytes: 0 },
-  });
-  nm = new FakeNm();
-  await nm.start();
-  log = new LogCapture();
-});
-
-afterEach(async () => {
-  await agent?.stop();
-  agent = undefined;
-  await nm.stop();
+rig.onTeardown(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await node.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 /** A process with the same command line as the simulated containers, outside any container cgroup. */
@@ -61,12 +36,12 @@ function lookalike(): number {
 }
 
 function yarnDir(id: string): string {
-  return path.join(node.paths.cgroupRoot, YARN, id);
+  return path.join(rig.node.paths.cgroupRoot, YARN, id);
 }
 
 /** Fake `/proc/<pid>/cgroup` claiming membership of a container: maximally tempting. */
 function claimMembership(pid: number, id: string): void {
-  const dir = path.join(node.paths.procRoot, String(pid));
+  const dir = path.join(rig.node.paths.procRoot, String(pid));
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'cgroup'), `0::/${YARN}/${id}\n`);
 }
@@ -81,35 +56,36 @@ function plausibleCgroupFiles(dir: string, pid: number): void {
 }
 
 async function start(rules: Record<string, number | string> = {}): Promise<AgentHandle> {
-  agent = await startAgent({
-    nodeName: 'node-a', nmUrl: `http://127.0.0.1:${nm.port}`, rmUrls: [],
-    cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
-    socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '', dryRun: false,
+  const a = await startAgent({
+    nodeName: 'node-a', nmUrl: `http://127.0.0.1:${rig.nm.port}`, rmUrls: [],
+    cgroupRoot: rig.node.paths.cgroupRoot, procRoot: rig.node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
+    socket: path.join(rig.tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '', dryRun: false,
     tickMillis: 1000, fastWatchMillis: 100,
     rules: { memoryEvictThresholdPercent: 70, gracePeriodSeconds: 1, ...rules },
-  }, { logger: log.logger, clock: () => BASE_MS + node.now(), manual: true, killDeadlineMs: 2000 });
-  return agent;
+  }, { logger: rig.log.logger, clock: () => BASE_MS + rig.node.now(), manual: true, killDeadlineMs: 2000 });
+  rig.agent = a;
+  return a;
 }
 
 function setMemoryPercent(percent: number): void {
-  node.setMemorySpike(0);
-  const s = node.snapshot();
-  node.setMemorySpike(Math.max(0, (s.memoryTotalBytes * percent) / 100 - s.memoryUsedBytes + 2 * MiB));
-  node.render();
+  rig.node.setMemorySpike(0);
+  const s = rig.node.snapshot();
+  rig.node.setMemorySpike(Math.max(0, (s.memoryTotalBytes * percent) / 100 - s.memoryUsedBytes + 2 * MiB));
+  rig.node.render();
 }
 
 describe('hostile NodeManager and node files', () => {
   it('kills only the proven container; every refusal is logged once', async () => {
-    node.syncContainers([
+    rig.node.syncContainers([
       { id: GOOD, memoryMiB: 2048, vcores: 1 },
       { id: FOREIGN, memoryMiB: 2048, vcores: 1 },
     ]);
-    node.setContainerUsage(GOOD, { memoryBytes: GiB, cacheBytes: 0 });
-    node.setContainerUsage(FOREIGN, { memoryBytes: 4 * GiB, cacheBytes: 0 });
-    node.render();
+    rig.node.setContainerUsage(GOOD, { memoryBytes: GiB, cacheBytes: 0 });
+    rig.node.setContainerUsage(FOREIGN, { memoryBytes: 4 * GiB, cacheBytes: 0 });
+    rig.node.render();
     // Symlinked container dir → a directory outside the hierarchy holding a look-alike process.
     const l1 = lookalike();
-    const outside = path.join(tmp, 'outside', SYMLINKED);
+    const outside = path.join(rig.tmp, 'outside', SYMLINKED);
     plausibleCgroupFiles(outside, l1);
     fs.symlinkSync(outside, yarnDir(SYMLINKED));
     claimMembership(l1, SYMLINKED);
@@ -119,7 +95,7 @@ describe('hostile NodeManager and node files', () => {
     fs.writeFileSync(path.join(yarnDir(GARBAGE), 'memory.current'), 'lots\n');
     fs.writeFileSync(path.join(yarnDir(GARBAGE), 'memory.stat'), 'inactive_file -5\n\0\0garbage');
     claimMembership(l2, GARBAGE);
-    nm.entries = [
+    rig.nm.entries = [
       { id: GOOD, nodeId: NODE_ID },
       { id: FOREIGN, nodeId: 'node-b:45454' },
       { id: SYMLINKED, nodeId: NODE_ID },
@@ -130,7 +106,7 @@ describe('hostile NodeManager and node files', () => {
     ];
     const a = await start();
     for (let i = 0; i < 3; i++) {
-      node.step(1000);
+      rig.node.step(1000);
       await a.tick();
     }
     const col = a.latest()!;
@@ -138,12 +114,12 @@ describe('hostile NodeManager and node files', () => {
     expect(col.containers.map((c) => c.nm.id).sort()).toEqual([GARBAGE, GOOD, MISSING, SYMLINKED].sort());
 
     // Each refusal: one clear line, not one per tick.
-    const refused = log.find(/NodeManager listed a container entry Loom refuses/);
+    const refused = rig.log.find(/NodeManager listed a container entry Loom refuses/);
     expect(refused).toHaveLength(2);
-    const foreign = log.find(/container of another node/);
+    const foreign = rig.log.find(/container of another node/);
     expect(foreign).toHaveLength(1);
     expect(foreign[0]).toMatchObject({ container: FOREIGN, containerNodeId: 'node-b:45454', nodeId: NODE_ID });
-    const unproven = log.find(/cannot be proven from its cgroup/);
+    const unproven = rig.log.find(/cannot be proven from its cgroup/);
     expect(unproven.map((l) => l.container).sort()).toEqual([GARBAGE, MISSING, SYMLINKED].sort());
     expect(String(unproven.find((l) => l.container === SYMLINKED)!.problem)).toMatch(/outside|symlink/);
     expect(String(unproven.find((l) => l.container === GARBAGE)!.problem)).toMatch(/unreadable/);
@@ -159,8 +135,8 @@ describe('hostile NodeManager and node files', () => {
 
     // Memory emergency: everything evictable goes, which is only the proven container.
     setMemoryPercent(95);
-    const goodPid = node.containerPid(GOOD);
-    const foreignPid = node.containerPid(FOREIGN);
+    const goodPid = rig.node.containerPid(GOOD);
+    const foreignPid = rig.node.containerPid(FOREIGN);
     const t = await a.tick();
     expect(t.issued.map((i) => [i.record.containerId, i.record.mode])).toEqual([[GOOD, 'immediate']]);
     await a.settled();
@@ -171,34 +147,34 @@ describe('hostile NodeManager and node files', () => {
     expect(alive(l2)).toBe(true);
     expect(fs.readFileSync(path.join(outside, 'cgroup.kill'), 'utf8')).toBe('');
     expect(fs.readFileSync(path.join(yarnDir(GARBAGE), 'cgroup.kill'), 'utf8')).toBe('');
-    expect(log.find(/rules decided evictions/).length).toBe(1);
+    expect(rig.log.find(/rules decided evictions/).length).toBe(1);
   });
 
   it('garbage /proc/meminfo: no decision, one clear line; NM down: logged once, protection continues on proven containers', async () => {
-    node.syncContainers([{ id: GOOD, memoryMiB: 2048, vcores: 1 }, { id: GOOD2, memoryMiB: 2048, vcores: 1 }, { id: FOREIGN, memoryMiB: 2048, vcores: 1 }]);
-    for (const id of [GOOD, GOOD2, FOREIGN]) node.setContainerUsage(id, { memoryBytes: GiB, cacheBytes: 0 });
-    node.render();
-    nm.entries = [{ id: GOOD, nodeId: NODE_ID }, { id: GOOD2, nodeId: NODE_ID }, { id: FOREIGN, nodeId: 'node-b:45454' }];
+    rig.node.syncContainers([{ id: GOOD, memoryMiB: 2048, vcores: 1 }, { id: GOOD2, memoryMiB: 2048, vcores: 1 }, { id: FOREIGN, memoryMiB: 2048, vcores: 1 }]);
+    for (const id of [GOOD, GOOD2, FOREIGN]) rig.node.setContainerUsage(id, { memoryBytes: GiB, cacheBytes: 0 });
+    rig.node.render();
+    rig.nm.entries = [{ id: GOOD, nodeId: NODE_ID }, { id: GOOD2, nodeId: NODE_ID }, { id: FOREIGN, nodeId: 'node-b:45454' }];
     const a = await start({ memoryEvictLowerPercent: 68 });
-    node.step(1000);
+    rig.node.step(1000);
     await a.tick();
 
-    const meminfo = path.join(node.paths.procRoot, 'meminfo');
+    const meminfo = path.join(rig.node.paths.procRoot, 'meminfo');
     const good = fs.readFileSync(meminfo, 'utf8');
     fs.writeFileSync(meminfo, 'MemTotal: lots kB\nMemAvailable: -1 kB\n');
     for (let i = 0; i < 3; i++) expect((await a.tick()).decision).toBeUndefined();
     expect(a.fastCheck()).toMatchObject({ triggered: false, issued: [] });
-    expect(log.find(/^cannot read node memory/)).toHaveLength(1);
-    expect(log.find(/fast memory watch cannot read node memory/)).toHaveLength(1);
+    expect(rig.log.find(/^cannot read node memory/)).toHaveLength(1);
+    expect(rig.log.find(/fast memory watch cannot read node memory/)).toHaveLength(1);
     fs.writeFileSync(meminfo, good);
 
-    await nm.stop();
+    await rig.nm.stop();
     for (let i = 0; i < 3; i++) {
-      node.step(1000);
+      rig.node.step(1000);
       const t = await a.tick();
       expect(t.collection.nmUp).toBe(false);
     }
-    const down = log.find(/NodeManager unreachable/);
+    const down = rig.log.find(/NodeManager unreachable/);
     expect(down).toHaveLength(1);
     expect(down[0]).toMatchObject({ lastKnownContainers: 2 });
     // Memory pressure while the NM is down: the last known, still proven containers protect the node.
@@ -206,17 +182,17 @@ describe('hostile NodeManager and node files', () => {
     const fast = a.fastCheck();
     expect(fast.issued.map((i) => i.record.containerId)).toEqual([GOOD2]);
     await a.settled();
-    expect(alive(node.containerPid(GOOD2))).toBe(false);
-    expect(alive(node.containerPid(GOOD))).toBe(true);
-    expect(alive(node.containerPid(FOREIGN))).toBe(true);
+    expect(alive(rig.node.containerPid(GOOD2))).toBe(false);
+    expect(alive(rig.node.containerPid(GOOD))).toBe(true);
+    expect(alive(rig.node.containerPid(FOREIGN))).toBe(true);
     // Its cgroup vanished: it is no longer "last known".
     await a.tick();
     expect(a.latest()!.containers.map((c) => c.nm.id)).toEqual([GOOD]);
 
-    nm.entries = [{ id: GOOD, nodeId: NODE_ID }];
-    await nm.start();
+    rig.nm.entries = [{ id: GOOD, nodeId: NODE_ID }];
+    await rig.nm.start();
     const back = await a.tick();
     expect(back.collection.nmUp).toBe(true);
-    expect(log.find(/NodeManager reachable again/)).toHaveLength(1);
+    expect(rig.log.find(/NodeManager reachable again/)).toHaveLength(1);
   });
 });

@@ -4,62 +4,35 @@
  * lists them), an explicit `killContainer` of an ApplicationMaster under each protection setting,
  * and an entry with one unparseable optional field staying listed and evictable.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AgentHandle, startAgent } from '../../agent/agent.js';
-import { SimulatedNode } from '../../sim/node/index.js';
-import { alive, BASE_MS, GiB, LogCapture, MiB, socketRequest, until } from './agent-harness.js';
-import { FakeNm } from './fake-nm.js';
+import { alive, BASE_MS, GiB, socketRequest, until } from './agent-harness.js';
+import { useFakeNmNode, YARN_PARENT as YARN } from './fake-nm-node.js';
 
-const YARN = 'kubepods/besteffort/hadoop-yarn';
 const cid = (app: number, n: number): string => `container_1700000000000_${String(app).padStart(4, '0')}_01_${String(n).padStart(6, '0')}`;
 
-let tmp: string;
-let node: SimulatedNode;
-let nm: FakeNm;
-let log: LogCapture;
-let agent: AgentHandle | undefined;
-
-beforeEach(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-agent-wire-'));
-  node = SimulatedNode.create({
-    name: 'node-a', dir: tmp, layout: 'v2', driver: 'cgroupfs', cpuCores: 4, memoryBytes: 16 * GiB,
-    systemLoad: { cpuMilli: 100, memoryBytes: 512 * MiB, cacheBytes: 0 },
-    onlineLoad: { cpuMilli: 500, memoryBytes: GiB, cacheBytes: 0 },
-  });
-  nm = new FakeNm();
-  await nm.start();
-  log = new LogCapture();
-});
-
-afterEach(async () => {
-  await agent?.stop();
-  agent = undefined;
-  await nm.stop();
-  await node.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const rig = useFakeNmNode('loom-agent-wire-');
 
 async function start(rules: Record<string, number | string> = {}): Promise<AgentHandle> {
-  agent = await startAgent({
-    nodeName: 'node-a', nmUrl: nm.url, rmUrls: [],
-    cgroupRoot: node.paths.cgroupRoot, procRoot: node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
-    socket: path.join(tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '', dryRun: false,
+  const a = await startAgent({
+    nodeName: 'node-a', nmUrl: rig.nm.url, rmUrls: [],
+    cgroupRoot: rig.node.paths.cgroupRoot, procRoot: rig.node.paths.procRoot, simulatedCgroups: true, yarnCgroupPath: YARN,
+    socket: path.join(rig.tmp, 'copilot.sock'), socketMode: 0o600, metricsAddr: '', dryRun: false,
     tickMillis: 1000, fastWatchMillis: 100,
     rules: { gracePeriodSeconds: 1, ...rules },
-  }, { logger: log.logger, clock: () => BASE_MS + node.now(), manual: true, killDeadlineMs: 2000 });
-  return agent;
+  }, { logger: rig.log.logger, clock: () => BASE_MS + rig.node.now(), manual: true, killDeadlineMs: 2000 });
+  rig.agent = a;
+  return a;
 }
 
 describe('copilot API against a NodeManager in every state', () => {
   it('GET /v1/containers lists every non-final state, as yarn-copilot does; final ones only by id', async () => {
     const states = ['NEW', 'LOCALIZING', 'SCHEDULED', 'RUNNING', 'RELAUNCHING', 'PAUSED', 'REINITIALIZING'];
     const finals = ['KILLING', 'DONE', 'LOCALIZATION_FAILED', 'CONTAINER_RESOURCES_CLEANINGUP', 'CONTAINER_CLEANEDUP_AFTER_KILL', 'EXITED_WITH_FAILURE', 'EXITED_WITH_SUCCESS'];
-    nm.entries = [...states, ...finals].map((state, i) => ({ id: cid(1, i + 2), state }));
+    rig.nm.entries = [...states, ...finals].map((state, i) => ({ id: cid(1, i + 2), state }));
     const a = await start();
-    node.step(1000);
+    rig.node.step(1000);
     await a.tick();
     const list = (await socketRequest(a.socketPath, 'GET', '/v1/containers')).json as { name: string }[];
     expect(list.map((c) => c.name).sort()).toEqual(states.map((_s, i) => cid(1, i + 2)).sort());
@@ -69,19 +42,19 @@ describe('copilot API against a NodeManager in every state', () => {
 
   it('an entry with one unparseable optional field stays listed, proven and evictable (the field unknown)', async () => {
     const odd = cid(1, 2);
-    node.syncContainers([{ id: odd, memoryMiB: 2048, vcores: 1 }]);
-    node.setContainerUsage(odd, { memoryBytes: GiB, cacheBytes: 0 });
-    node.render();
-    nm.entries = [{ id: odd, fields: { exitCode: 'NaN', totalVCoresNeeded: 'many' } }];
+    rig.node.syncContainers([{ id: odd, memoryMiB: 2048, vcores: 1 }]);
+    rig.node.setContainerUsage(odd, { memoryBytes: GiB, cacheBytes: 0 });
+    rig.node.render();
+    rig.nm.entries = [{ id: odd, fields: { exitCode: 'NaN', totalVCoresNeeded: 'many' } }];
     const a = await start();
-    node.step(1000);
+    rig.node.step(1000);
     await a.tick();
     const c = a.latest()!.containers.find((x) => x.nm.id === odd);
     expect(c?.stats).toBeDefined();
     expect(c?.nm.unknownFields).toEqual(['exitCode', 'totalVCoresNeeded']);
     expect(c?.nm.exitCode).toBeUndefined();
-    expect(log.find(/unparseable optional fields/)).toHaveLength(1);
-    const pid = node.containerPid(odd);
+    expect(rig.log.find(/unparseable optional fields/)).toHaveLength(1);
+    const pid = rig.node.containerPid(odd);
     const r = await socketRequest(a.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: odd }));
     expect(r.status).toBe(200);
     await until(() => !alive(pid), 'the container with an odd field to be killed');
@@ -93,12 +66,12 @@ describe('an explicit killContainer of an ApplicationMaster', () => {
   const WORKER = cid(7, 2);
 
   async function withAm(protect: string): Promise<{ a: AgentHandle; amPid: number | undefined; workerPid: number | undefined }> {
-    node.syncContainers([{ id: AM, memoryMiB: 1024, vcores: 1 }, { id: WORKER, memoryMiB: 1024, vcores: 1 }]);
-    nm.entries = [{ id: AM, mb: 1024 }, { id: WORKER, mb: 1024 }];
+    rig.node.syncContainers([{ id: AM, memoryMiB: 1024, vcores: 1 }, { id: WORKER, memoryMiB: 1024, vcores: 1 }]);
+    rig.nm.entries = [{ id: AM, mb: 1024 }, { id: WORKER, mb: 1024 }];
     const a = await start({ protectApplicationMasters: protect });
-    node.step(1000);
+    rig.node.step(1000);
     await a.tick();
-    return { a, amPid: node.containerPid(AM), workerPid: node.containerPid(WORKER) };
+    return { a, amPid: rig.node.containerPid(AM), workerPid: rig.node.containerPid(WORKER) };
   }
 
   it('protectApplicationMasters=always: refused (400), nothing signalled', async () => {
