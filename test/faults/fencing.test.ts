@@ -10,17 +10,15 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { SimWorld } from '../../sim/world.js';
 import { ANNOTATION_THIRD_PARTY } from '../../kube/wire.js';
 import {
-  GIB, MIB, captureLogs, claimOf, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
+  captureLogs, claimOf, expectedCapacity, GIB, runOperator, sameJson, setOrigin, settingsFor, waitFor, worldRmNode,
 } from '../integration/operator-helpers.js';
 import { InvariantChecker, claimFromAnnotation } from './invariants.js';
 import { closeReplica, wireReplica, type ReplicaWiring } from './fault-world.js';
 
 type Op = Awaited<ReturnType<typeof runOperator>>;
 
-const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-  vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-});
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const cap = expectedCapacity;
+const same = sameJson;
 const LEASE = { namespace: 'loom-system', name: 'loom-fault-test' };
 
 describe('operator under faults', () => {

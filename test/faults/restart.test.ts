@@ -9,17 +9,15 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { SimWorld } from '../../sim/world.js';
 import {
-  GIB, MIB, claimOf, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
+  claimOf, expectedCapacity, GIB, runOperator, sameJson, setOrigin, settingsFor, waitFor, worldRmNode,
 } from '../integration/operator-helpers.js';
 import { InvariantChecker } from './invariants.js';
 import { closeReplica, wireReplica, type ReplicaWiring } from './fault-world.js';
 
 type Op = Awaited<ReturnType<typeof runOperator>>;
 
-const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-  vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-});
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const cap = expectedCapacity;
+const same = sameJson;
 const isPodList = (r: { method: string; path: string }) => r.method === 'GET' && /^\/api\/v1\/pods(\?|$)/.test(r.path) && !/[?&]watch=(true|1)/.test(r.path);
 const isNodeWrite = (f: { method: string; path: string }) => (f.method === 'PATCH' || f.method === 'PUT') && f.path.startsWith('/api/v1/nodes/');
 

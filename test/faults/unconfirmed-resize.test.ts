@@ -12,14 +12,16 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { ManualClock } from '../../sim/yarn/clock.js';
 import { SimWorld } from '../../sim/world.js';
-import { GIB, MIB, claimOf, runOperator, setOrigin, settingsFor, waitFor } from '../integration/operator-helpers.js';
+import {
+  claimOf, expectedCapacity, GIB, runOperator, setOrigin, settingsFor, waitFor,
+} from '../integration/operator-helpers.js';
 import { InvariantChecker } from './invariants.js';
 import { closeReplica, wireReplica, type ReplicaWiring } from './fault-world.js';
 
 type Op = Awaited<ReturnType<typeof runOperator>>;
 
 /** partitioned, s = 0.5, the NodeManager pod's 1 core / 1 GiB requested, nothing used. */
-const cap = (oCpu: number, oMem: number) => ({ vcores: Math.floor((oCpu - 1000) / 2 / 1000), memoryMiB: Math.floor((oMem - GIB) / 2 / MIB) });
+const cap = expectedCapacity;
 const RESIZE_DELAY_MS = 1000;
 const LOW = [17_000, 33 * GIB] as const; // 8 vcores / 16,384 MiB: what the NodeManager registers with
 const HIGH = [25_000, 49 * GIB] as const; // 12 vcores / 24,576 MiB

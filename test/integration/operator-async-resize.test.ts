@@ -5,9 +5,11 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { SimWorld } from '../../sim/world.js';
-import { GIB, MIB, claimOf, runOperator, setOrigin, settingsFor, waitFor, worldRmNode } from './operator-helpers.js';
+import {
+  claimOf, expectedCapacity, GIB, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
+} from './operator-helpers.js';
 
-const cap = (oCpu: number, oMem: number) => ({ vcores: Math.floor((oCpu - 1000) / 2 / 1000), memoryMiB: Math.floor((oMem - GIB) / 2 / MIB) });
+const cap = expectedCapacity;
 
 describe('asynchronous resize on the RM', () => {
   let world: SimWorld | undefined;

@@ -11,14 +11,11 @@ import { SimWorld, yarnSiteXml, NM_NAMESPACE, BATCH_NAMESPACE } from '../../sim/
 import { startYarnSim, type YarnSim } from '../../sim/yarn/index.js';
 import { ANNOTATION_CLUSTER_ID, ANNOTATION_NODE_ID, ANNOTATION_THIRD_PARTY, BATCH_CPU, BATCH_MEMORY } from '../../kube/wire.js';
 import {
-  GIB, MIB, annotationOf, claimOf, metricValue, metricsText, rmNode, runOperator, setOrigin, setOriginRaw, settingsFor,
-  startHostileRm, waitFor, worldRmNode, type HostileRm, type RmFault,
+  annotationOf, claimOf, expectedCapacity, GIB, metricsText, metricValue, rmNode, runOperator, setOrigin, setOriginRaw, settingsFor, startHostileRm, type HostileRm, type RmFault, waitFor, worldRmNode,
 } from './operator-helpers.js';
 
 const NM_REPORTED = { vcores: 8, memoryMiB: 16_384 };
-const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-  vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-});
+const cap = expectedCapacity;
 
 describe('bad input never crashes the operator nor writes zero', () => {
   let world: SimWorld;

@@ -10,12 +10,10 @@ import { SimWorld, yarnSiteXml, NM_NAMESPACE } from '../../sim/world.js';
 import { startYarnSim, type YarnSim } from '../../sim/yarn/index.js';
 import { ANNOTATION_CLUSTER_ID, DEFAULT_CLUSTER_ID } from '../../kube/wire.js';
 import {
-  GIB, MIB, claimOf, metricValue, metricsText, rmNode, runOperator, setOrigin, settingsFor, startHostileRm, waitFor, type HostileRm,
+  claimOf, expectedCapacity, GIB, metricsText, metricValue, MIB, rmNode, runOperator, setOrigin, settingsFor, startHostileRm, type HostileRm, waitFor,
 } from './operator-helpers.js';
 
-const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-  vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-});
+const cap = expectedCapacity;
 const NM_REPORTED = { vcores: 8, memoryMiB: 16_384 };
 
 describe('two YARN clusters', () => {

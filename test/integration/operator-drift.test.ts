@@ -8,13 +8,11 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { SimWorld } from '../../sim/world.js';
 import { DEFAULT_CLUSTER_ID } from '../../kube/wire.js';
 import {
-  GIB, MIB, claimOf, metricValue, metricsText, rmNode, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
+  claimOf, expectedCapacity, GIB, metricsText, metricValue, MIB, rmNode, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
 } from './operator-helpers.js';
 
 // partitioned, s = 0.5, U = 0, K = NM pod (+ extra): capacity = floor((O − K) / 2).
-const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-  vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-});
+const cap = expectedCapacity;
 
 describe('drift repair', () => {
   let world: SimWorld | undefined;

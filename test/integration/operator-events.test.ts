@@ -9,7 +9,7 @@ import { SimWorld } from '../../sim/world.js';
 import { ManualClock } from '../../clock/clock.js';
 import { ANNOTATION_THIRD_PARTY, DEFAULT_CLUSTER_ID } from '../../kube/wire.js';
 import {
-  GIB, MIB, claimOf, quantity, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
+  claimOf, expectedCapacity, GIB, MIB, quantity, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
 } from './operator-helpers.js';
 
 interface ClaimSeen { claim: { cpu: number; memory: number } | undefined; rmTotal: { vcores: number; memoryMiB: number }; resizes: number }
@@ -62,9 +62,7 @@ describe('event-driven reconcile, hysteresis, grow interval and write order', ()
   });
 
   // K = the NM pod's request (1000 m, 1 GiB); U = 0 (no YARN apps); partitioned, s = 0.5.
-  const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-    vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-  });
+  const cap = expectedCapacity;
 
   test('first origin: converges from the NM-reported total', async () => {
     setOrigin(world, node, 9000, 21 * GIB);

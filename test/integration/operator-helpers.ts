@@ -15,6 +15,17 @@ import type { SimWorld } from '../../sim/world.js';
 export const GIB = 2 ** 30;
 export const MIB = 2 ** 20;
 
+/**
+ * The NodeManager capacity the sim world's operator converges to for a node of this origin and
+ * Kubernetes use (1 core and 1 GiB unless given), as the RM reports it.
+ */
+export const expectedCapacity = (originCpuMilli: number, originMemoryBytes: number, kubeCpuMilli = 1000, kubeMemoryBytes = GIB) => ({
+  vcores: Math.floor((originCpuMilli - kubeCpuMilli) / 2 / 1000), memoryMiB: Math.floor((originMemoryBytes - kubeMemoryBytes) / 2 / MIB),
+});
+
+/** The same as JSON (figures compared whole, key order included). */
+export const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 /** Poll `cond` until it returns a truthy value; throws with `what` after `timeoutMs`. */
 export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what = 'condition', intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
 import { SimWorld } from '../../sim/world.js';
-import { GIB, MIB, claimOf, metricValue, metricsText, runOperator, setOrigin, settingsFor, waitFor, worldRmNode } from './operator-helpers.js';
+import {
+  claimOf, expectedCapacity, GIB, metricsText, metricValue, runOperator, setOrigin, settingsFor, waitFor, worldRmNode,
+} from './operator-helpers.js';
 
-const cap = (oCpu: number, oMem: number, kCpu = 1000, kMem = GIB) => ({
-  vcores: Math.floor((oCpu - kCpu) / 2 / 1000), memoryMiB: Math.floor((oMem - kMem) / 2 / MIB),
-});
+const cap = expectedCapacity;
 
 describe('leader election', () => {
   let world: SimWorld;
