@@ -13,6 +13,10 @@
  *   last (when the caller holds that one: `since` equals its token). Sending the 20,000 decoded
  *   nodes back (a structured clone, rebuilt on the caller's thread) held the operator's event
  *   loop for 0.5–1.7 s per poll at 20,000 nodes; a delta is a few hundred nodes.
+ *
+ * A body comes whole (one message, its bytes transferred) or streamed: `begin` (the job), its
+ * chunks as they arrive on the caller's socket, then `end` (decode) or `abort` (drop it). The
+ * streamed body is assembled here, so the caller's thread never holds it whole.
  */
 import { randomUUID } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -59,11 +63,51 @@ function run(req: DecodeRequest): unknown {
   return { full: true, token: baseline.token, nodes: list.nodes, rejected: parsed.rejected };
 }
 
-parentPort?.on('message', (req: DecodeRequest) => {
+export type StreamMessage =
+  | { type: 'begin'; seq: number; job: DecodeJob; contentType: string | undefined; url: string }
+  | { type: 'chunk'; seq: number; bytes: Uint8Array }
+  | { type: 'end'; seq: number }
+  | { type: 'abort'; seq: number };
+
+/** Streamed bodies being received, by request. */
+const streams = new Map<number, { job: DecodeJob; contentType: string | undefined; url: string; chunks: Uint8Array[]; size: number }>();
+
+function answer(req: DecodeRequest): void {
   try {
     parentPort!.postMessage({ seq: req.seq, result: run(req) });
   } catch (err) {
     const e = err as Error;
     parentPort!.postMessage({ seq: req.seq, error: { name: e.name, message: e.message } });
+  }
+}
+
+parentPort?.on('message', (msg: DecodeRequest | StreamMessage) => {
+  if (!('type' in msg)) {
+    answer(msg);
+    return;
+  }
+  switch (msg.type) {
+    case 'begin':
+      streams.set(msg.seq, { job: msg.job, contentType: msg.contentType, url: msg.url, chunks: [], size: 0 });
+      return;
+    case 'chunk': {
+      const s = streams.get(msg.seq);
+      if (s) {
+        s.chunks.push(msg.bytes);
+        s.size += msg.bytes.byteLength;
+      }
+      return;
+    }
+    case 'abort':
+      streams.delete(msg.seq);
+      return;
+    case 'end': {
+      const s = streams.get(msg.seq);
+      if (!s) return;
+      streams.delete(msg.seq);
+      const bytes = s.chunks.length === 1 ? s.chunks[0]! : Buffer.concat(s.chunks, s.size);
+      s.chunks = [];
+      answer({ seq: msg.seq, job: s.job, bytes, contentType: s.contentType, url: s.url });
+    }
   }
 });

@@ -3,7 +3,9 @@
  * the operator's RM node lists: created on first use, given its own bounded heap, ended after a
  * while without work. A body that exhausts that heap (or kills the worker any other way) is
  * refused with one error naming the URL; the next one gets a fresh worker. The caller's thread
- * only moves the bytes (transferred, not copied) and receives the decoded result.
+ * only moves the bytes (transferred, not copied) and receives the decoded result. A body can also
+ * be handed over while it streams in ({@link OffThreadDecoder.openStream}): each chunk goes to the
+ * worker as it arrives, and the body is assembled there, never on the caller's thread.
  */
 import { Worker } from 'node:worker_threads';
 import { YarnDocumentError } from './errors.js';
@@ -34,6 +36,20 @@ export type RmNodesDeltaResult = { token: string; rejected: RejectedItem[] } & (
   | { full: true; nodes: RmNode[] }
   | { full: false; /** Nodes new or whose state, total or used changed. */ changed: RmNode[]; /** Keys (lower-cased NodeIds) of nodes gone. */ removed: string[] }
 );
+
+/** A body being handed to the worker chunk by chunk (see {@link OffThreadDecoder.openStream}). */
+export interface DecoderStream<R> {
+  /** The next chunk (copied: the caller's buffer stays its own). */
+  write(chunk: Uint8Array): void;
+  /** The body is complete: decode it. */
+  finish(): Promise<R>;
+  /** The body will not be complete: the worker drops what it holds. Idempotent; no effect after `finish`. */
+  abort(): void;
+}
+
+/** The job of a streamed RM node list: whole (`rm-nodes`) or as a difference (`rm-nodes-delta`). */
+export type RmNodesStreamJob = { kind: 'rm-nodes' } | { kind: 'rm-nodes-delta'; since: string | undefined };
+export type RmNodesStreamResult<J extends RmNodesStreamJob> = J extends { kind: 'rm-nodes' } ? RmNodesDecodeResult : RmNodesDeltaResult;
 
 interface Pending {
   resolve: (r: unknown) => void;
@@ -75,6 +91,50 @@ export class OffThreadDecoder {
    */
   rmNodesSince(bytes: Uint8Array, contentType: string | undefined, url: string, since: string | undefined): Promise<RmNodesDeltaResult> {
     return this.run({ kind: 'rm-nodes-delta', since }, bytes, contentType, url) as Promise<RmNodesDeltaResult>;
+  }
+
+  /**
+   * Start handing an RM node list to the worker while it streams in: the job (`rm-nodes` or
+   * `rm-nodes-delta`) runs when {@link DecoderStream.finish} is called. If the worker dies
+   * meanwhile, `finish` rejects with one error naming the URL.
+   */
+  openStream<J extends RmNodesStreamJob>(job: J, contentType: string | undefined, url: string): DecoderStream<RmNodesStreamResult<J>> {
+    const w = this.ensure();
+    if (this.idle) clearTimeout(this.idle);
+    const seq = ++this.seq;
+    let pending!: Pending;
+    const result = new Promise<unknown>((resolve, reject) => {
+      pending = { resolve, reject, url, size: 0 };
+    });
+    // Rejected while nobody waits yet (the worker died mid-stream): seen when `finish` is called.
+    result.catch(() => undefined);
+    this.pending.set(seq, pending);
+    w.postMessage({ type: 'begin', seq, job, contentType, url });
+    let state: 'open' | 'finished' | 'aborted' = 'open';
+    const live = () => state === 'open' && this.worker === w && this.pending.get(seq) === pending;
+    return {
+      write: (chunk) => {
+        if (!live()) return;
+        const own = new Uint8Array(chunk); // a copy the worker can own (the chunk may share the socket's read buffer)
+        pending.size += own.byteLength;
+        w.postMessage({ type: 'chunk', seq, bytes: own }, [own.buffer]);
+      },
+      finish: () => {
+        if (live()) w.postMessage({ type: 'end', seq });
+        state = 'finished';
+        return result as Promise<RmNodesStreamResult<J>>;
+      },
+      abort: () => {
+        if (state !== 'open') return;
+        const mine = live();
+        state = 'aborted';
+        if (!mine) return;
+        this.pending.delete(seq);
+        w.postMessage({ type: 'abort', seq });
+        pending.reject(new YarnDocumentError(url, 'answer abandoned before it was complete', ''));
+        this.scheduleIdle();
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -13,8 +13,10 @@ import { decodeBody, formatOfContentType } from './document.js';
 import {
   YarnArgumentError, YarnAuthenticationError, YarnDocumentError, YarnError, YarnHttpError, YarnNoActiveRmError, YarnTransportError,
 } from './errors.js';
-import { OffThreadDecoder, type RmNodesDeltaResult } from './off-thread-decoder.js';
-import { DEFAULT_MAX_BODY_BYTES, YarnHttp, encodePathSegment, normaliseBaseUrl, type HttpMethod, type YarnHttpOptions, type YarnResponse } from './http.js';
+import { OffThreadDecoder, type RmNodesDeltaResult, type RmNodesStreamJob, type RmNodesStreamResult } from './off-thread-decoder.js';
+import {
+  DEFAULT_MAX_BODY_BYTES, YarnHttp, encodePathSegment, normaliseBaseUrl, type AnswerHead, type BodyReceiver, type HttpMethod, type YarnHttpOptions, type YarnResponse,
+} from './http.js';
 import { isContainerId, parseNodeId } from './ids.js';
 import {
   ACTIVE_NODE_STATES, NODE_STATES, SIGNAL_COMMANDS,
@@ -79,6 +81,48 @@ export interface ListNodesOptions {
 class FailoverSignal extends Error {
   constructor(readonly error: YarnError | YarnDocumentError) {
     super(error.message);
+  }
+}
+
+/**
+ * Receives a node list as it streams in: held here while it is small, handed to the decoder
+ * worker chunk by chunk once it passes the off-thread size (what was held first, then each chunk
+ * as it arrives), so a large list is never assembled on this thread.
+ */
+class NodeListReceiver<J extends RmNodesStreamJob> implements BodyReceiver {
+  private held: Buffer[] = [];
+  private size = 0;
+  private stream: ReturnType<OffThreadDecoder['openStream']> | undefined;
+
+  constructor(private readonly decoder: OffThreadDecoder, private readonly offThreadBytes: number, private readonly job: J, private readonly head: AnswerHead) {}
+
+  write(chunk: Uint8Array): void {
+    if (this.stream) {
+      this.stream.write(chunk);
+      return;
+    }
+    this.held.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.size += chunk.byteLength;
+    if (this.size > this.offThreadBytes) {
+      this.stream = this.decoder.openStream(this.job, this.head.contentType, this.head.url);
+      for (const c of this.held) this.stream.write(c);
+      this.held = [];
+    }
+  }
+
+  end(): void {}
+
+  abort(): void {
+    this.held = [];
+    this.stream?.abort();
+  }
+
+  /** The decoded list from the worker, or the small body held here (to decode here). */
+  outcome(): { decoded: Promise<RmNodesStreamResult<J>> } | { held: Buffer } {
+    if (this.stream) return { decoded: this.stream.finish() as Promise<RmNodesStreamResult<J>> };
+    const held = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.size);
+    this.held = [];
+    return { held };
   }
 }
 
@@ -207,7 +251,7 @@ export class ResourceManagerClient {
   }
 
   /** One HTTP exchange with the RM at `base`, turning "not executed here" answers into FailoverSignal. */
-  private async exchange(base: string, method: HttpMethod, path: string, endpoint: string, extra: { query?: Record<string, string>; body?: string; signal?: AbortSignal; beforeSend?: () => void; raw?: boolean } = {}): Promise<YarnResponse> {
+  private async exchange(base: string, method: HttpMethod, path: string, endpoint: string, extra: { query?: Record<string, string>; body?: string; signal?: AbortSignal; beforeSend?: () => void; raw?: boolean; receive?: (head: AnswerHead) => BodyReceiver | undefined } = {}): Promise<YarnResponse> {
     let res: YarnResponse;
     try {
       res = await this.http.send({ base, path, method, accept: this.format, endpoint, ...extra });
@@ -264,17 +308,11 @@ export class ResourceManagerClient {
    * item and deduplicated by host.
    */
   async listNodes(options: ListNodesOptions = {}): Promise<RmNodeList> {
-    const res = await this.fetchNodeList(options);
-    const bytes = res.bytes ?? Buffer.alloc(0);
-    let list: RmNodeList;
-    if (bytes.length > this.offThreadBytes) {
-      // 1.8 KB per node: 35 MB at 20,000 nodes, ≈ 0.3–1 s of parsing that would hold up every
-      // other answer of this process (a change waiting for its resize) — done in the worker.
-      list = await this.decoder.rmNodes(bytes, res.contentType, res.url);
-    } else {
-      list = this.decodeHere(bytes, res);
-    }
-    this.noteRejected(list.rejected, res.url);
+    // 1.8 KB per node: 35 MB at 20,000 nodes, ≈ 0.3–1 s of parsing that would hold up every
+    // other answer of this process (a change waiting for its resize) — done in the worker.
+    const got = await this.fetchNodeList(options, { kind: 'rm-nodes' });
+    const list = 'decoded' in got ? await got.decoded : this.decodeHere(got.held, got.res);
+    this.noteRejected(list.rejected, got.res.url);
     return list;
   }
 
@@ -286,19 +324,22 @@ export class ResourceManagerClient {
    * "Changed" means state, total or used ({@link rmNodeDiffers}).
    */
   async listNodesSince(since: string | undefined): Promise<RmNodesDeltaResult | (RmNodeList & { full: true; token?: undefined })> {
-    const res = await this.fetchNodeList({});
-    const bytes = res.bytes ?? Buffer.alloc(0);
-    if (bytes.length <= this.offThreadBytes) {
-      const list = this.decodeHere(bytes, res);
-      this.noteRejected(list.rejected, res.url);
+    const got = await this.fetchNodeList({}, { kind: 'rm-nodes-delta', since });
+    if (!('decoded' in got)) {
+      const list = this.decodeHere(got.held, got.res);
+      this.noteRejected(list.rejected, got.res.url);
       return { ...list, full: true };
     }
-    const out = await this.decoder.rmNodesSince(bytes, res.contentType, res.url, since);
-    this.noteRejected(out.rejected, res.url);
+    const out = await got.decoded;
+    this.noteRejected(out.rejected, got.res.url);
     return out;
   }
 
-  private async fetchNodeList(options: ListNodesOptions): Promise<YarnResponse> {
+  /**
+   * `GET /nodes`, its body streamed into a {@link NodeListReceiver}: a large one is decoded by the
+   * worker as `job`, a small one (or one no receiver took) comes back as bytes to decode here.
+   */
+  private async fetchNodeList<J extends RmNodesStreamJob>(options: ListNodesOptions, job: J): Promise<{ res: YarnResponse } & ({ decoded: Promise<RmNodesStreamResult<J>> } | { held: Buffer })> {
     const states = options.states ?? ACTIVE_NODE_STATES;
     let query: Record<string, string> | undefined;
     if (states !== 'all') {
@@ -307,7 +348,24 @@ export class ResourceManagerClient {
       if (bad.length) throw new YarnArgumentError('states', `unknown node state(s) ${bad.join(', ')}`);
       if (upper.length) query = { states: upper.join(',') };
     }
-    return this.onActive((base) => this.exchange(base, 'GET', `${RM_BASE_PATH}/nodes`, 'nodes.list', { ...(query ? { query } : {}), raw: true }));
+    return this.onActive(async (base) => {
+      let receiver: NodeListReceiver<J> | undefined;
+      const receive = (head: AnswerHead): BodyReceiver | undefined => {
+        // Not JSON or XML: kept as bytes, so that exchange() can tell a standby's text answer.
+        if (formatOfContentType(head.contentType) === undefined) return undefined;
+        receiver = new NodeListReceiver(this.decoder, this.offThreadBytes, job, head);
+        return receiver;
+      };
+      let res: YarnResponse;
+      try {
+        res = await this.exchange(base, 'GET', `${RM_BASE_PATH}/nodes`, 'nodes.list', { ...(query ? { query } : {}), raw: true, receive });
+      } catch (err) {
+        receiver?.abort();
+        throw err;
+      }
+      if (res.received === undefined) return { res, held: res.bytes ?? Buffer.alloc(0) };
+      return { res, ...(res.received as NodeListReceiver<J>).outcome() };
+    });
   }
 
   private decodeHere(bytes: Buffer, res: YarnResponse): RmNodeList {

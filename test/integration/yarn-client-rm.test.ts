@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, startYarnSim, type YarnSim, type YarnSimOptions } from '../../sim/yarn/index.js';
-import { YarnDocumentError, YarnHttpError, YarnNoActiveRmError } from '../../yarn/errors.js';
+import { YarnDocumentError, YarnHttpError, YarnNoActiveRmError, YarnTransportError } from '../../yarn/errors.js';
 import { YarnHttp, type YarnRequestEvent } from '../../yarn/http.js';
 import { NodeManagerClient } from '../../yarn/nm-client.js';
 import { ResourceManagerClient, type ResourceManagerClientOptions } from '../../yarn/rm-client.js';
@@ -243,7 +243,7 @@ describe('RM client HA against a simulated HA pair', () => {
 
 describe('RM node list decoded off the main thread (large bodies)', () => {
   /** A one-path RM stand-in serving a crafted node list (bad entries, a duplicate host). */
-  async function craftedRm(body: string, contentType = 'application/json'): Promise<string> {
+  async function craftedRm(body: string | (() => string), contentType = 'application/json', options: { cutAfter?: number } = {}): Promise<string> {
     const { createServer } = await import('node:http');
     const server = createServer((req, res) => {
       if (req.url?.startsWith('/ws/v1/cluster/info')) {
@@ -251,8 +251,13 @@ describe('RM node list decoded off the main thread (large bodies)', () => {
         res.end(JSON.stringify({ clusterInfo: { id: 1, startedOn: 1, state: 'STARTED', haState: 'ACTIVE' } }));
         return;
       }
-      res.writeHead(200, { 'content-type': contentType });
-      res.end(body);
+      const text = Buffer.from(typeof body === 'string' ? body : body());
+      res.writeHead(200, { 'content-type': contentType, 'content-length': String(text.length) });
+      // In 16 KiB writes, so the body arrives in many chunks; cut short when asked.
+      const end = options.cutAfter ?? text.length;
+      for (let at = 0; at < end; at += 16_384) res.write(text.subarray(at, Math.min(end, at + 16_384)));
+      if (options.cutAfter === undefined) res.end();
+      else res.socket?.destroy();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
@@ -289,6 +294,69 @@ describe('RM node list decoded off the main thread (large bodies)', () => {
     expect(inline.superseded.map((n) => n.id)).toEqual(['a:2']);
     expect(inline.rejected).toHaveLength(1);
     expect(off).toEqual(inline);
+  });
+
+  /** A JSON node list of `n` valid nodes (≈ 210 bytes each). */
+  const bigList = (n: number, memory = 8192): string => JSON.stringify({
+    nodes: {
+      node: Array.from({ length: n }, (_, k) => ({
+        id: `h${k}:45454`, state: 'RUNNING', nodeHostName: `h${k}`, nodeHTTPAddress: `h${k}:8042`, lastHealthUpdate: 1, nodeLabels: [],
+        totalResource: { memory, vCores: 8 }, usedResource: { memory: 0, vCores: 0 },
+      })),
+    },
+  });
+  /** Buffer.concat calls on this thread that assembled at least `bytes` bytes. */
+  function watchConcat(bytes: number): { big(): number[]; restore(): void } {
+    const spy = vi.spyOn(Buffer, 'concat');
+    return {
+      big: () => spy.mock.calls.map(([list]) => list.reduce((sum, b) => sum + b.length, 0)).filter((size) => size >= bytes),
+      restore: () => spy.mockRestore(),
+    };
+  }
+
+  it('a large node list streams to the worker chunk by chunk: this thread never assembles the body', async () => {
+    const body = bigList(5000);
+    expect(body.length).toBeGreaterThan(1_000_000);
+    const url = await craftedRm(body);
+    const inline = await client({ rmUrls: [url], offThreadBytes: 64 * 2 ** 20 }).listNodes();
+    const streamed = client({ rmUrls: [url], offThreadBytes: 256 * 1024 });
+    const concat = watchConcat(256 * 1024);
+    try {
+      const off = await streamed.listNodes();
+      expect(off).toEqual(inline);
+      expect(off.nodes).toHaveLength(5000);
+      const first = await streamed.listNodesSince(undefined);
+      expect(first.full && first.nodes).toHaveLength(5000);
+      expect(await streamed.listNodesSince(first.token)).toMatchObject({ full: false, changed: [], removed: [] });
+      expect(concat.big()).toEqual([]);
+    } finally {
+      concat.restore();
+    }
+  });
+
+  it('a streamed node list over the body cap is refused while it streams, one error naming the URL; the client keeps working', async () => {
+    let nodes = 5000;
+    const url = await craftedRm(() => bigList(nodes));
+    const c = client({ rmUrls: [url], offThreadBytes: 64 * 1024, maxBodyBytes: 512 * 1024, retries: 0 });
+    const err = await c.listNodesSince(undefined).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(YarnDocumentError);
+    expect((err as Error).message).toContain(`${url}/ws/v1/cluster/nodes`);
+    expect((err as Error).message).toMatch(/larger than 524288 bytes/);
+    nodes = 1000; // ≈ 210 KB: under the cap, over the off-thread size
+    const next = await c.listNodesSince(undefined);
+    expect(next.full && next.nodes).toHaveLength(1000);
+  });
+
+  it('a node list cut short mid-stream is a transport error naming the URL; the next list decodes whole', async () => {
+    const body = bigList(3000);
+    const cut = await craftedRm(body, 'application/json', { cutAfter: Math.floor(body.length / 2) });
+    const c = client({ rmUrls: [cut], offThreadBytes: 64 * 1024, retries: 0 });
+    const err = await c.listNodes().catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(YarnTransportError);
+    expect((err as Error).message).toContain(`${cut}/ws/v1/cluster/nodes`);
+    const whole = await craftedRm(body);
+    const good = client({ rmUrls: [whole], offThreadBytes: 64 * 1024 });
+    expect((await good.listNodes()).nodes).toHaveLength(3000);
   });
 
   it('a body the worker cannot decode is one error naming the URL, and the next list works', async () => {
