@@ -46,6 +46,47 @@ describe('WorkQueue', () => {
     expect(maxSameKey).toBe(1);
   });
 
+  /**
+   * Adds `keys` and counts the keys processed between two turns of the event loop (a setImmediate
+   * ticker started before the keys come, so each count is one turn's work) until the queue is idle.
+   */
+  async function perTurnOf(q: WorkQueue<string>, keys: number): Promise<number[]> {
+    const perTurn: number[] = [];
+    let last = 0;
+    let done = false;
+    const tick = () => {
+      perTurn.push(q.processed - last);
+      last = q.processed;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    for (let i = 0; i < keys; i++) q.add(`k${i}`);
+    await q.whenIdle();
+    done = true;
+    return perTurn;
+  }
+
+  it('returns to the event loop between batches: a burst of keys that need no I/O does not hold the loop', async () => {
+    const clock = new ManualClock();
+    const q = new WorkQueue<string>({ clock, groupOf: (k) => (k < 'k5' ? 'g1' : 'g2'), workersPerGroup: 4, maxPerTurn: 50, process: async () => ({}) });
+    const perTurn = await perTurnOf(q, 1000);
+    expect(q.processed).toBe(1000);
+    expect(perTurn.length).toBeGreaterThanOrEqual(1000 / 50 - 1); // the last turn ends with the queue idle, uncounted
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(50);
+  });
+
+  it('a turn also ends when its time budget is spent (the injected clock)', async () => {
+    const manual = new ManualClock();
+    let now = 0;
+    const clock = { now: () => now, wallNow: () => manual.wallNow(), setTimer: manual.setTimer.bind(manual), sleep: manual.sleep.bind(manual) };
+    // Each key takes 3 ms of the clock (without giving the loop a turn): a 10 ms budget lets 4 start in a turn.
+    const q = new WorkQueue<string>({ clock, groupOf: () => 'g', workersPerGroup: 1, maxPerTurn: 1000, turnBudgetMs: 10, process: async () => { now += 3; return {}; } });
+    const perTurn = await perTurnOf(q, 40);
+    expect(q.processed).toBe(40);
+    expect(perTurn.length).toBeGreaterThanOrEqual(40 / 4 - 1);
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(4);
+  });
+
   it('bounds workers per group: a hanging group does not hold up another', async () => {
     const clock = new ManualClock();
     const hang = deferred();
