@@ -6,7 +6,9 @@
  *
  * The operator and agent children run with the V8 flags docs/operations.md ships for them
  * (RUNTIME_FLAGS); BENCH_OPERATOR_NODE_ARGS / BENCH_AGENT_NODE_ARGS override them ("" = V8's
- * defaults). BENCH_OPERATOR_LOG=/path keeps the operator's log; BENCH_ONLY=operator|agent.
+ * defaults). BENCH_OPERATOR_LOG=/path keeps the operator's log; BENCH_ONLY=operator|agent;
+ * BENCH_SIM_NODE_ARGS: Node flags for the operator bench's two simulator processes (e.g.
+ * `--import ./bench/stall-watch.mjs`).
  * Agent knobs: BENCH_AGENT_TRIALS (100), BENCH_AGENT_REAL_TRIALS (5), BENCH_AGENT_IDLE_SECONDS (60),
  * BENCH_AGENT_FAST_WATCH_MILLIS (5: the fast-watch period of the reaction trials).
  */
@@ -39,6 +41,7 @@ const flags = (env: string | undefined, shipped: readonly string[]): string[] =>
 // The shipped operator flags, with the heap sized for the cluster as docs/operations.md says (320 MB up to 8,000 nodes).
 const nodeArgsFor = (nodes: number): string[] => flags(process.env.BENCH_OPERATOR_NODE_ARGS, RUNTIME_FLAGS.operator
   .map((f) => (f.startsWith('--max-old-space-size=') ? `--max-old-space-size=${operatorHeapMbFor(nodes)}` : f)));
+const simNodeArgs = flags(process.env.BENCH_SIM_NODE_ARGS, []);
 const agentNodeArgs = flags(process.env.BENCH_AGENT_NODE_ARGS, RUNTIME_FLAGS.agent);
 
 type CurvePoint = Pick<OperatorResults, 'nodes' | 'pods' | 'coldConvergeSeconds' | 'coldConvergeCpuSeconds' | 'changeToRmP50Ms' | 'changeToRmP99Ms'
@@ -56,7 +59,7 @@ if (only !== 'agent') {
     // keep the run within its time.
     const steadyPolls = nodes >= 5000 ? 10 : 300;
     const nodeArgs = nodeArgsFor(nodes);
-    const r = await runOperatorBench({ nodes, podsPerNode: 30, changes: 500, pollSeconds: 2, steadyPollSeconds: 0.2, steadyPolls, changeRate: 20, nodeArgs, log });
+    const r = await runOperatorBench({ nodes, podsPerNode: 30, changes: 500, pollSeconds: 2, steadyPollSeconds: 0.2, steadyPolls, changeRate: 20, nodeArgs, simNodeArgs, log });
     const x = r.results;
     curve[String(nodes)] = {
       nodes: x.nodes, pods: x.pods, coldConvergeSeconds: x.coldConvergeSeconds, coldConvergeCpuSeconds: x.coldConvergeCpuSeconds,
