@@ -210,9 +210,10 @@ function kubeRole() {
     },
     counting(on: boolean) { counting = on; },
     /** One change to node `index` (0-based): stamped just before the write; the node's new desired total. */
-    change(index: number, kind: ChangeKind): { nodeId: string; t0: number; desired: Total } {
+    change(index: number, kind: ChangeKind): { nodeId: string; t0: number; wall: number; desired: Total } {
       const plan = plans[index]!;
       const t0 = monotonicMs();
+      const wall = Date.now();
       benchWrite = true;
       if (kind === 'pod-added') {
         store.create('pods', batchPod('batch', `added-${plan.name}`, plan.name, 2000, 4 * GIB), { preserveStatus: true });
@@ -224,7 +225,7 @@ function kubeRole() {
         store.patch('nodes', undefined, plan.name, 'merge', { metadata: { annotations: { [ANNOTATION_ORIGIN]: formatOriginAnnotation(plan.origin) } } });
       }
       benchWrite = false;
-      return { nodeId: plan.nodeId, t0, desired: desiredOf(store, plan) };
+      return { nodeId: plan.nodeId, t0, wall, desired: desiredOf(store, plan) };
     },
     /** kubelet heartbeats: `total` Node status posts spread evenly over `overMs`. */
     startHeartbeats(total: number, overMs: number) {

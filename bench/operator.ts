@@ -93,6 +93,8 @@ export interface OperatorDetails {
   p50ByKind: Record<string, number>;
   p99ByKind: Record<string, number>;
   changeMaxMs: number;
+  /** The 10 slowest changes, with the wall time of their write (to line up with stall-watch lines). */
+  slowestChanges: { kind: ChangeKind; nodeId: string; ms: number; at: string }[];
   changePhaseSeconds: number;
   nodeModifiedByWriter: Record<string, number>;
   anchorModelRmCallsSteady: number;
@@ -224,7 +226,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     const c0 = await counts();
     await yarn.record(true);
     await kube.counting(true);
-    const changes: { kind: ChangeKind; nodeId: string; t0: number }[] = [];
+    const changes: { kind: ChangeKind; nodeId: string; t0: number; wall: number }[] = [];
     const changeCpu0 = child.cpuSeconds();
     const tChanges = performance.now();
     for (let k = 0; k < n; k++) {
@@ -234,7 +236,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
       const c = await kube.change(index, kind);
-      changes.push({ kind, nodeId: c.nodeId, t0: c.t0 });
+      changes.push({ kind, nodeId: c.nodeId, t0: c.t0, wall: c.wall });
       void yarn.setDesired([[c.nodeId, c.desired]]);
     }
     // Every change landed, or 20 s after the last one.
@@ -259,7 +261,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
     const byBench = c1.nodeModifiedByBench - c0.nodeModifiedByBench;
     const koordChangeWrites = c1.koordWrites - c0.koordWrites;
     if (!(await yarn.converged()).converged) say('operator bench: WARNING — not every node is at its desired total after the change phase');
-    const latencies = changes.flatMap((c, i) => (landedAt[i] === null || landedAt[i] === undefined ? [] : [{ kind: c.kind, ms: landedAt[i]! - c.t0 }]));
+    const latencies = changes.flatMap((c, i) => (landedAt[i] === null || landedAt[i] === undefined ? [] : [{ kind: c.kind, ms: landedAt[i]! - c.t0, wall: c.wall, nodeId: c.nodeId }]));
     const all = latencies.map((l) => l.ms);
     const byKind = (k: ChangeKind) => latencies.filter((l) => l.kind === k).map((l) => l.ms);
     say(`operator bench: ${latencies.length}/${n} changes landed; p50 ${percentile(all, 50).toFixed(1)} ms, p99 ${percentile(all, 99).toFixed(1)} ms`);
@@ -343,6 +345,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<{ resul
       p50ByKind: Object.fromEntries(KINDS.map((k) => [k, round(percentile(byKind(k), 50), 1)])),
       p99ByKind: Object.fromEntries(KINDS.map((k) => [k, round(percentile(byKind(k), 99), 1)])),
       changeMaxMs: round(Math.max(...all), 1),
+      slowestChanges: [...latencies].sort((a, b) => b.ms - a.ms).slice(0, 10).map((l) => ({ kind: l.kind, nodeId: l.nodeId, ms: round(l.ms, 1), at: new Date(l.wall).toISOString() })),
       changePhaseSeconds: round(changePhaseSeconds, 1),
       nodeModifiedByWriter: { heartbeat: steadyNodeEvents, change: byBench, koordManager: koordChangeWrites, operator: changeNodeEvents - byBench - koordChangeWrites },
       anchorModelRmCallsSteady: steadyNodeEvents,
