@@ -79,7 +79,7 @@ export function nodeInfo(node: SimNode): Obj {
 
 /** Per-node rendering cache keyed by the node's revision: a list request re-renders only changed nodes. */
 export class NodeRenderCache {
-  private readonly cache = new Map<string, { rev: number; json?: string; xml?: string }>();
+  private readonly cache = new Map<string, { rev: number; json?: string; xml?: string; jsonBytes?: Buffer; xmlBytes?: Buffer }>();
 
   render(node: SimNode, format: Format): string {
     let entry = this.cache.get(node.id);
@@ -92,6 +92,17 @@ export class NodeRenderCache {
     const text = renderItem(format, 'node', nodeInfo(node));
     if (format === 'json') entry.json = text; else entry.xml = text;
     return text;
+  }
+
+  /** {@link render} as UTF-8 bytes, kept as long as the text. */
+  renderBytes(node: SimNode, format: Format): Buffer {
+    const text = this.render(node, format);
+    const entry = this.cache.get(node.id)!;
+    const hit = format === 'json' ? entry.jsonBytes : entry.xmlBytes;
+    if (hit !== undefined) return hit;
+    const bytes = Buffer.from(text, 'utf8');
+    if (format === 'json') entry.jsonBytes = bytes; else entry.xmlBytes = bytes;
+    return bytes;
   }
 
   clear(): void {

@@ -11,7 +11,16 @@ export interface Reply {
   status: number;
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * A large body as pieces (instead of `body`): written a few hundred KB at a time, the event loop
+   * turning between writes, as a threaded server (the RM's Jetty) serves one request while it
+   * answers others. A 35 MB node list joined and sent in one go held this process for 0.15–0.4 s.
+   */
+  pieces?: readonly Buffer[];
 }
+
+/** Bytes written per turn of the event loop for a body given as pieces. */
+const PIECES_PER_TURN_BYTES = 256 * 1024;
 
 /** Largest request body the simulators accept (a resize body is ~100 bytes). */
 const MAX_BODY = 1 << 20;
@@ -88,6 +97,31 @@ export class RestartableServer {
 
 export function send(res: http.ServerResponse, reply: Reply, headOnly = false): void {
   const headers: Record<string, string> = { ...(reply.headers ?? {}) };
+  if (reply.pieces) {
+    const pieces = reply.pieces;
+    headers['Content-Length'] = String(pieces.reduce((sum, p) => sum + p.length, 0));
+    res.writeHead(reply.status, headers);
+    if (headOnly) {
+      res.end();
+      return;
+    }
+    let next = 0;
+    const step = (): void => {
+      if (res.destroyed) return;
+      const batch: Buffer[] = [];
+      let bytes = 0;
+      while (next < pieces.length && bytes < PIECES_PER_TURN_BYTES) {
+        bytes += pieces[next]!.length;
+        batch.push(pieces[next++]!);
+      }
+      const flushed = res.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+      if (next >= pieces.length) res.end();
+      else if (flushed) setImmediate(step);
+      else res.once('drain', step);
+    };
+    step();
+    return;
+  }
   const body = reply.body ?? '';
   headers['Content-Length'] = String(Buffer.byteLength(body));
   res.writeHead(reply.status, headers);

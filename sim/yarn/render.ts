@@ -89,6 +89,21 @@ export function renderList(format: Format, root: string, itemName: string, items
   return `{${JSON.stringify(root)}:{${JSON.stringify(itemName)}:[${items.join(',')}]}}`;
 }
 
+/** {@link renderList} from items already in bytes, as pieces of the document (nothing joined). */
+export function renderListPieces(format: Format, root: string, itemName: string, items: readonly Buffer[], empty: EmptyListStyle): Buffer[] {
+  if (items.length === 0) return [Buffer.from(renderList(format, root, itemName, [], empty))];
+  const open = Buffer.from(format === 'xml' ? `${XML_DECL}<${root}>` : `{${JSON.stringify(root)}:{${JSON.stringify(itemName)}:[`);
+  const close = Buffer.from(format === 'xml' ? `</${root}>` : ']}}');
+  const comma = Buffer.from(',');
+  const pieces: Buffer[] = [open];
+  items.forEach((item, k) => {
+    if (k > 0 && format === 'json') pieces.push(comma);
+    pieces.push(item);
+  });
+  pieces.push(close);
+  return pieces;
+}
+
 export interface RemoteExceptionData {
   exception: string;
   message: string;

@@ -14,7 +14,7 @@ import { type Reply, RestartableServer, mediaType, send, splitUrl } from './http
 import { containerIdError, nodeIdFromString } from './java-ids.js';
 import {
   EXCEPTIONS, type EmptyListStyle, type Format, type RemoteExceptionData, TEXT_TYPE,
-  contentTypeOf, negotiate, renderDoc, renderList, renderRemoteException,
+  contentTypeOf, negotiate, renderDoc, renderListPieces, renderRemoteException,
 } from './render.js';
 import { type ParseResult, parseResourceOptionJson, parseResourceOptionXml } from './resize-body.js';
 import { NODE_STATES, type NodeState, SIGNAL_COMMANDS, type SignalCommand, isInactiveState } from './types.js';
@@ -246,16 +246,17 @@ export class SimResourceManager implements HaMember {
         accepted.add(upper as NodeState);
       }
     }
-    const items: string[] = [];
+    // The items are taken now (a snapshot); the document is written a piece at a time.
+    const items: Buffer[] = [];
     // Active nodes first, then inactive ones (RMServerUtils.queryRMNodes).
     for (const inactivePass of [false, true]) {
       for (const node of this.cluster.nodes()) {
         if (isInactiveState(node.state) !== inactivePass) continue;
         if (accepted && !accepted.has(node.state)) continue;
-        items.push(this.nodeCache.render(node, format));
+        items.push(this.nodeCache.renderBytes(node, format));
       }
     }
-    return ok(format, renderList(format, 'nodes', 'node', items, this.options.emptyListStyle));
+    return { status: 200, headers: { 'Content-Type': contentTypeOf(format) }, pieces: renderListPieces(format, 'nodes', 'node', items, this.options.emptyListStyle) };
   }
 
   private lookupNode(format: Format, raw: string): { nodeId: string } | { reply: Reply } {

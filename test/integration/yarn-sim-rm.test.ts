@@ -388,3 +388,50 @@ describe('RM signal, auth and restart', () => {
     expect(sim!.cluster.counters.get('rm.nodes')).toBe(2);
   });
 });
+
+describe('a large node list', () => {
+  it('is written a piece at a time with the event loop turning between pieces (as a threaded RM serves it), whole and exact, in JSON and XML', async () => {
+    const clock = new ManualClock();
+    sim = await startYarnSim({
+      clock, heartbeatMs: 0, nmServers: false,
+      nodes: Array.from({ length: 3000 }, (_, k) => ({ host: `w${k}`, rpcPort: 45454, memoryMiB: 8192, vcores: 8 })),
+    });
+    const rm = sim.resourceManagers[0]!.url;
+    const { ServerResponse } = await import('node:http');
+    let turn = 0;
+    let ticking = true;
+    const tick = () => { turn++; if (ticking) setImmediate(tick); };
+    setImmediate(tick);
+    // The turns in which the server wrote each of its bodies of over 1 MB.
+    const turnsOf = new Map<object, Set<number>>();
+    const write = ServerResponse.prototype.write;
+    const end = ServerResponse.prototype.end;
+    const note = (res: object, chunk: unknown) => {
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) return;
+      if (Number((res as { getHeader(n: string): unknown }).getHeader('content-length')) < 2 ** 20) return;
+      if (!turnsOf.has(res)) turnsOf.set(res, new Set());
+      turnsOf.get(res)!.add(turn);
+    };
+    ServerResponse.prototype.write = function (this: object, chunk: unknown, ...rest: unknown[]) { note(this, chunk); return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest); } as typeof write;
+    ServerResponse.prototype.end = function (this: object, chunk?: unknown, ...rest: unknown[]) { note(this, chunk); return (end as (...a: unknown[]) => unknown).call(this, chunk, ...rest); } as typeof end;
+    try {
+      const j = await get(`${rm}/ws/v1/cluster/nodes`, 'application/json');
+      expect(j.status).toBe(200);
+      expect(Number(j.headers.get('content-length'))).toBe(Buffer.byteLength(j.text));
+      const nodes = (json(j) as { nodes: { node: { id: string }[] } }).nodes.node;
+      expect(nodes).toHaveLength(3000);
+      expect(new Set(nodes.map((n) => n.id)).size).toBe(3000);
+      const x = await get(`${rm}/ws/v1/cluster/nodes`, 'application/xml');
+      expect(Number(x.headers.get('content-length'))).toBe(Buffer.byteLength(x.text));
+      expect(x.text.match(/<node>/g)).toHaveLength(3000);
+      expect(x.text.startsWith('<?xml')).toBe(true);
+      expect(x.text.endsWith('</nodes>')).toBe(true);
+    } finally {
+      ServerResponse.prototype.write = write;
+      ServerResponse.prototype.end = end;
+      ticking = false;
+    }
+    expect(turnsOf.size).toBe(2);
+    for (const turns of turnsOf.values()) expect(turns.size).toBeGreaterThan(1);
+  });
+});
