@@ -107,6 +107,12 @@ export interface AgentHandle {
 export const NEAR_THRESHOLD_POINTS = 10;
 /** Every how many ticks a container's files are read while no rule needs them fresh. */
 export const FAR_READ_EVERY = 5;
+/**
+ * Every how many ticks the NodeManager is asked while container figures are read once in
+ * {@link FAR_READ_EVERY} (far under the threshold) and its list is steady; a container cgroup
+ * directory appearing or going makes the next tick ask at once, and near the threshold every tick asks.
+ */
+export const NM_LIST_EVERY = 5;
 
 /**
  * Every how many ticks a proven container's files are read (pure). Only two rules use container
@@ -192,6 +198,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     ...(settings.maxContainers !== undefined ? { maxContainers: settings.maxContainers } : {}),
     onRefusal: (kind) => metrics.cgroupRefusals.inc({ kind }),
     containerReadEvery: (node) => containerReadEvery(node, config),
+    nmListEvery: (node) => (containerReadEvery(node, config) > 1 ? NM_LIST_EVERY : 1),
   });
   const evictor = new Evictor({
     cgroups, events, nodeName, metrics, dryRun: settings.dryRun, now: clock,

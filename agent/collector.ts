@@ -5,6 +5,7 @@
  * on this very node, and its cgroup directory exists where it must (no symlink escape) and reads
  * cleanly: only proven containers ever reach the rules, so only they can become victims.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   type CgroupDirs, type ContainerCgroup, type FileReader, type NodeCgroups, type NodeCpuTimes, type Psi,
@@ -95,6 +96,13 @@ export interface CollectorDeps {
    * needs fresh container figures (node memory far under the threshold, CPU eviction off).
    */
   containerReadEvery?: (node: NodeReading | undefined) => number;
+  /**
+   * Every how many collections the NodeManager is asked, given this collection's node reading
+   * (default 1: every one). More than 1 is honoured only while its last two answers were the
+   * same and the YARN parent cgroup holds the same container directories as at the last answer:
+   * a container directory that appears or goes makes the next collection ask at once.
+   */
+  nmListEvery?: (node: NodeReading | undefined) => number;
 }
 
 /** Containers considered per collection by default: far above a real node's few hundred. */
@@ -185,6 +193,10 @@ export class Collector {
   /** Unproven containers this collection, and how many of them were newly logged (bounded per tick). */
   private unprovenNow = 0;
   private unprovenLogged = 0;
+  /** The last NodeManager answer, the collection it came in and whether it repeated the one before. */
+  private listed: { summary: NmContainerSummary; at: number; steady: boolean; dirs: string | undefined } | undefined;
+  /** Collections that asked the NodeManager (tests, metrics). */
+  nmAsked = 0;
 
   constructor(private readonly deps: CollectorDeps) {
     this.once = new OnceLog(deps.logger);
@@ -245,8 +257,35 @@ export class Collector {
     for (const c of this.last?.containers ?? []) this.invalidate(c.nm.id, problem);
   }
 
+  /**
+   * The container directory names under the YARN parent (sorted, one string), as a hint that the
+   * NodeManager's list changed: read by path, trusted for nothing else. Undefined when unreadable.
+   */
+  private containerDirs(): string | undefined {
+    const dir = this.parentCache?.dirs.all[0]?.dir;
+    if (dir === undefined) return undefined;
+    try {
+      return fs.readdirSync(dir).filter((n) => n.startsWith('container_')).sort().join('\n');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether this collection may reuse the last NodeManager answer instead of asking (see `nmListEvery`). */
+  private mayReuseList(node: NodeReading | undefined): { reuse: boolean; dirs: string | undefined } {
+    const every = Math.max(1, Math.floor(this.deps.nmListEvery?.(node) ?? 1));
+    const l = this.listed;
+    if (every <= 1 || !l || !l.steady || l.dirs === undefined || this.collections - l.at >= every) return { reuse: false, dirs: every > 1 ? this.containerDirs() : undefined };
+    const dirs = this.containerDirs();
+    return { reuse: dirs !== undefined && dirs === l.dirs, dirs };
+  }
+
   async collect(now: number): Promise<Collection> {
     const { nm, logger } = this.deps;
+    // Node first: whether the containers' files are read, and whether the NodeManager is asked, depends on how full it is.
+    const node = this.readNode();
+    const listing = this.mayReuseList(node);
+    if (listing.reuse && this.listed) return this.collectFrom(now, node, this.listed.summary, false, true);
     let nmRestarted = false;
     let infoError: string | undefined;
     try {
@@ -277,6 +316,18 @@ export class Collector {
         listError = (err as Error).message;
       }
     }
+    if (summary) {
+      this.nmAsked++;
+      this.listed = { summary, at: this.collections, steady: this.listed?.summary === summary, dirs: listing.dirs };
+    } else {
+      this.listed = undefined;
+    }
+    return this.collectFrom(now, node, summary, nmRestarted, false, listError);
+  }
+
+  /** The collection from a NodeManager answer (undefined: down) — fresh, or the last one reused (`reused`). */
+  private async collectFrom(now: number, node: NodeReading | undefined, summary: NmContainerSummary | undefined, nmRestarted: boolean, reused: boolean, listError?: string): Promise<Collection> {
+    const { nm } = this.deps;
     const nmUp = summary !== undefined;
 
     let live: NmContainer[];
@@ -287,7 +338,7 @@ export class Collector {
         this.once.clear('nm:down', { fields: { url: nm.url, downForMs: now - this.nmDownSince }, message: 'NodeManager reachable again' });
         this.nmDownSince = undefined;
       }
-      this.reportLeftOut(summary);
+      if (!reused) this.reportLeftOut(summary);
       nmContainers = summary.containers;
       live = nmContainers.filter((c) => isLiveContainerState(c.state));
       nmEntries = { total: summary.total, rejected: summary.rejected.count, foreign: summary.foreign.count, overCap: summary.overflow };
@@ -302,8 +353,6 @@ export class Collector {
       nmEntries = this.last?.nmEntries ?? { total: 0, rejected: 0, foreign: 0, overCap: 0 };
     }
 
-    // Node first: whether the containers' files are read this time depends on how full it is.
-    const node = this.readNode();
     this.readEvery = Math.max(1, Math.floor(this.deps.containerReadEvery?.(node) ?? 1));
     const containers: CollectedContainer[] = [];
     this.unprovenNow = 0;

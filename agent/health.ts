@@ -9,7 +9,9 @@
  * `/healthz` is "can this agent still decide correctly?": the loop checks and
  * - `node-memory`: `<proc-root>/meminfo` was read cleanly (by a tick or the fast watch) within the
  *   last `healthTicks` ticks — an agent that cannot read node memory evicts nothing.
- * - `nodemanager`: the NodeManager's container list was read within the last `healthTicks` ticks.
+ * - `nodemanager`: the NodeManager's container list was read within the last `healthTicks` ticks
+ *   (far under the threshold a steady list is reused for up to 4 ticks: an outage is seen at the
+ *   next tick that asks, at most 4 ticks later).
  * A NodeManager that is down, or a wrong proc root, fails these, and a restarted agent would see
  * the same: they are for readiness and alerts, never for a livenessProbe.
  *

@@ -248,11 +248,28 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     ];
     const profDir = process.env.BENCH_AGENT_PROF;
     const idleLog = path.join(dir, 'agent-idle.log');
-    child = spawnLoom(baseArgs('idle.sock'), idleLog, { LOOM_LOG_LEVEL: 'info' }, [...(o.nodeArgs ?? []), ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])]);
+    // BENCH_AGENT_IDLE_ARGS: extra agent flags for the idle child (experiments; empty by default).
+    const idleExtra = (process.env.BENCH_AGENT_IDLE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    child = spawnLoom([...baseArgs('idle.sock'), ...idleExtra], idleLog, { LOOM_LOG_LEVEL: 'info' }, [...(o.nodeArgs ?? []), ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])]);
     await waitRunning(child, idleLog);
-    const idle = await idleCpu(child, o.idleSeconds, o.containers, say, 'default settings');
+    const idle = await idleCpu(child, o.idleSeconds, o.containers, say, idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings');
     await child.stop();
     child = undefined;
+    if (process.env.BENCH_AGENT_ONLY_IDLE) {
+      // Only the idle window at the default settings (the other figures are not measured).
+      const nan = Number.NaN;
+      return {
+        results: {
+          containers: o.containers, tickMedianMs: round(median(ticks), 3), rawReadMedianMs: nan, reactionP50Ms: nan, reactionP99Ms: nan,
+          realCgroupReactionMs: null, rssMB: nan, cpuPercentIdle: round(idle.cpuPercent, 2), cpuPercentFastWatch: nan,
+        },
+        details: {
+          filesPerTick: files.length, tickP90Ms: nan, rawReadP90Ms: nan, reactionTrials: 0, reactionMaxMs: nan, realCgroupTrials: [], realCgroupBreakdown: [],
+          realCgroupTeardownMs: null, realCgroupSignalMs: null, fastWatchMillis: o.fastWatchMillis, idleSeconds: o.idleSeconds,
+          idleLoad: [{ ...idle, cpuPercent: round(idle.cpuPercent, 2) }], reactionTail: [],
+        },
+      };
+    }
 
     // ---- reaction (agent as a child process) ----------------------------------------------
     const fastWatchMillis = o.fastWatchMillis;
@@ -597,10 +614,11 @@ async function waitRunning(c: LoomChild, logFile: string): Promise<void> {
 }
 
 /** utime + stime of a process in seconds (`/proc/<pid>/stat`, USER_HZ = 100). */
-function cpuSecondsOf(pid: number): number {
+/** utime and stime of a process in seconds (`/proc/<pid>/stat`, USER_HZ = 100). */
+function cpuTimesOf(pid: number): { user: number; system: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
 }
 
 const load1 = (): number => Number(fs.readFileSync('/proc/loadavg', 'latin1').split(' ')[0]);
@@ -611,13 +629,15 @@ const load1 = (): number => Number(fs.readFileSync('/proc/loadavg', 'latin1').sp
  */
 async function idleCpu(c: LoomChild, seconds: number, containers: number, say: (m: string) => void, label: string): Promise<{ label: string; before: number; after: number; cpuPercent: number }> {
   const before = load1();
-  const cpu0 = cpuSecondsOf(c.pid);
+  const cpu0 = cpuTimesOf(c.pid);
   const t0 = performance.now();
   await sleep(seconds * 1000);
-  const cpu1 = cpuSecondsOf(c.pid);
+  const cpu1 = cpuTimesOf(c.pid);
   const wall = (performance.now() - t0) / 1000;
   const after = load1();
-  const cpuPercent = ((cpu1 - cpu0) * 100) / wall;
-  say(`agent bench: idle CPU (${label}, ${containers} containers, ${wall.toFixed(0)} s): ${cpuPercent.toFixed(2)} % of one core; machine load ${before} → ${after}`);
+  const user = ((cpu1.user - cpu0.user) * 100) / wall;
+  const system = ((cpu1.system - cpu0.system) * 100) / wall;
+  const cpuPercent = user + system;
+  say(`agent bench: idle CPU (${label}, ${containers} containers, ${wall.toFixed(0)} s): ${cpuPercent.toFixed(2)} % of one core (user ${user.toFixed(2)}, system ${system.toFixed(2)}); machine load ${before} → ${after}`);
   return { label, before, after, cpuPercent };
 }

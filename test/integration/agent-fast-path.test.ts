@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
-import { containerReadEvery, FAR_READ_EVERY } from '../../agent/agent.js';
+import { containerReadEvery, FAR_READ_EVERY, NM_LIST_EVERY } from '../../agent/agent.js';
 import { HeldFiles } from '../../cgroup/index.js';
 import { alive, GiB, Rig, until } from './agent-harness.js';
 
@@ -227,6 +227,50 @@ describe('the tick reads less', () => {
       expect(mine.filter((p) => p.endsWith('/cpu.stat'))).toHaveLength(10);
     }
     vi.restoreAllMocks();
+  });
+
+  it('lists the NodeManager once in five ticks far under the threshold while nothing changes; at once when a container cgroup appears or goes; every tick near the threshold', async () => {
+    rig = await Rig.create({ cpuCores: 16 });
+    const { a1 } = await twoApps(rig);
+    const agent = await rig.startAgent({ rules });
+    const counters = rig.yarn.cluster.counters;
+    const lists = (): number => counters.get('nm.containers');
+    await rig.step(agent);
+    await rig.step(agent); // a second list, the same as the first: the list is steady
+    const steady = lists();
+    for (let i = 0; i < 10; i++) await rig.step(agent);
+    expect(NM_LIST_EVERY).toBe(5);
+    expect(lists() - steady).toBe(2);
+    expect(agent.latest()!.nmUp).toBe(true);
+    expect(agent.plan.ids()).toHaveLength(7);
+
+    // A new container's cgroup appears: the very next tick lists the NodeManager and plans it.
+    const a3 = await rig.submit({ am: { memoryMiB: 512, vcores: 1 }, containers: [{ count: 1, memoryMiB: 512, vcores: 1 }] });
+    rig.node.setContainerUsage(a3.workers[0]!, { memoryBytes: GiB, cacheBytes: 0, cpuMilli: 100 });
+    rig.node.render();
+    let before = lists();
+    await rig.step(agent);
+    expect(lists()).toBe(before + 1);
+    expect(agent.plan.ids()[0]).toBe(a3.workers[0]);
+
+    // A container goes (its cgroup removed): listed at once, it leaves the plan, no warning about it.
+    for (let i = 0; i < 2; i++) await rig.step(agent);
+    const gone = a1.workers[0]!;
+    process.kill(rig.node.containerPid(gone)!, 'SIGKILL');
+    await until(() => !rig!.yarn.cluster.liveContainers(rig!.nodeId).some((c) => c.id === gone), 'the NM to forget the killed container');
+    rig.sync();
+    before = lists();
+    await rig.step(agent);
+    expect(lists()).toBe(before + 1);
+    expect(agent.plan.ids()).not.toContain(gone);
+    expect(rig.log.find(/cannot be proven/)).toHaveLength(0);
+
+    // Within 10 points of the threshold: every tick.
+    rig.setNodeMemoryPercent(62);
+    await rig.step(agent);
+    before = lists();
+    for (let i = 0; i < 5; i++) await rig.step(agent);
+    expect(lists()).toBe(before + 5);
   });
 
   it('container figures are read every tick whenever a rule may need them (pure)', () => {

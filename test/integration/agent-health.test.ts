@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type http from 'node:http';
-import { type AgentHandle, startAgent } from '../../agent/agent.js';
+import { type AgentHandle, NM_LIST_EVERY, startAgent } from '../../agent/agent.js';
 import { ManualClock } from '../../clock/clock.js';
 import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
 import { SettingsError } from '../../settings/settings.js';
@@ -108,7 +108,9 @@ describe('/livez is "are the loops turning"', () => {
     // The NodeManager goes away: every tick still ends, so the agent is alive but cannot decide.
     rig.nm.streamContainers = undefined;
     await rig.nm.stop();
-    for (let i = 0; i < 4; i++) {
+    // Far under the threshold a steady list is asked for once in NM_LIST_EVERY ticks: the outage
+    // is seen at the next asking tick at the latest, then every tick asks.
+    for (let i = 0; i < 4 + NM_LIST_EVERY - 1; i++) {
       await timers.advance(TICK);
       await tickEnded();
     }
