@@ -39,6 +39,7 @@ import { makeSimTempDir } from '../sim/node/temp-dir.js';
 import { startYarnSim, type YarnSim } from '../sim/yarn/index.js';
 import { median, percentile, round } from './stats.js';
 import { type LoomChild, sleep, spawnLoom, tail, waitFor } from './proc.js';
+import { exitWatchUsable, watchExit } from './exit-watch.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -91,6 +92,8 @@ export interface AgentDetails {
    * teardown, from the signal to the exit (median of the trials).
    */
   realCgroupTeardownMs: number | null;
+  /** How the real-cgroup victims' exits were observed, the trials as the exit event saw them, the floor's trials and its SIGKILL variant. */
+  realCgroupExit?: Pick<RealCgroupOutcome, 'exitSeenBy' | 'eventTrials' | 'teardownTrials' | 'teardownKillMs' | 'teardownKillTrials'>;
   fastWatchMillis: number;
   idleSeconds: number;
   /** Machine load averages (1 min) when each idle window began and ended: the machine is shared. */
@@ -130,7 +133,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       },
       details: {
         filesPerTick: 0, tickP90Ms: nan, rawReadP90Ms: nan, reactionTrials: 0, reactionMaxMs: nan, realCgroupTrials: real.trials.map((x) => round(x, 1)),
-        realCgroupBreakdown: real.breakdown, realCgroupTeardownMs: real.teardownMs, realCgroupSignalMs: signalMedian(real.breakdown),
+        realCgroupBreakdown: real.breakdown, realCgroupTeardownMs: real.teardownMs, realCgroupSignalMs: signalMedian(real.breakdown), realCgroupExit: exitDetails(real),
         fastWatchMillis: o.fastWatchMillis, idleSeconds: 0, idleLoad: [], reactionTail: [],
       },
     };
@@ -355,6 +358,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         realCgroupBreakdown: real.breakdown,
         realCgroupTeardownMs: real.teardownMs,
         realCgroupSignalMs: signalMedian(real.breakdown),
+        realCgroupExit: exitDetails(real),
         fastWatchMillis,
         idleSeconds: o.idleSeconds,
         idleLoad: [idle, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
@@ -370,6 +374,11 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     if (keep && fs.existsSync(path.join(dir, 'agent.log'))) fs.copyFileSync(path.join(dir, 'agent.log'), keep);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function exitDetails(r: RealCgroupOutcome): NonNullable<AgentDetails['realCgroupExit']> {
+  const { exitSeenBy, eventTrials, teardownTrials, teardownKillMs, teardownKillTrials } = r;
+  return { ...(exitSeenBy ? { exitSeenBy } : {}), ...(eventTrials ? { eventTrials } : {}), ...(teardownTrials ? { teardownTrials } : {}), ...(teardownKillMs !== undefined ? { teardownKillMs } : {}), ...(teardownKillTrials ? { teardownKillTrials } : {}) };
 }
 
 function signalMedian(b: AgentDetails['reactionTail']): number | null {
@@ -393,9 +402,11 @@ function tailOf(trials: { wall: number; ms: number }[], logFile: string, count =
         acted.push(last);
       }
       // Logged once the evictor returned: the signal is out by then (it is sent synchronously).
+      // When the watch runs on its own thread, the line carries when it decided and signalled.
       if (last && line.includes('fast memory watch acted before the tick')) {
-        const l = JSON.parse(line) as { time: number | string; lookLateMs?: number; duringTick?: boolean };
-        last.signalledAt = timeOf(l);
+        const l = JSON.parse(line) as { time: number | string; lookLateMs?: number; duringTick?: boolean; decidedAt?: number; signalledAt?: number };
+        if (l.decidedAt !== undefined) last.time = l.decidedAt;
+        last.signalledAt = l.signalledAt ?? timeOf(l);
         if (l.lookLateMs !== undefined) last.lookLateMs = l.lookLateMs;
         if (l.duringTick !== undefined) last.duringTick = l.duringTick;
       }
@@ -443,6 +454,14 @@ interface RealCgroupOutcome {
   trials: number[];
   breakdown: AgentDetails['realCgroupBreakdown'];
   teardownMs: number | null;
+  /** How the victim's exit was observed: a pidfd (the kernel's exit) or the bench's 'exit' event. */
+  exitSeenBy?: 'pidfd' | 'exit-event';
+  /** The trials with the exit as the bench's 'exit' event saw it (its event loop's delay included). */
+  eventTrials?: number[];
+  teardownTrials?: number[];
+  /** The floor with SIGKILL instead of SIGTERM. */
+  teardownKillMs?: number | null;
+  teardownKillTrials?: number[];
 }
 
 async function realCgroupReaction(trials: number, say: (m: string) => void, nodeArgs: string[]): Promise<RealCgroupOutcome> {
@@ -461,8 +480,12 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
   let agent: LoomChild | undefined;
   let standIn: NodeJS.Timeout | undefined;
   const results: number[] = [];
+  /** The same trials with the exit as the bench's 'exit' event saw it. */
+  const eventResults: number[] = [];
   const crossings: { wall: number; ms: number }[] = [];
   const teardowns: number[] = [];
+  const teardownsKill: number[] = [];
+  const pidfdExits = exitWatchUsable();
   let logFile = '';
   const total = 1024 * MiB;
   const base = 400 * MiB; // the rest of the node
@@ -532,6 +555,9 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
       let crossedWall = 0;
       let exitedAt: number | undefined;
       hog.once('exit', () => { exitedAt = performance.now(); });
+      // The exit as the kernel ends it, not as this busy event loop hears of it (exit-watch.ts).
+      const watch = pidfdExits ? watchExit(hog.pid) : undefined;
+      if (watch && !(await watch.ready)) say(`agent bench: real cgroup trial ${k}: no pidfd watch, the exit event is used`);
       // Kernel stand-in: node memory used = the rest of the node + the cgroup's real usage, every 2 ms.
       standIn = setInterval(() => {
         let usage = 0;
@@ -549,9 +575,12 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
       clearInterval(standIn);
       standIn = undefined;
       writeAtomic(meminfo, meminfoText(total, base));
+      const kernelExit = await watch?.exitedAt;
       if (crossedAt !== undefined && exitedAt !== undefined) {
-        results.push(exitedAt - crossedAt);
-        crossings.push({ wall: crossedWall, ms: exitedAt - crossedAt });
+        const exit = kernelExit ?? exitedAt;
+        results.push(exit - crossedAt);
+        eventResults.push(exitedAt - crossedAt);
+        crossings.push({ wall: crossedWall, ms: exit - crossedAt });
       }
       if (hog.exitCode === null && hog.signalCode === null) hog.kill('SIGKILL');
       list = [entry(IDLE)]; // the NM forgets the finished container
@@ -560,27 +589,40 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
     // The floor: the same process grown to the crossing in a container cgroup of its own, stopped by us.
     await agent.stop(2000);
     agent = undefined;
-    for (let k = 0; k < trials; k++) {
+    // Each trial twice: SIGTERM (what a graceful eviction sends) and SIGKILL.
+    for (let k = 0; k < 2 * trials; k++) {
+      const signal = k % 2 === 0 ? 'SIGTERM' : 'SIGKILL';
       const id = hogId(trials + k);
       for (const root of roots) mkdirs(root, `${yarnPath}/${id}`);
       const cg = cgs.container(id);
       const hog = start(process.execPath, ['-e', HOG_SCRIPT], true);
       enter(id, hog.pid);
+      const watch = pidfdExits ? watchExit(hog.pid) : undefined;
+      if (watch) await watch.ready;
       await sleep(300);
       hog.stdin!.write('go\n');
       const exited = new Promise<number>((r) => hog.once('exit', () => r(performance.now())));
       await waitFor('the process grown to the crossing', () => { try { return base + readMemoryUsage(cg) >= threshold ? true : undefined; } catch { return undefined; } }, 10_000, 1);
       const t = performance.now();
-      hog.kill('SIGTERM');
-      teardowns.push((await exited) - t);
+      hog.kill(signal);
+      const event = await exited;
+      const kernel = await watch?.exitedAt;
+      (signal === 'SIGTERM' ? teardowns : teardownsKill).push((kernel ?? event) - t);
       await sleep(300);
     }
     const breakdown = tailOf(crossings, logFile, crossings.length, 'rules decided evictions');
     for (const b of breakdown) say(`agent bench: real cgroup trial ${JSON.stringify(b)}`);
-    say(`agent bench: real cgroup reaction ${results.map((r) => r.toFixed(1)).join(', ')} ms; teardown floor (SIGTERM → exit, no agent) ${teardowns.map((r) => r.toFixed(1)).join(', ')} ms`);
+    say(`agent bench: real cgroup reaction (exit ${pidfdExits ? 'seen by a pidfd' : 'event'}) ${results.map((r) => r.toFixed(1)).join(', ')} ms; as the bench's exit event saw it ${eventResults.map((r) => r.toFixed(1)).join(', ')} ms; teardown floor (no agent) SIGTERM → exit ${teardowns.map((r) => r.toFixed(1)).join(', ')} ms, SIGKILL → exit ${teardownsKill.map((r) => r.toFixed(1)).join(', ')} ms`);
     const teardownMs = teardowns.length > 0 ? round(median(teardowns), 1) : null;
-    if (results.length === 0) return { ms: null, note: 'the agent killed no process on real cgroups within 10 s (see bench log)', trials: [], breakdown, teardownMs };
-    return { ms: median(results), trials: results, breakdown, teardownMs };
+    const extra = {
+      exitSeenBy: pidfdExits ? 'pidfd' as const : 'exit-event' as const,
+      eventTrials: eventResults.map((x) => round(x, 1)),
+      teardownTrials: teardowns.map((x) => round(x, 1)),
+      teardownKillMs: teardownsKill.length > 0 ? round(median(teardownsKill), 1) : null,
+      teardownKillTrials: teardownsKill.map((x) => round(x, 1)),
+    };
+    if (results.length === 0) return { ms: null, note: 'the agent killed no process on real cgroups within 10 s (see bench log)', trials: [], breakdown, teardownMs, ...extra };
+    return { ms: median(results), trials: results, breakdown, teardownMs, ...extra };
   } catch (err) {
     return { ms: null, note: `real cgroups unusable here: ${(err as Error).message}`, trials: results, breakdown: [], teardownMs: null };
   } finally {
