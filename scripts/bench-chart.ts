@@ -44,10 +44,11 @@ function panel(p: Panel): string {
     + `<text x="${W - m.r}" y="${H - 4}" text-anchor="end" font-size="10" fill="#6b7280">nodes (30 pods each)</text>`;
   const target = p.target === undefined ? ''
     : `<line x1="${m.l}" x2="${W - m.r}" y1="${y(p.target).toFixed(1)}" y2="${y(p.target).toFixed(1)}" stroke="#dc2626" stroke-dasharray="6 4"/>`
-      + `<text x="${W - m.r}" y="${(y(p.target) - 4).toFixed(1)}" text-anchor="end" font-size="10" fill="#dc2626">target ${label(p.target)}</text>`;
+      + `<text x="${m.l + 4}" y="${(y(p.target) - 4).toFixed(1)}" font-size="10" fill="#dc2626">target ${label(p.target)}</text>`;
   const path = curve.map((c, i) => `${i ? 'L' : 'M'}${x(c.nodes).toFixed(1)},${y(p.value(c)).toFixed(1)}`).join('');
-  const dots = curve.map((c) => `<circle cx="${x(c.nodes).toFixed(1)}" cy="${y(p.value(c)).toFixed(1)}" r="3" fill="${p.color}"/>`
-    + `<text x="${(x(c.nodes) + 5).toFixed(1)}" y="${(y(p.value(c)) - 6).toFixed(1)}" font-size="10" fill="#374151">${label(p.value(c))}</text>`).join('');
+  // The last point's value sits left of it, inside the panel.
+  const dots = curve.map((c, i) => `<circle cx="${x(c.nodes).toFixed(1)}" cy="${y(p.value(c)).toFixed(1)}" r="3" fill="${p.color}"/>`
+    + `<text x="${(x(c.nodes) + (i === curve.length - 1 ? -5 : 5)).toFixed(1)}" y="${(y(p.value(c)) - 6).toFixed(1)}"${i === curve.length - 1 ? ' text-anchor="end"' : ''} font-size="10" fill="#374151">${label(p.value(c))}</text>`).join('');
   return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(p.title)}">`
     + `<rect width="${W}" height="${H}" fill="#fff"/>`
     + `<text x="${m.l}" y="13" font-size="12" font-weight="600" fill="#111827">${esc(p.title)} <tspan fill="#6b7280" font-weight="400">(${esc(p.unit)})</tspan></text>`
@@ -57,7 +58,7 @@ function panel(p: Panel): string {
 // Two by two, in one SVG (GitHub shows an SVG file as an image).
 const cells = panels.map((p, i) => `<g transform="translate(${(i % 2) * (W + 12)},${Math.floor(i / 2) * (H + 12) + 24})">${panel(p)}</g>`).join('');
 const growth = results.operator?.growth;
-const title = `Loom operator cost curve${growth !== undefined ? ` — growth ${growth} (per-node cold-converge CPU, largest ÷ smallest size; 1 = linear)` : ''}`;
+const title = `Loom operator cost curve${growth !== undefined ? ` — growth ${growth} (per-node cold-converge CPU, 20k ÷ 1k; 1 = linear)` : ''}`;
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${2 * W + 12} ${2 * (H + 12) + 24}" width="${2 * W + 12}" height="${2 * (H + 12) + 24}" font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif">`
   + `<rect width="100%" height="100%" fill="#fff"/><text x="4" y="16" font-size="13" font-weight="600" fill="#111827">${esc(title)}</text>${cells}</svg>\n`;
 writeFileSync(join(process.cwd(), 'docs/operator-curve.svg'), svg);
