@@ -35,7 +35,8 @@ import {
 import type { AgentSettings } from './settings.js';
 import { AgentHealth } from './health.js';
 import { buildSnapshot, ratesKnown } from './snapshot.js';
-import { KillPlan } from './kill-plan.js';
+import { decideOnPlan, KillPlan, planSignature } from './kill-plan.js';
+import { type FastWatchReport, FastWatchThread } from './fast-watch-thread.js';
 import { MemoryBackstop } from './memory-backstop.js';
 import { nextLookIn, type WatchPeriod } from './watch-period.js';
 
@@ -54,6 +55,11 @@ export interface StartAgentOptions {
   /** Pids never signalled besides pid ≤ 1 (defaults: this process and its parent). */
   selfPid?: number;
   parentPid?: number;
+  /**
+   * Run the fast memory watch on its own thread (default: yes when the loops run on the system
+   * clock — neither `manual`, nor injected `timers` or `clock`, which a worker thread cannot share).
+   */
+  fastWatchThread?: boolean;
 }
 
 export interface TickResult {
@@ -96,6 +102,8 @@ export interface AgentHandle {
   readonly backstopLimit: number | undefined;
   /** The fast watch's ready kill plan (refreshed by every tick). */
   readonly plan: KillPlan;
+  /** The fast watch runs on its own thread now (it looks often), not on the main thread's timer. */
+  readonly fastWatchOnThread: boolean;
   /** When the fast watch looks next after a look that read `look` (ms). */
   nextLookIn(look: MemoryLook | undefined): number;
   /** Wait until every eviction in flight ended (grace periods included). */
@@ -231,6 +239,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     // The watch's period follows the headroom: its longest one bounds the gap between two looks.
     fastWatchMillis: Math.max(settings.fastWatchMillis, settings.fastWatchMaxMillis ?? 100),
     manual: options.manual === true, now: () => timers.now(),
+    fastWatchAt: () => (watching ? thread?.lastTurned : undefined),
   });
   const rulesLog = componentLogger(root, 'agent.rules').child({ node: nodeName });
 
@@ -238,6 +247,35 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   let lastHeld = '';
   const plan = new KillPlan();
   let unheldSeen = 0;
+
+  const logHeld = (heldBack: Decision['held'], source: 'tick' | 'fast-watch'): void => {
+    // Keyed by rule and reason only: messages carry counters ("cooling down 3911 ms more") that
+    // would make every 100 ms fast-watch pass look new and flood the log.
+    const held = heldBack.map((h) => `${h.rule}:${h.reason}`).join('\n');
+    if (held !== lastHeld && heldBack.length > 0) rulesLog.info({ source, held: heldBack }, 'rules held back');
+    else if (heldBack.length > 0) rulesLog.debug({ source, held: heldBack }, 'rules held back');
+    lastHeld = held;
+  };
+  /** The fast watch's own thread, once started (set once it is ready). */
+  let thread: FastWatchThread | undefined;
+  /** The thread holds the watch (the main thread's timer is off). */
+  let watching = false;
+  /** What the last tick planned (posted to the thread when it starts after that tick). */
+  let lastPlanned: { snapshot: Snapshot; cgroups: ReadonlyMap<string, ContainerCgroup>; at: number } | undefined;
+  /** The signature of the plan and of the marks last sent to the thread. */
+  let postedPlan = '';
+  let postedMarks = '';
+  /** Tell the fast watch's thread what the evictor and the rules state say now (when that changed). */
+  const postMarks = (): void => {
+    if (!thread || !watching) return;
+    const evicting = [...evictor.evicting];
+    const blocked = [...evictor.blocked(clock())];
+    const released = evicting.filter((id) => evictor.released(id));
+    const sig = `${state.lastMemoryEvictionAt ?? ''} ${state.lastCpuEvictionAt ?? ''} ${state.recentEvictions.join(',')} ${evicting.join(',')} ${blocked.join(',')} ${released.join(',')}`;
+    if (sig === postedMarks) return;
+    postedMarks = sig;
+    thread.marks(state, new Set(evicting), new Set(blocked), released);
+  };
 
   /** Decide on a snapshot and apply: the one path shared by the tick and the fast watch. */
   const decideAndApply = (snapshot: Snapshot, now: number, rules: readonly RuleName[], source: 'tick' | 'fast-watch', decided?: Decision): { decision: Decision; issued: IssuedEviction[] } => {
@@ -247,12 +285,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       decision = decide(snapshot, config, now, { rules });
       end();
     }
-    // Keyed by rule and reason only: messages carry counters ("cooling down 3911 ms more") that
-    // would make every 100 ms fast-watch pass look new and flood the log.
-    const held = decision.held.map((h) => `${h.rule}:${h.reason}`).join('\n');
-    if (held !== lastHeld && decision.held.length > 0) rulesLog.info({ source, held: decision.held }, 'rules held back');
-    else if (decision.held.length > 0) rulesLog.debug({ source, held: decision.held }, 'rules held back');
-    lastHeld = held;
+    logHeld(decision.held, source);
     if (decision.cpuLimit && source === 'tick') {
       const r = suppressor.apply(decision.cpuLimit, snapshot, config);
       if (r) state = recordCpuLimit(state, decision.cpuLimit);
@@ -269,6 +302,10 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       issued = evictor.execute(decision.evictions);
       const ids = new Set(issued.map((i) => i.record.containerId));
       state = recordEvictions(state, decision.evictions.filter((e) => ids.has(e.containerId) || e.escalation), now);
+      if (thread && watching) {
+        postMarks();
+        for (const i of issued) void i.done.then(postMarks);
+      }
     }
     return { decision, issued };
   };
@@ -306,7 +343,19 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       // The fast watch's plan: this tick's proven containers, marks as they are after its evictions.
       const cgroupsById = new Map<string, ContainerCgroup>();
       for (const c of col.containers) if (c.cgroup && c.stats) cgroupsById.set(c.nm.id, c.cgroup);
-      plan.refresh({ snapshot: buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot, cgroups: cgroupsById, at: now }, config);
+      const planned = buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot;
+      plan.refresh({ snapshot: planned, cgroups: cgroupsById, at: now }, config);
+      lastPlanned = { snapshot: planned, cgroups: cgroupsById, at: now };
+      if (thread && watching) {
+        // Sent only when what the memory rule would see changed: a structured clone of a few
+        // hundred containers each second costs the idle agent more than its looks do.
+        const sig = planSignature(planned, cgroupsById);
+        if (sig !== postedPlan) {
+          thread.plan(planned, cgroupsById, now);
+          postedPlan = sig;
+        }
+        postMarks();
+      }
       return { collection: col, decision, rules, issued };
     } finally {
       tickRunning = false;
@@ -358,19 +407,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     metrics.fastWatchTriggers.inc();
     const now = clock();
     const node = { memoryTotal: memory.total, memoryUsed: memory.used };
-    let snapshot: Snapshot | undefined;
-    let decision: Decision | undefined;
-    for (;;) {
-      snapshot = plan.snapshotFor(node, evictor.evicting, evictor.blocked(now), state, (id) => evictor.released(id));
-      if (!snapshot) return { triggered: true, usagePercent, look, issued: [] };
-      const end = metrics.ruleDuration.startTimer({ rules: 'memory' });
-      decision = decide(snapshot, config, now, { rules: ['memory'] });
-      end();
-      // A victim that exited since the tick releases nothing more: drop it and decide again.
-      const gone = decision.evictions.filter((e) => !e.escalation && !plan.stillThere(e.containerId));
-      if (gone.length === 0) break;
-      for (const e of gone) plan.drop(e.containerId);
-    }
+    const end = metrics.ruleDuration.startTimer({ rules: 'memory' });
+    const decided = decideOnPlan(plan, node, { evicting: evictor.evicting, blocked: evictor.blocked(now), released: (id) => evictor.released(id) }, state, config, now);
+    end();
+    if (!decided) return { triggered: true, usagePercent, look, issued: [] };
+    const { snapshot, decision } = decided;
     const { issued } = decideAndApply(snapshot, now, ['memory'], 'fast-watch', decision);
     if (issued.length > 0) fastLog.info({ usagePercent: Math.round(usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: issued.length, planFromTick: plan.at, lookLateMs: Math.round(lookLateMs * 10) / 10, duringTick: tickRunning }, 'fast memory watch acted before the tick');
     return { triggered: true, usagePercent, look, decision, issued };
@@ -406,6 +447,94 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     throw err;
   }
 
+  /** What the fast watch's thread reports: the main thread logs, counts and takes its evictions over. */
+  const onThreadReport = (r: FastWatchReport): void => {
+    if (r.type === 'ready') return;
+    if (r.type === 'handback') {
+      watching = false;
+      scheduleFastOnMain?.(r.nextMs);
+      return;
+    }
+    if (r.type === 'memory') {
+      if (r.ok) {
+        health.memoryRead();
+        fastLog.info('node memory readable again');
+      } else {
+        health.memoryFailed(r.err ?? 'unreadable');
+        fastLog.error({ err: r.err }, 'fast memory watch cannot read node memory');
+      }
+      return;
+    }
+    metrics.fastWatchTriggers.inc();
+    if (r.type === 'triggered') {
+      logHeld(r.held, 'fast-watch');
+      return;
+    }
+    if (r.type === 'crossing') {
+      // Evictions the thread does not send (dry-run, through the ResourceManager): decided and sent here.
+      fastCheck();
+      return;
+    }
+    const evictions = r.victims.map((v) => v.eviction);
+    rulesLog.info({
+      source: 'fast-watch',
+      evictions: evictions.map((e) => ({ container: e.containerId, reason: e.reason, mode: e.mode })),
+      usagePercent: Math.round(r.usagePercent * 100) / 100,
+      candidates: plan.size,
+    }, 'rules decided evictions');
+    const issued: IssuedEviction[] = [];
+    for (const v of r.victims) {
+      // A kill the thread could not make (a proof refused it) is made again here, proofs and all:
+      // the refusal is then handled (metrics, the container dropped) as on any kill.
+      const i = v.result ? evictor.adopt(v.eviction, v.result) : evictor.execute([v.eviction])[0];
+      if (i) issued.push(i);
+    }
+    state = recordEvictions(state, evictions, r.decidedAt);
+    postMarks();
+    for (const i of issued) void i.done.then(postMarks);
+    fastLog.info({
+      usagePercent: Math.round(r.usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: r.victims.length,
+      planFromTick: r.planFromTick, lookLateMs: Math.round(r.lookLateMs * 10) / 10, duringTick: tickRunning, ownThread: true,
+      decidedAt: r.decidedAt, signalledAt: r.signalledAt,
+    }, 'fast memory watch acted before the tick');
+  };
+  const startFastWatchThread = async (): Promise<FastWatchThread> => {
+    let t: FastWatchThread | undefined;
+    t = new FastWatchThread({
+      procRoot: settings.procRoot,
+      cgroups: { cgroupRoot: settings.cgroupRoot, procRoot: settings.procRoot, yarnCgroupPath: settings.yarnCgroupPath, filesystem: settings.simulatedCgroups ? 'simulated' : 'kernel' },
+      config, period: watchPeriod, state, dryRun: settings.dryRun, rmConfigured: rm !== undefined,
+      ...(options.selfPid !== undefined ? { selfPid: options.selfPid } : {}),
+      ...(options.parentPid !== undefined ? { parentPid: options.parentPid } : {}),
+    }, onThreadReport, (err) => {
+      // The node is never left unwatched: the main thread takes the watch back.
+      loopLog.error({ err: err.message, stack: err.stack }, 'fast memory watch thread failed: the watch runs on the main thread');
+      if (thread === t && !stopped) {
+        thread = undefined;
+        if (watching) {
+          watching = false;
+          scheduleFastOnMain?.(watchPeriod.minMs);
+        }
+      }
+    });
+    await t.ready;
+    return t;
+  };
+  let scheduleFastOnMain: ((delay: number) => void) | undefined;
+  /** Give the watch to the thread: the current plan and marks first, then the watch. */
+  const handOver = (t: FastWatchThread): void => {
+    watching = true;
+    if (lastPlanned) {
+      t.plan(lastPlanned.snapshot, lastPlanned.cgroups, lastPlanned.at);
+      postedPlan = planSignature(lastPlanned.snapshot, lastPlanned.cgroups);
+    }
+    postedMarks = '';
+    postMarks();
+    t.watch();
+  };
+  /** The thread being started (stopped with the agent if it is not ready by then). */
+  let starting: Promise<FastWatchThread> | undefined;
+
   // ---- loops -------------------------------------------------------------------------------
   let stopped = false;
   let tickTimer: Timer | undefined;
@@ -425,7 +554,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     // The fast watch has its own timer: a slow tick (a slow NodeManager, a huge list) never delays it.
     // Its period follows the headroom under the threshold (watch-period.ts).
     const scheduleFast = (delay: number): void => {
-      if (stopped) return;
+      if (stopped || watching) return;
       const due = timers.now() + delay;
       fastTimer = timers.setTimer(delay, () => {
         lookLateMs = timers.now() - due;
@@ -436,10 +565,34 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
           loopLog.error({ err: (err as Error).message }, 'fast memory watch failed');
         }
         health.fastWatchTurned();
+        // Looking more often than the longest period (or at a fixed period): the thread watches.
+        if (thread && (watchPeriod.minMs >= watchPeriod.maxMs || next < watchPeriod.maxMs)) {
+          handOver(thread);
+          return;
+        }
         scheduleFast(next);
       });
     };
+    scheduleFastOnMain = scheduleFast;
+    // The watch starts on this thread and moves to its own once that is ready (the start never
+    // waits for it: the node is watched from the first moment, and a thread that cannot start
+    // leaves the watch here).
     scheduleFast(watchPeriod.minMs);
+    const useThread = options.fastWatchThread ?? (options.timers === undefined && options.clock === undefined);
+    if (useThread) {
+      const started = startFastWatchThread();
+      starting = started;
+      started.then((t) => {
+        starting = undefined;
+        if (stopped) return void t.stop();
+        // The main thread's next look hands the watch over when it looks often.
+        thread = t;
+        loopLog.info({ fastWatch: watchPeriod }, 'fast memory watch thread ready: it watches whenever the watch looks more often than every ' + String(watchPeriod.maxMs) + ' ms');
+      }, (err: unknown) => {
+        starting = undefined;
+        loopLog.error({ err: (err as Error).message }, 'fast memory watch thread did not start: the watch stays on the main thread');
+      });
+    }
   }
   log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatch: watchPeriod, manual: options.manual === true }, 'node agent running');
 
@@ -460,6 +613,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     tick,
     fastCheck,
     plan,
+    get fastWatchOnThread() { return watching; },
     nextLookIn: (look) => nextLookIn(look, config.memoryEvictThresholdPercent, watchPeriod),
     settled: () => evictor.settled(),
     async stop() {
@@ -467,6 +621,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       stopped = true;
       tickTimer?.cancel();
       fastTimer?.cancel();
+      await thread?.stop();
+      await starting?.then((t) => t.stop(), () => undefined);
       await running;
       // No tick runs any more: put back the YARN parent's CPU limit (a clean way out).
       suppressor.onExit(settings.keepLimitsOnExit === true);

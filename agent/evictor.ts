@@ -158,12 +158,28 @@ export class Evictor {
     return out;
   }
 
-  private executeOne(e: Eviction): IssuedEviction | undefined {
+  /**
+   * Take over an eviction whose first signal another thread already sent (the fast watch's
+   * thread: `first` is its kill, proofs and all, checked once for an empty cgroup). Everything
+   * else is as {@link execute}: marks, counts, logs, the Event, the wait for the cgroup to empty
+   * and the SIGKILL after the grace period. Undefined when an eviction of it is already in flight
+   * here (the pids the other thread signalled are added to its record).
+   */
+  adopt(e: Eviction, first: KillResult): IssuedEviction | undefined {
+    const flight = this.flights.get(e.containerId);
+    if (flight) {
+      for (const s of first.signalled) if (!flight.record.signalledPids.includes(s.pid)) flight.record.signalledPids.push(s.pid);
+      return undefined;
+    }
+    return this.executeOne(e, first);
+  }
+
+  private executeOne(e: Eviction, first?: KillResult): IssuedEviction | undefined {
     const { logger, metrics, dryRun } = this.deps;
     const id = e.containerId;
     const fields = { container: id, reason: e.reason, mode: e.mode, gracePeriodSeconds: e.gracePeriodSeconds, credit: e.credit, inputs: e.inputs };
     const flight = this.flights.get(id);
-    if (this.failedUntil.has(id) && this.blocked().has(id) && !flight) {
+    if (!first && this.failedUntil.has(id) && this.blocked().has(id) && !flight) {
       logger.debug(fields, 'the last eviction of this container failed: not retried before the back-off ends');
       return undefined;
     }
@@ -183,7 +199,7 @@ export class Evictor {
       }
       return undefined;
     }
-    if (this.marks.has(id) && !dryRun) {
+    if (!first && this.marks.has(id) && !dryRun) {
       logger.debug(fields, 'container already stopped by an eviction, waiting for the NM to drop it');
       return undefined;
     }
@@ -218,7 +234,7 @@ export class Evictor {
     });
     let markIssued!: () => void;
     const issued = new Promise<void>((resolve) => { markIssued = resolve; });
-    const done = this.track(this.run(record, markIssued).finally(() => {
+    const done = this.track(this.run(record, markIssued, first).finally(() => {
       markIssued();
       this.flights.delete(id);
       if (record.outcome === 'failed') {
@@ -242,17 +258,17 @@ export class Evictor {
     if (this.ring.length > max) this.ring.splice(0, this.ring.length - max);
   }
 
-  private async run(record: EvictionRecord, markIssued: () => void): Promise<EvictionRecord> {
+  private async run(record: EvictionRecord, markIssued: () => void, first?: KillResult): Promise<EvictionRecord> {
     const { logger } = this.deps;
     const id = record.containerId;
     try {
       let empty = false;
       if (record.mode === 'immediate') {
-        empty = await this.kill(record, 'emergency', markIssued);
+        empty = await this.kill(record, 'emergency', markIssued, undefined, first);
       } else {
         const graceMs = Math.max(0, record.gracePeriodSeconds * 1000);
         let local = true;
-        if (this.deps.rm) {
+        if (this.deps.rm && !first) {
           try {
             await this.deps.rm.signalContainer(id, 'GRACEFUL_SHUTDOWN');
             record.method = 'rm:GRACEFUL_SHUTDOWN';
@@ -268,7 +284,7 @@ export class Evictor {
             }
           }
         }
-        if (local) empty = await this.kill(record, 'graceful', markIssued, graceMs);
+        if (local) empty = await this.kill(record, 'graceful', markIssued, graceMs, first);
         if (!empty && !record.escalated) {
           record.escalated = true;
           logger.info({ container: id, gracePeriodSeconds: record.gracePeriodSeconds }, 'grace period over and the container still has processes: SIGKILL pid by pid');
@@ -309,8 +325,12 @@ export class Evictor {
     return record;
   }
 
-  /** One cgroup kill; records pids and the method. Returns whether the cgroup is empty. */
-  private async kill(record: EvictionRecord, mode: KillMode, markIssued?: () => void, deadlineMs?: number): Promise<boolean> {
+  /**
+   * One cgroup kill; records pids and the method. Returns whether the cgroup is empty. With
+   * `first`, the kill another thread already made is recorded instead, and the cgroup is waited
+   * on until the deadline.
+   */
+  private async kill(record: EvictionRecord, mode: KillMode, markIssued?: () => void, deadlineMs?: number, first?: KillResult): Promise<boolean> {
     const { cgroups, pollMs } = this.deps;
     const opts = {
       mode,
@@ -321,7 +341,7 @@ export class Evictor {
       ...(this.deps.parentPid !== undefined ? { parentPid: this.deps.parentPid } : {}),
     };
     // killContainer signals synchronously before its first await: the signal is out on return.
-    const pending = cgroups.killContainer(record.containerId, opts);
+    const pending = first ? Promise.resolve(first) : cgroups.killContainer(record.containerId, opts);
     markIssued?.();
     let r: KillResult;
     try {
@@ -340,6 +360,7 @@ export class Evictor {
     if (r.cgroupKillRefused) this.deps.logger.warn({ container: record.containerId, why: r.cgroupKillRefused }, 'cgroup.kill not proven safe: SIGKILL pid by pid instead');
     if (r.cgroupKillError) this.deps.logger.warn({ container: record.containerId, err: r.cgroupKillError }, 'cgroup.kill write refused: SIGKILL pid by pid instead');
     if (r.cgroupKillProofFailure) this.deps.onProofFailure?.(r.cgroupKillProofFailure);
+    if (first && !r.empty) return cgroups.waitUntilEmpty(record.containerId, opts.deadlineMs, opts.pollMs, this.clock);
     return r.empty;
   }
 }

@@ -35,6 +35,8 @@ export interface AgentHealthOptions {
   manual: boolean;
   /** Wall time for the loop-age check. */
   now: () => number;
+  /** When the fast watch last looked, when it runs on its own thread (shared memory; same time base as `now`). */
+  fastWatchAt?: () => number | undefined;
 }
 
 interface Check {
@@ -108,7 +110,7 @@ export class AgentHealth {
     };
     if (!this.o.manual) {
       turning('loop', this.lastTickEnded, this.o.tickMillis, 'last tick ended');
-      turning('fast-watch', this.lastFastWatch, this.o.fastWatchMillis, 'last ran');
+      turning('fast-watch', Math.max(this.lastFastWatch, this.o.fastWatchAt?.() ?? 0), this.o.fastWatchMillis, 'last ran');
     } else if (kind === 'live') {
       lines.push('loops driven by the caller');
     }

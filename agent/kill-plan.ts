@@ -13,7 +13,31 @@
 import fs from 'node:fs';
 import type { ContainerCgroup } from '../cgroup/index.js';
 import { orderVictims } from './rules/order.js';
-import type { AgentRulesState, ContainerSnapshot, NodeSnapshot, RulesConfig, Snapshot } from './rules/index.js';
+import { type AgentRulesState, type ContainerSnapshot, type Decision, decide, type NodeSnapshot, type RulesConfig, type Snapshot } from './rules/index.js';
+
+/** What the evictor knows that the plan does not: who is being evicted, who is in back-off, who is stopped already. */
+export interface PlanMarks {
+  evicting: ReadonlySet<string>;
+  blocked: ReadonlySet<string>;
+  released: (containerId: string) => boolean;
+}
+
+/**
+ * The memory rule's decision on a crossing, from the plan alone (shared by the fast watch on the
+ * main thread and on its own thread): victims whose cgroup directory is gone since the tick are
+ * dropped from the plan and the rule decides again. Undefined before the first tick.
+ */
+export function decideOnPlan(plan: KillPlan, node: Pick<NodeSnapshot, 'memoryTotal' | 'memoryUsed'>, marks: PlanMarks, state: AgentRulesState, config: RulesConfig, now: number): { snapshot: Snapshot; decision: Decision } | undefined {
+  for (;;) {
+    const snapshot = plan.snapshotFor(node, marks.evicting, marks.blocked, state, marks.released);
+    if (!snapshot) return undefined;
+    const decision = decide(snapshot, config, now, { rules: ['memory'] });
+    // A victim that exited since the tick releases nothing more: drop it and decide again.
+    const gone = decision.evictions.filter((e) => !e.escalation && !plan.stillThere(e.containerId));
+    if (gone.length === 0) return { snapshot, decision };
+    for (const e of gone) plan.drop(e.containerId);
+  }
+}
 
 export interface PlannedVictim {
   snapshot: ContainerSnapshot;
@@ -35,6 +59,22 @@ export function planVictims(source: KillPlanSource, config: Pick<RulesConfig, 'v
   const ordered = !config.victimOrder.includes('app-spread');
   const list = ordered ? orderVictims(proven, config) : proven;
   return { victims: list.map((c) => ({ snapshot: c, cgroup: source.cgroups.get(c.id)! })), ordered };
+}
+
+/**
+ * Pure: what the memory rule would see of a plan, as one string — ids in order, each container's
+ * working set to the MiB, AM / execution type / app / start / evicting, and the directory the
+ * plan checks. The fast watch's thread is sent a plan only when this changes (a working set that
+ * moves by less than a MiB changes no decision).
+ */
+export function planSignature(snapshot: Snapshot, cgroups: ReadonlyMap<string, ContainerCgroup>): string {
+  let sig = '';
+  for (const c of snapshot.containers) {
+    const cg = cgroups.get(c.id);
+    if (!cg) continue;
+    sig += `${c.id} ${c.appId} ${c.isAM ? 1 : 0} ${c.executionType ?? ''} ${c.startedAt ?? ''} ${Math.round(c.memoryWorkingSet / 2 ** 20)} ${c.evicting ? 1 : 0} ${c.appFailures ?? ''} ${cg.memory?.dir ?? cg.all[0]?.dir ?? ''}\n`;
+  }
+  return sig;
 }
 
 export class KillPlan {
