@@ -330,11 +330,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
         unheldSeen = collector.files.unheldReads;
       }
       const known = ratesKnown(col);
-      if (known) {
-        const probe = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
-        if (probe) state = pushCpuSample(state, cpuSampleOf(probe, now), config);
-      }
-      const snapshot = buildSnapshot(col, evictor.evicting, state, evictor.blocked(now));
+      const blocked = evictor.blocked(now);
+      const built = buildSnapshot(col, evictor.evicting, state, blocked);
+      // The CPU sample uses the node and YARN figures only; the snapshot then carries the new state.
+      if (known && built) state = pushCpuSample(state, cpuSampleOf(built, now), config);
+      const snapshot = built ? { ...built, state } : undefined;
       // Until a second reading gives CPU rates, only memory-based rules can decide.
       const rules: RuleName[] = known ? ['memory', 'psi', 'cpu-suppress', 'cpu-evict'] : ['memory', 'psi'];
       if (!snapshot) return { collection: col, rules, issued: [] };
@@ -343,7 +343,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       // The fast watch's plan: this tick's proven containers, marks as they are after its evictions.
       const cgroupsById = new Map<string, ContainerCgroup>();
       for (const c of col.containers) if (c.cgroup && c.stats) cgroupsById.set(c.nm.id, c.cgroup);
-      const planned = buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot;
+      // The plan leaves nobody out for back-off (the fast watch asks the evictor); its marks are
+      // as they are after this tick's evictions: the snapshot is rebuilt only when those changed.
+      const planned = issued.length === 0 && blocked.size === 0 ? { ...snapshot, state } : buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot;
       plan.refresh({ snapshot: planned, cgroups: cgroupsById, at: now }, config);
       lastPlanned = { snapshot: planned, cgroups: cgroupsById, at: now };
       if (thread && watching) {

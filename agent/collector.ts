@@ -501,7 +501,8 @@ export class Collector {
   }
 
   private proven(base: CollectedContainer, key: string, cg: ContainerCgroup, stats: ContainerStats): CollectedContainer {
-    this.once.clear(key, { fields: { container: base.nm.id, cgroup: cg.cgroupPath }, message: 'container cgroup proven again' });
+    // The common case (nothing was reported about it) allocates no log fields.
+    if (this.once.has(key)) this.once.clear(key, { fields: { container: base.nm.id, cgroup: cg.cgroupPath }, message: 'container cgroup proven again' });
     return { ...base, cgroup: cg, stats };
   }
 

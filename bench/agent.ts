@@ -96,6 +96,8 @@ export interface AgentDetails {
   realCgroupExit?: Pick<RealCgroupOutcome, 'exitSeenBy' | 'eventTrials' | 'teardownTrials' | 'teardownKillMs' | 'teardownKillTrials'>;
   fastWatchMillis: number;
   idleSeconds: number;
+  /** `cpuPercentIdle`'s child over the following window of the same length (warmed up). */
+  cpuPercentIdleSteady?: number;
   /** Machine load averages (1 min) when each idle window began and ended: the machine is shared. */
   idleLoad: { label: string; before: number; after: number; cpuPercent: number }[];
   /**
@@ -256,6 +258,9 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     child = spawnLoom([...baseArgs('idle.sock'), ...idleExtra], idleLog, { LOOM_LOG_LEVEL: 'info' }, [...(o.nodeArgs ?? []), ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])]);
     await waitRunning(child, idleLog);
     const idle = await idleCpu(child, o.idleSeconds, o.containers, say, idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings');
+    // The same child over the next window: its code warmed up (V8's optimizing compiler is done
+    // with what an idle agent runs), what a long-running agent costs. Reported beside the first.
+    const steady = await idleCpu(child, o.idleSeconds, o.containers, say, 'default settings, the next window');
     await child.stop();
     child = undefined;
     if (process.env.BENCH_AGENT_ONLY_IDLE) {
@@ -269,7 +274,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         details: {
           filesPerTick: files.length, tickP90Ms: nan, rawReadP90Ms: nan, reactionTrials: 0, reactionMaxMs: nan, realCgroupTrials: [], realCgroupBreakdown: [],
           realCgroupTeardownMs: null, realCgroupSignalMs: null, fastWatchMillis: o.fastWatchMillis, idleSeconds: o.idleSeconds,
-          idleLoad: [{ ...idle, cpuPercent: round(idle.cpuPercent, 2) }], reactionTail: [],
+          idleLoad: [idle, steady].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })), cpuPercentIdleSteady: round(steady.cpuPercent, 2), reactionTail: [],
         },
       };
     }
@@ -361,7 +366,8 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         realCgroupExit: exitDetails(real),
         fastWatchMillis,
         idleSeconds: o.idleSeconds,
-        idleLoad: [idle, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
+        idleLoad: [idle, steady, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
+        cpuPercentIdleSteady: round(steady.cpuPercent, 2),
         reactionTail,
       },
     };
