@@ -523,6 +523,25 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     return t;
   };
   let scheduleFastOnMain: ((delay: number) => void) | undefined;
+  const useThread = !options.manual && (options.fastWatchThread ?? (options.timers === undefined && options.clock === undefined));
+  /** Start the watch's thread unless it runs, is starting, failed to start, or is not wanted. */
+  const ensureThread = (): void => {
+    if (!useThread || thread || starting || threadFailed || stopped) return;
+    const started = startFastWatchThread();
+    starting = started;
+    started.then((t) => {
+      starting = undefined;
+      if (stopped) return void t.stop();
+      // The main thread's next look hands the watch over while it looks often.
+      thread = t;
+      loopLog.info({ fastWatch: watchPeriod }, `fast memory watch thread ready: it watches whenever the watch looks more often than every ${watchPeriod.maxMs} ms`);
+    }, (err: unknown) => {
+      starting = undefined;
+      threadFailed = true;
+      loopLog.error({ err: (err as Error).message }, 'fast memory watch thread did not start: the watch stays on the main thread');
+    });
+  };
+  let threadFailed = false;
   /** Give the watch to the thread: the current plan and marks first, then the watch. */
   const handOver = (t: FastWatchThread): void => {
     watching = true;
@@ -568,9 +587,12 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
         }
         health.fastWatchTurned();
         // Looking more often than the longest period (or at a fixed period): the thread watches.
-        if (thread && (watchPeriod.minMs >= watchPeriod.maxMs || next < watchPeriod.maxMs)) {
-          handOver(thread);
-          return;
+        if (watchPeriod.minMs >= watchPeriod.maxMs || next < watchPeriod.maxMs) {
+          if (thread) {
+            handOver(thread);
+            return;
+          }
+          ensureThread();
         }
         scheduleFast(next);
       });
@@ -580,21 +602,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     // waits for it: the node is watched from the first moment, and a thread that cannot start
     // leaves the watch here).
     scheduleFast(watchPeriod.minMs);
-    const useThread = options.fastWatchThread ?? (options.timers === undefined && options.clock === undefined);
-    if (useThread) {
-      const started = startFastWatchThread();
-      starting = started;
-      started.then((t) => {
-        starting = undefined;
-        if (stopped) return void t.stop();
-        // The main thread's next look hands the watch over when it looks often.
-        thread = t;
-        loopLog.info({ fastWatch: watchPeriod }, 'fast memory watch thread ready: it watches whenever the watch looks more often than every ' + String(watchPeriod.maxMs) + ' ms');
-      }, (err: unknown) => {
-        starting = undefined;
-        loopLog.error({ err: (err as Error).message }, 'fast memory watch thread did not start: the watch stays on the main thread');
-      });
-    }
+    // Far under the threshold the watch stays here; the thread is started the first time the
+    // watch looks often (an idle agent never pays for it) and kept for the next time.
+    if (watchPeriod.minMs >= watchPeriod.maxMs) ensureThread();
   }
   log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatch: watchPeriod, manual: options.manual === true }, 'node agent running');
 

@@ -67,7 +67,7 @@ export class FastWatchThread {
     this.turned = new Float64Array(shared);
     const data: FastWatchInit = { ...init, turned: shared };
     // A small heap of its own: the plan (a few hundred entries) and one look's buffers.
-    const options = { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 } };
+    const options = { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1 } };
     this.worker = fromSource
       ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`, { eval: true, ...options })
       : new Worker(WORKER_URL, options);
