@@ -22,7 +22,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CgroupPathError, type KillResult, MeminfoWatch, type MemoryLook, NodeCgroups } from '../cgroup/index.js';
 import { systemClock, type Timer } from '../clock/clock.js';
 import { decideOnPlan, KillPlan, type PlanMarks } from './kill-plan.js';
-import { type AgentRulesState, type Eviction, recordEvictions, type RulesConfig } from './rules/index.js';
+import { recordEvictions } from './rules/state.js';
+import type { AgentRulesState, Eviction, RulesConfig } from './rules/index.js';
 import type { FastWatchInit, FastWatchReport, FastWatchUpdate } from './fast-watch-thread.js';
 import { nextLookIn } from './watch-period.js';
 

@@ -13,7 +13,9 @@
 import fs from 'node:fs';
 import type { ContainerCgroup } from '../cgroup/index.js';
 import { orderVictims } from './rules/order.js';
-import { type AgentRulesState, type ContainerSnapshot, type Decision, decide, type NodeSnapshot, type RulesConfig, type Snapshot } from './rules/index.js';
+// Not the rules' index: it loads the settings schema library, which the watch's thread (which imports this) does not need.
+import { decide } from './rules/decide.js';
+import type { AgentRulesState, ContainerSnapshot, Decision, NodeSnapshot, RulesConfig, Snapshot } from './rules/index.js';
 
 /** What the evictor knows that the plan does not: who is being evicted, who is in back-off, who is stopped already. */
 export interface PlanMarks {
