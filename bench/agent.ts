@@ -20,9 +20,12 @@
  *  - realCgroupReactionMs: real v1 memory/cpu/cpuacct (+ unified v2) cgroups under a unique
  *    `loom-bench-*` prefix, a real process growing its memory inside one (800 MiB/s); a kernel
  *    stand-in derives the fake `meminfo` from the cgroup's real usage every 2 ms; the agent at its
- *    default fast-watch settings (headroom-driven); from the crossing to the exit. Each trial is
- *    taken apart with the agent's log (crossing → decision → signal sent → exit), and the same
- *    process grown to the crossing and stopped by the bench itself gives the teardown floor.
+ *    default fast-watch settings (headroom-driven); from the crossing to the exit, seen by a pidfd
+ *    off this process's event loop (exit-watch.ts; the 'exit' event's figures are kept beside).
+ *    Each trial is taken apart with the agent's log (crossing → decision → signal sent → exit),
+ *    and the same process grown to the crossing and stopped by the bench itself (SIGTERM, and
+ *    SIGKILL) gives the teardown floor.
+ *  - cpuPercentIdle is followed by a second window of the same child (details.cpuPercentIdleSteady).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
