@@ -263,7 +263,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const idle = await idleCpu(child, o.idleSeconds, o.containers, say, idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings');
     // The same child over the next window: its code warmed up (V8's optimizing compiler is done
     // with what an idle agent runs), what a long-running agent costs. Reported beside the first.
-    const steady = await idleCpu(child, o.idleSeconds, o.containers, say, 'default settings, the next window');
+    const steady = await idleCpu(child, o.idleSeconds, o.containers, say, `${idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings'}, the next window`);
     await child.stop();
     child = undefined;
     if (process.env.BENCH_AGENT_ONLY_IDLE) {
