@@ -37,11 +37,28 @@ export function projectNode(obj: KubeObject): NodeRecord | undefined {
   const ann = obj.metadata.annotations ?? {};
   const alloc = ((obj.status as { allocatable?: Record<string, string> } | undefined)?.allocatable) ?? {};
   const rec: NodeRecord = { name: obj.metadata.name, resourceVersion: obj.metadata.resourceVersion ?? '' };
-  if (ann[ANNOTATION_ORIGIN] !== undefined) rec.origin = ann[ANNOTATION_ORIGIN];
-  if (ann[ANNOTATION_THIRD_PARTY] !== undefined) rec.thirdParty = ann[ANNOTATION_THIRD_PARTY];
-  if (alloc[BATCH_CPU] !== undefined) rec.allocatableCpu = String(alloc[BATCH_CPU]);
-  if (alloc[BATCH_MEMORY] !== undefined) rec.allocatableMemory = String(alloc[BATCH_MEMORY]);
+  if (ann[ANNOTATION_ORIGIN] !== undefined) rec.origin = textOf(ann[ANNOTATION_ORIGIN]);
+  if (ann[ANNOTATION_THIRD_PARTY] !== undefined) rec.thirdParty = textOf(ann[ANNOTATION_THIRD_PARTY]);
+  if (alloc[BATCH_CPU] !== undefined) rec.allocatableCpu = textOf(alloc[BATCH_CPU]);
+  if (alloc[BATCH_MEMORY] !== undefined) rec.allocatableMemory = textOf(alloc[BATCH_MEMORY]);
   return rec;
+}
+
+/**
+ * Annotations and quantities are strings on the wire. Anything else is kept as a text no parser
+ * accepts and that shows what came (`String()` throws on `{"toString":null}`), so the annotation
+ * or quantity is refused by name.
+ */
+function textOf(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  let shown: string;
+  try {
+    shown = JSON.stringify(v) ?? typeof v;
+  } catch {
+    shown = typeof v;
+  }
+  return `(not text: ${shown})`;
 }
 
 /** Node changes that matter to the ledger (resourceVersion alone does not). */

@@ -11,6 +11,10 @@ import { summarizeNmContainers } from '../../yarn/nm-containers.js';
 import { parseHadoopConfiguration, yarnClusterFromXml } from '../../yarn/site.js';
 import { YarnConfigError } from '../../yarn/errors.js';
 import { parseKillByResourceRequest, parseKillContainerRequest } from '../../agent/copilot-wire.js';
+import { projectNode } from '../../operator/observe.js';
+import { originOf } from '../../operator/snapshot.js';
+import type { KubeObject } from '../../kube/api.js';
+import { ANNOTATION_ORIGIN, BATCH_CPU } from '../../kube/wire.js';
 
 function thrown(f: () => unknown): Error {
   try {
@@ -99,5 +103,15 @@ describe('fuzz findings', () => {
       ['container_1_0001_01_000003', 1024, undefined, ['totalVCoresNeeded']],
       ['container_1_0001_01_000004', 1024, 1, undefined],
     ]);
+  });
+
+  it('a Node whose batch allocatable or annotation is not text (`[{"toString":null}]`) is an invalid origin named by node, not a throw', () => {
+    const node = (allocatable: unknown, annotations: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', resourceVersion: '1', annotations }, status: { allocatable: { [BATCH_CPU]: allocatable } },
+    } as unknown as KubeObject);
+    const fromAllocatable = projectNode(node([{ toString: null }]))!;
+    expect(originOf(fromAllocatable)).toMatchObject({ state: 'invalid', reason: expect.stringMatching(/^node node-1: status\.allocatable: invalid quantity .*toString.*: not a Kubernetes quantity$/) });
+    const fromAnnotation = projectNode(node(undefined, { [ANNOTATION_ORIGIN]: { toString: null } }))!;
+    expect(originOf(fromAnnotation)).toMatchObject({ state: 'invalid', reason: expect.stringMatching(/^node node-1: annotation \S*originExtendedAllocatable: not JSON \(.*not text/) });
   });
 });
