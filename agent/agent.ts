@@ -1,7 +1,7 @@
 /**
  * One node agent: the imperative shell around the pure rules. Each tick (default 1 s) collects,
  * builds the snapshot, decides, applies (CPU limit, evictions) and refreshes the kill plan; a fast
- * memory watch (every 5–100 ms, following the headroom) reads `/proc/meminfo` alone and runs the
+ * memory watch (every 5–250 ms, following the headroom) reads `/proc/meminfo` alone and runs the
  * memory rule on the plan at once when the node crosses the threshold. Serves the yarn-copilot API on a unix socket and `/metrics` + `/healthz`.
  *
  * No globals: every agent has its own clients, Registry and state, so the demo and the tests can
@@ -38,7 +38,7 @@ import { buildSnapshot, ratesKnown } from './snapshot.js';
 import { decideOnPlan, KillPlan, planSignature } from './kill-plan.js';
 import { type FastWatchReport, FastWatchThread } from './fast-watch-thread.js';
 import { MemoryBackstop } from './memory-backstop.js';
-import { nextLookIn, type WatchPeriod } from './watch-period.js';
+import { DEFAULT_FAST_WATCH_MAX_MILLIS, nextLookIn, type WatchPeriod } from './watch-period.js';
 
 export interface StartAgentOptions {
   logger?: Logger;
@@ -237,7 +237,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const health = new AgentHealth({
     healthTicks: settings.healthTicks ?? 5, tickMillis: settings.tickMillis,
     // The watch's period follows the headroom: its longest one bounds the gap between two looks.
-    fastWatchMillis: Math.max(settings.fastWatchMillis, settings.fastWatchMaxMillis ?? 100),
+    fastWatchMillis: Math.max(settings.fastWatchMillis, settings.fastWatchMaxMillis ?? DEFAULT_FAST_WATCH_MAX_MILLIS),
     manual: options.manual === true, now: () => timers.now(),
     fastWatchAt: () => (watching ? thread?.lastTurned : undefined),
   });
@@ -250,7 +250,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
 
   const logHeld = (heldBack: Decision['held'], source: 'tick' | 'fast-watch'): void => {
     // Keyed by rule and reason only: messages carry counters ("cooling down 3911 ms more") that
-    // would make every 100 ms fast-watch pass look new and flood the log.
+    // would make every fast-watch pass look new and flood the log.
     const held = heldBack.map((h) => `${h.rule}:${h.reason}`).join('\n');
     if (held !== lastHeld && heldBack.length > 0) rulesLog.info({ source, held: heldBack }, 'rules held back');
     else if (heldBack.length > 0) rulesLog.debug({ source, held: heldBack }, 'rules held back');
@@ -370,7 +370,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   const meminfo = new MeminfoWatch(settings.procRoot);
   const watchPeriod: WatchPeriod = {
     minMs: settings.fastWatchMillis,
-    maxMs: settings.fastWatchMaxMillis ?? 100,
+    maxMs: settings.fastWatchMaxMillis ?? DEFAULT_FAST_WATCH_MAX_MILLIS,
     growthBytesPerSecond: (settings.fastWatchGrowthMibPerSecond ?? 2048) * 2 ** 20,
   };
   let fastFailing = false;

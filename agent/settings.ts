@@ -2,6 +2,7 @@
 import { SettingsError, type SettingSpec, type SettingsValues } from '../settings/settings.js';
 import { kerberosSettingSpecs, toKerberosSettings } from '../yarn/kerberos/settings.js';
 import type { KerberosSettings } from '../yarn/kerberos/login.js';
+import { DEFAULT_FAST_WATCH_MAX_MILLIS } from './watch-period.js';
 
 const VICTIM_KEYS = ['newest', 'oldest', 'largest-memory', 'largest-cpu', 'most-failed-app', 'app-spread'] as const;
 
@@ -27,7 +28,7 @@ export const agentSettingSpecs: readonly SettingSpec[] = [
   { key: 'nmMaxBodyBytes', kind: 'integer', min: 65536, max: 1073741824, description: 'largest NodeManager answer read, in bytes (a larger one is refused as it streams in)', default: 16777216 },
   { key: 'healthTicks', kind: 'integer', min: 1, max: 1000, description: '/healthz and /readyz fail when node memory or the NodeManager was not read within this many ticks', default: 5 },
   { key: 'fastWatchMillis', kind: 'integer', min: 1, max: 10000, description: 'fast node-memory watch: shortest period, used near and over the eviction threshold (a crossing is acted on within it while memory grows no faster than --fast-watch-growth-mib-per-second)', default: 5 },
-  { key: 'fastWatchMaxMillis', kind: 'integer', min: 1, max: 10000, description: 'fast node-memory watch: longest period, used far under the threshold (the period follows the headroom: headroom ÷ growth rate, within these bounds; equal to --fast-watch-millis for a fixed period)', default: 100 },
+  { key: 'fastWatchMaxMillis', kind: 'integer', min: 1, max: 10000, description: 'fast node-memory watch: longest period, used far under the threshold (the period follows the headroom: headroom ÷ growth rate, within these bounds; equal to --fast-watch-millis for a fixed period)', default: DEFAULT_FAST_WATCH_MAX_MILLIS },
   { key: 'fastWatchGrowthMibPerSecond', kind: 'integer', min: 1, max: 1048576, description: 'fast node-memory watch: the fastest node memory growth it plans for, MiB/s', default: 2048 },
   { key: 'memoryEvictThresholdPercent', kind: 'number', min: 1, max: 100, description: 'evict YARN containers when node memory use reaches this', default: 70 },
   { key: 'memoryEvictLowerPercent', kind: 'number', min: 0, max: 100, description: 'release memory down to this (default threshold − 2)' },
@@ -78,7 +79,7 @@ export interface AgentSettings {
   memoryBackstop?: boolean;
   tickMillis: number;
   fastWatchMillis: number;
-  /** Longest fast-watch period, far under the threshold (default 100 ms; = fastWatchMillis: fixed period). */
+  /** Longest fast-watch period, far under the threshold (default 250 ms; = fastWatchMillis: fixed period). */
   fastWatchMaxMillis?: number;
   /** The fastest node memory growth the fast watch plans for, MiB/s (default 2048). */
   fastWatchGrowthMibPerSecond?: number;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CgroupParseError, MeminfoWatch, scanMeminfo } from '../../cgroup/index.js';
 import { nextLookIn } from '../../agent/watch-period.js';
+import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -66,5 +67,22 @@ describe('nextLookIn', () => {
     expect(nextLookIn({ total: 100, used: 80 }, 70, p)).toBe(5);
     expect(nextLookIn(undefined, 70, p)).toBe(100);
     expect(nextLookIn({ total: 100, used: 10 }, 70, { ...p, maxMs: 5 })).toBe(5);
+  });
+});
+
+describe('the default watch periods', () => {
+  // Far under the threshold every look wakes an idle agent (≈ 150 µs on a VM): 4 a second, not 10.
+  const defaults = Object.fromEntries(agentSettingSpecs.filter((s) => s.default !== undefined).map((s) => [s.key, s.default]));
+  const settings = toAgentSettings(defaults, { NODE_NAME: 'node-a' });
+  const p = { minMs: settings.fastWatchMillis, maxMs: settings.fastWatchMaxMillis ?? Number.NaN, growthBytesPerSecond: (settings.fastWatchGrowthMibPerSecond ?? Number.NaN) * MiB };
+  it('far under the threshold the watch looks every 250 ms', () => {
+    expect(nextLookIn({ total: 64 * GiB, used: 0.48 * 64 * GiB }, 70, p)).toBe(250);
+  });
+  it('a node growing at the planned 2 GiB/s is still looked at before it can cross, and within 5 ms near the threshold', () => {
+    for (const headroomMiB of [600, 400, 100, 10, 1]) {
+      const next = nextLookIn({ total: 64 * GiB, used: 0.7 * 64 * GiB - headroomMiB * MiB }, 70, p);
+      expect(next).toBeLessThanOrEqual(Math.max(5, (headroomMiB / 2048) * 1000));
+    }
+    expect(nextLookIn({ total: 64 * GiB, used: 0.7 * 64 * GiB - MiB }, 70, p)).toBe(5);
   });
 });
