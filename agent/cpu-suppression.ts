@@ -8,6 +8,7 @@ import { type CpuBandwidth, type CpuLimitResult, type NodeCgroups, readCpuBandwi
 import type { Logger } from '../log/logger.js';
 import type { AgentMetrics } from './metrics.js';
 import { OnceLog } from './once-log.js';
+import { restoreParentLimit } from './parent-limit-restore.js';
 import { cpuSuppressPlan, type CpuLimitDecision, type RulesConfig, type Snapshot } from './rules/index.js';
 
 export interface CpuSuppressorDeps {
@@ -78,21 +79,11 @@ export class CpuSuppressor {
   onExit(keep: boolean): void {
     const { cgroups, logger } = this.deps;
     if (!this.found || !this.lastSet) return;
-    if (keep) {
-      logger.info({ limit: this.lastSet, found: this.found }, 'YARN parent CPU limit left as set (--keep-limits-on-exit)');
-      return;
-    }
-    try {
-      const dirs = cgroups.yarnParent();
-      const current = dirs.cpu ? readCpuBandwidth(dirs.cpu) : undefined;
-      if (!current || current.quotaUs !== this.lastSet.quotaUs || current.periodUs !== this.lastSet.periodUs) {
-        logger.warn({ current, lastSet: this.lastSet, found: this.found }, 'YARN parent CPU limit changed since the agent set it; left as it is');
-        return;
-      }
-      const result = setCpuBandwidth(dirs, this.found);
-      logger.info({ restored: this.found, from: current, writes: result.writes }, 'YARN parent CPU limit restored to what the agent found');
-    } catch (err) {
-      logger.error({ found: this.found, err: (err as Error).message }, 'cannot put back the YARN parent CPU limit');
-    }
+    restoreParentLimit({
+      what: 'CPU', found: this.found, lastSet: this.lastSet,
+      read: (dirs) => (dirs.cpu ? readCpuBandwidth(dirs.cpu) : undefined),
+      same: (current, lastSet) => current !== undefined && current.quotaUs === lastSet.quotaUs && current.periodUs === lastSet.periodUs,
+      write: (dirs, found) => ({ writes: setCpuBandwidth(dirs, found).writes }),
+    }, keep, cgroups, logger);
   }
 }

@@ -17,6 +17,7 @@
 import { type MemoryLimit, type NodeCgroups, readMemoryLimit, setMemoryLimit } from '../cgroup/index.js';
 import type { Logger } from '../log/logger.js';
 import { OnceLog } from './once-log.js';
+import { restoreParentLimit } from './parent-limit-restore.js';
 import type { Snapshot } from './rules/index.js';
 
 const MiB = 2 ** 20;
@@ -100,21 +101,11 @@ export class MemoryBackstop {
   onExit(keep: boolean): void {
     const { cgroups, logger } = this.deps;
     if (this.found === undefined || this.lastSet === undefined) return;
-    if (keep) {
-      logger.info({ limit: this.lastSet, found: this.found }, 'YARN parent memory limit left as set (--keep-limits-on-exit)');
-      return;
-    }
-    try {
-      const dirs = cgroups.yarnParent();
-      const current = readMemoryLimit(dirs);
-      if (current !== this.lastSet) {
-        logger.warn({ current, lastSet: this.lastSet, found: this.found }, 'YARN parent memory limit changed since the agent set it; left as it is');
-        return;
-      }
-      const w = setMemoryLimit(dirs, this.found);
-      logger.info({ restored: this.found, from: current, file: w.file }, 'YARN parent memory limit restored to what the agent found');
-    } catch (err) {
-      logger.error({ found: this.found, err: (err as Error).message }, 'cannot put back the YARN parent memory limit');
-    }
+    restoreParentLimit({
+      what: 'memory', found: this.found, lastSet: this.lastSet,
+      read: readMemoryLimit,
+      same: (current, lastSet) => current === lastSet,
+      write: (dirs, found) => ({ file: setMemoryLimit(dirs, found).file }),
+    }, keep, cgroups, logger);
   }
 }
