@@ -42,7 +42,7 @@ import { makeSimTempDir } from '../sim/node/temp-dir.js';
 import { startYarnSim, type YarnSim } from '../sim/yarn/index.js';
 import { median, percentile, round } from './stats.js';
 import { type LoomChild, sleep, spawnLoom, tail, waitFor } from './proc.js';
-import { exitWatchUsable, watchExit } from './exit-watch.js';
+import { ExitWatcher, exitWatchUsable, watchExit } from './exit-watch.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -83,6 +83,11 @@ export interface AgentDetails {
   tickP90Ms: number;
   rawReadP90Ms: number;
   reactionTrials: number;
+  /** How the reaction trials' victim exits were timed: a pidfd held by a helper process, or the bench's 'exit' event. */
+  reactionExitSeenBy?: 'pidfd' | 'exit event';
+  /** The same trials ended by the bench's own 'exit' event (its event loop's delay included). */
+  reactionEventP50Ms?: number;
+  reactionEventP99Ms?: number;
   reactionMaxMs: number;
   realCgroupTrials: number[];
   /** Each real-cgroup trial taken apart with the agent's log: crossing → decision, decision → exit. */
@@ -306,11 +311,29 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const fast = await idleCpu(agentChild, o.idleSeconds, o.containers, say, `fixed ${fastWatchMillis} ms fast watch`);
     say(`agent bench: agent child before the trials: rss ${agentChild.rssMB().toFixed(1)} MB, peak ${agentChild.peakRssMB().toFixed(1)} MB`);
     const reactions: number[] = [];
+    /** The same trials ended by the bench's 'exit' event (later by however long its event loop was busy). */
+    const reactionsEvent: number[] = [];
     /** Per trial: wall-clock time of the write (the agent's log uses wall-clock ms) and the reaction. */
     const trialsAt: { wall: number; ms: number }[] = [];
+    // Each container's real process held by a pidfd: its exit is timed when the kernel finished it,
+    // not when this busy event loop (two simulators, the trials) gets to its 'exit' event.
+    const watcher = exitWatchUsable() ? new ExitWatcher() : undefined;
+    const idOfPid = new Map<number, string>();
+    const pidOfId = new Map<string, number>();
+    const watchPopulation = async (): Promise<void> => {
+      if (!watcher) return;
+      for (const id of simNode.containerIds()) {
+        const pid = simNode.containerPid(id);
+        if (pid === undefined || idOfPid.has(pid)) continue;
+        idOfPid.set(pid, id);
+        pidOfId.set(id, pid);
+        await watcher.watch(pid);
+      }
+    };
     const low = meminfoText(memoryBytes, memoryBytes * 0.5);
     const high = meminfoText(memoryBytes, memoryBytes * 0.701); // release to 69.95 %: ≈ 66 MiB, one victim
     for (let k = 0; k < o.trials; k++) {
+      await watchPopulation();
       await sleep(30 + Math.random() * 170); // random phase against the 100 ms watch
       const before = exits.length;
       const wall = Date.now();
@@ -324,8 +347,12 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       }
       writeAtomic(meminfoFile, low);
       if (at !== undefined) {
-        reactions.push(at - t);
-        trialsAt.push({ wall, ms: at - t });
+        const pid = pidOfId.get(exits[before]!.id);
+        const exitedAt = watcher && pid !== undefined ? await Promise.race([watcher.exitedAt(pid), sleep(2000).then(() => undefined)]) : undefined;
+        const ms = (exitedAt ?? at) - t;
+        reactions.push(ms);
+        reactionsEvent.push(at - t);
+        trialsAt.push({ wall, ms });
       }
       // Wait for YARN to replace the container and the node to run it again.
       await waitFor('the population back', () => { cluster.tick(); return cluster.liveContainers(nodeId).length === o.containers && exits.length >= before ? true : undefined; }, 10_000, 5);
@@ -333,12 +360,13 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       simNode.render();
       writeAtomic(meminfoFile, low);
     }
+    watcher?.close();
     await sleep(1200);
     const rssMB = await child.stop();
     child = undefined;
     const reactionTail = tailOf(trialsAt, logFile);
     for (const x of reactionTail) say(`agent bench: slow trial ${JSON.stringify(x)}`);
-    say(`agent bench: reaction p50 ${percentile(reactions, 50).toFixed(1)} ms, p99 ${percentile(reactions, 99).toFixed(1)} ms over ${reactions.length} trials; agent peak RSS ${rssMB.toFixed(1)} MB`);
+    say(`agent bench: reaction p50 ${percentile(reactions, 50).toFixed(1)} ms, p99 ${percentile(reactions, 99).toFixed(1)} ms over ${reactions.length} trials (exit seen by ${watcher ? 'pidfd' : "the 'exit' event"}; by the 'exit' event p50 ${percentile(reactionsEvent, 50).toFixed(1)}, p99 ${percentile(reactionsEvent, 99).toFixed(1)}); agent peak RSS ${rssMB.toFixed(1)} MB`);
 
     // ---- real cgroups ---------------------------------------------------------------------
     const real = await realCgroupReaction(o.realTrials, say, o.nodeArgs ?? []);
@@ -361,6 +389,9 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         tickP90Ms: round(percentile(ticks, 90), 3),
         rawReadP90Ms: round(percentile(raw, 90), 3),
         reactionTrials: reactions.length,
+        reactionExitSeenBy: watcher ? 'pidfd' : 'exit event',
+        reactionEventP50Ms: round(percentile(reactionsEvent, 50), 1),
+        reactionEventP99Ms: round(percentile(reactionsEvent, 99), 1),
         reactionMaxMs: round(Math.max(...reactions), 1),
         realCgroupTrials: real.trials.map((x) => round(x, 1)),
         realCgroupBreakdown: real.breakdown,

@@ -57,3 +57,79 @@ export function watchExit(pid: number): { ready: Promise<boolean>; exitedAt: Pro
   });
   return { ready, exitedAt };
 }
+
+const MANY_SCRIPT = [
+  'import os, select, sys, time',
+  'p = select.poll(); p.register(0, select.POLLIN); fds = {}; buf = b""',
+  'while True:',
+  '    events = p.poll(); t = time.monotonic_ns()',
+  '    for fd, ev in events:',
+  '        if fd != 0:',
+  '            pid = fds.pop(fd); p.unregister(fd); os.close(fd); print("exit", pid, t, flush=True); continue',
+  '        data = os.read(0, 65536)',
+  '        if not data: sys.exit(0)',
+  '        buf += data',
+  '        while b"\\n" in buf:',
+  '            line, buf = buf.split(b"\\n", 1); pid = int(line)',
+  '            try: pfd = os.pidfd_open(pid)',
+  '            except OSError: print("gone", pid, flush=True); continue',
+  '            fds[pfd] = pid; p.register(pfd, select.POLLIN); print("ready", pid, flush=True)',
+].join('\n');
+
+/**
+ * Exits of many processes, observed off the bench's event loop by one helper holding a pidfd of
+ * each (as {@link watchExit}, for the simulated node's 200 container processes at once).
+ */
+export class ExitWatcher {
+  private readonly helper = spawn('python3', ['-c', MANY_SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
+  private readonly ready = new Map<number, (ok: boolean) => void>();
+  private readonly exits = new Map<number, number>();
+  private readonly waiting = new Map<number, (at: number) => void>();
+  private out = '';
+
+  constructor() {
+    this.helper.stdout.on('data', (b: Buffer) => {
+      this.out += b.toString('latin1');
+      let nl: number;
+      while ((nl = this.out.indexOf('\n')) >= 0) {
+        const [kind, pidText, ns] = this.out.slice(0, nl).split(' ');
+        this.out = this.out.slice(nl + 1);
+        const pid = Number(pidText);
+        if (kind === 'exit') {
+          const at = fromMonotonicMs(Number(ns) / 1e6);
+          this.exits.set(pid, at);
+          this.waiting.get(pid)?.(at);
+          this.waiting.delete(pid);
+        } else {
+          this.ready.get(pid)?.(kind === 'ready');
+          this.ready.delete(pid);
+        }
+      }
+    });
+    this.helper.on('close', () => {
+      for (const r of this.ready.values()) r(false);
+      this.ready.clear();
+    });
+  }
+
+  /** Watch `pid`; true once the helper holds its pidfd (false: already gone, or no helper). */
+  watch(pid: number): Promise<boolean> {
+    if (this.helper.exitCode !== null || !this.helper.stdin.writable) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.ready.set(pid, resolve);
+      this.helper.stdin.write(`${pid}\n`);
+    });
+  }
+
+  /** When `pid` exited, on this process's performance.now() clock (waits for it). */
+  exitedAt(pid: number): Promise<number> {
+    const at = this.exits.get(pid);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise<number>((resolve) => this.waiting.set(pid, resolve));
+  }
+
+  close(): void {
+    this.helper.stdin.end();
+    this.helper.kill();
+  }
+}
