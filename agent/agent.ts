@@ -497,7 +497,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     fastLog.info({
       usagePercent: Math.round(r.usagePercent * 100) / 100, threshold: config.memoryEvictThresholdPercent, evictions: r.victims.length,
       planFromTick: r.planFromTick, lookLateMs: Math.round(r.lookLateMs * 10) / 10, duringTick: tickRunning, ownThread: true,
-      decidedAt: r.decidedAt, signalledAt: r.signalledAt,
+      decidedAt: r.decidedAt, signalledAt: r.signalledAt, decideMs: Math.round(r.decideMs * 100) / 100, signalMs: Math.round(r.signalMs * 100) / 100,
     }, 'fast memory watch acted before the tick');
   };
   const startFastWatchThread = async (): Promise<FastWatchThread> => {

@@ -50,7 +50,7 @@ export type FastWatchReport =
   | { type: 'crossing'; usagePercent: number }
   /** Far under the threshold again: the main thread's timer watches from now on, next after `nextMs`. */
   | { type: 'handback'; nextMs: number }
-  | { type: 'acted'; usagePercent: number; planFromTick: number | undefined; lookLateMs: number; decidedAt: number; signalledAt: number; victims: FastWatchVictim[] };
+  | { type: 'acted'; usagePercent: number; planFromTick: number | undefined; lookLateMs: number; decidedAt: number; signalledAt: number; decideMs: number; signalMs: number; victims: FastWatchVictim[] };
 
 // Under the TypeScript sources (tests, tsx) the worker is the .ts file, loaded through tsx.
 const fromSource = import.meta.url.endsWith('.ts');

@@ -97,6 +97,7 @@ function look(lateMs: number): MemoryLook | undefined {
     return undefined;
   }
   const now = Date.now();
+  const decideFrom = performance.now();
   const marks: PlanMarks = {
     evicting: signalledHere.size > 0 ? new Set([...evicting, ...signalledHere]) : evicting,
     blocked,
@@ -115,6 +116,7 @@ function look(lateMs: number): MemoryLook | undefined {
     post({ type: 'crossing', usagePercent });
     return m;
   }
+  const signalFrom = performance.now();
   const acted: { eviction: Eviction; result?: KillResult; error?: string; refused?: string }[] = [];
   const pending: Promise<void>[] = [];
   for (const e of evictions) {
@@ -138,6 +140,7 @@ function look(lateMs: number): MemoryLook | undefined {
     }
   }
   const signalledAt = Date.now();
+  const spent = { decideMs: signalFrom - decideFrom, signalMs: performance.now() - signalFrom };
   state = recordEvictions(state, acted.map((a) => a.eviction), now);
   void Promise.all(pending).then(() => {
     for (const a of acted) {
@@ -146,7 +149,7 @@ function look(lateMs: number): MemoryLook | undefined {
       plan.drop(a.eviction.containerId);
     }
     post({
-      type: 'acted', usagePercent, planFromTick: plan.at, lookLateMs: lateMs, decidedAt: now, signalledAt,
+      type: 'acted', usagePercent, planFromTick: plan.at, lookLateMs: lateMs, decidedAt: now, signalledAt, ...spent,
       victims: acted.map((a) => ({ eviction: a.eviction, ...(a.result ? { result: a.result } : {}), ...(a.error !== undefined ? { error: a.error } : {}), ...(a.refused ? { refused: a.refused } : {}) })),
     });
   });

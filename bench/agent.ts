@@ -295,16 +295,21 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
       ...baseArgs('child.sock'),
       '--fast-watch-millis', String(fastWatchMillis), '--fast-watch-max-millis', String(fastWatchMillis), '--memory-evict-threshold-percent', '70', '--memory-evict-lower-percent', '69.95',
       '--memory-evict-cool-time-seconds', '0', '--max-evictions-per-minute', '10000', '--grace-period-seconds', '5',
-    ], logFile, { LOOM_LOG_LEVEL: 'info' }, o.nodeArgs ?? []);
+    ], logFile, { LOOM_LOG_LEVEL: 'info' }, [...(o.nodeArgs ?? []), ...(process.env.BENCH_AGENT_PROF_FAST ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_AGENT_PROF_FAST}`] : [])]);
     const agentChild = child;
     if (process.env.BENCH_RSS_TRACE) {
+      // BENCH_RSS_TRACE=<seconds>: each new resident-set high of the reaction child, with its split.
       const t0 = performance.now();
+      let high = 0;
       const iv = setInterval(() => {
         const st = (() => { try { return fs.readFileSync(`/proc/${agentChild.pid}/status`, 'utf8'); } catch { return ''; } })();
         const f = (k: string) => (new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? '?');
-        say(`rss trace ${(performance.now() - t0).toFixed(0)} ms: ${agentChild.rssMB().toFixed(1)} MB (anon ${f('RssAnon')} kB, file ${f('RssFile')} kB, threads ${f('Threads')})`);
-      }, 25);
-      setTimeout(() => clearInterval(iv), 3000);
+        const rss = agentChild.rssMB();
+        if (!(rss > high)) return;
+        high = rss;
+        say(`rss trace ${(performance.now() - t0).toFixed(0)} ms: ${rss.toFixed(1)} MB (anon ${f('RssAnon')} kB, file ${f('RssFile')} kB, threads ${f('Threads')})`);
+      }, 10);
+      setTimeout(() => clearInterval(iv), (Number(process.env.BENCH_RSS_TRACE) || 3) * 1000);
     }
     await waitRunning(agentChild, logFile);
     // The same idle measurement at the fast-watch period the reaction trials use.

@@ -145,6 +145,25 @@ export function ancestorPids(selfPid = process.pid, procRoot = '/proc'): Map<num
   return out;
 }
 
+/** How long a kill may use the ancestors read by an earlier kill while our parent stays the same. */
+export const ANCESTORS_MAX_AGE_MS = 10_000;
+const ancestorsRead = new Map<number, { ppid: number; at: number; procRoot: string; pids: Map<number, string> }>();
+
+/**
+ * {@link ancestorPids} for a kill, read again only when our parent changed or the last reading is
+ * {@link ANCESTORS_MAX_AGE_MS} old: reading the chain is most of a kill's proofs (a `/proc/<pid>/stat`
+ * per ancestor). Between two readings the true set can only have shrunk — a process gains no
+ * ancestor; an orphan goes to init or to a subreaper, already one of them — so the earlier set
+ * still protects every ancestor (a pid freed meanwhile is protected a little longer: never killed).
+ */
+export function protectedAncestors(nowMs: number, selfPid = process.pid, ppid = process.ppid, procRoot = '/proc'): Map<number, string> {
+  const last = ancestorsRead.get(selfPid);
+  if (last && last.ppid === ppid && last.procRoot === procRoot && nowMs - last.at < ANCESTORS_MAX_AGE_MS && nowMs >= last.at) return last.pids;
+  const pids = ancestorPids(selfPid, procRoot);
+  ancestorsRead.set(selfPid, { ppid, at: nowMs, procRoot, pids });
+  return pids;
+}
+
 interface Member {
   pid: number;
   hierarchy: Hierarchy;
@@ -173,9 +192,9 @@ export async function killContainer(
   const pollMs = opts.pollMs ?? 20;
   const selfPid = opts.selfPid ?? process.pid;
   const parentPid = opts.parentPid ?? process.ppid;
-  const protectedPids = ancestorPids();
-  const ctxBase = { cgroupPath: cg.cgroupPath, selfPid, parentPid, protectedPids };
   const started = clock.now();
+  const protectedPids = protectedAncestors(started);
+  const ctxBase = { cgroupPath: cg.cgroupPath, selfPid, parentPid, protectedPids };
   const deadline = started + deadlineMs;
 
   const killFile = opts.mode === 'emergency' && cg.unified ? path.join(cg.unified.dir, 'cgroup.kill') : undefined;

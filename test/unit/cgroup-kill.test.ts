@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ancestorPids, CgroupPathError, NodeCgroups, pidSkipReason } from '../../cgroup/index.js';
+import { ancestorPids, ANCESTORS_MAX_AGE_MS, CgroupPathError, protectedAncestors, NodeCgroups, pidSkipReason } from '../../cgroup/index.js';
 import { buildFakeNode, CID_A, CID_B, type FakeNode, readTree, removeTree, writeTree } from '../cgroup/fake-tree.js';
 
 const YARN = 'kubepods/besteffort/hadoop-yarn';
@@ -46,6 +47,32 @@ describe('protected processes', () => {
     expect(a.get(process.ppid)).toBe("our parent's pid");
     expect(a.has(1)).toBe(false);
     expect(pidSkipReason(process.ppid, `0::/${YARN}/${CID_A}\n`, { cgroupPath: `${YARN}/${CID_A}`, controller: undefined, selfPid: 5, parentPid: 6, protectedPids: a, file: 'f' })).toBe("our parent's pid");
+  });
+
+  it('the ancestors a kill protects are read again when our parent changes and once they are old, not on every kill', () => {
+    // A fake /proc: 40 → 30 → 20 → 1; then 30 dies and 40 is reparented to 20 (a subreaper).
+    const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-ancestors-'));
+    const stat = (pid: number, ppid: number): void => {
+      fs.mkdirSync(path.join(proc, String(pid)), { recursive: true });
+      fs.writeFileSync(path.join(proc, String(pid), 'stat'), `${pid} (x) S ${ppid} 0 0\n`);
+    };
+    stat(40, 30); stat(30, 20); stat(20, 1);
+    try {
+      const first = protectedAncestors(0, 40, 30, proc);
+      expect([...first.keys()]).toEqual([30, 20]);
+      fs.rmSync(path.join(proc, '20'), { recursive: true }); // would shorten a fresh read: a cached answer does not see it
+      expect(protectedAncestors(ANCESTORS_MAX_AGE_MS - 1, 40, 30, proc)).toBe(first);
+      stat(20, 1);
+      // Reparented: the parent the kill sees changed, so the chain is read again at once.
+      stat(40, 20);
+      fs.rmSync(path.join(proc, '30'), { recursive: true });
+      expect([...protectedAncestors(ANCESTORS_MAX_AGE_MS - 1, 40, 20, proc).keys()]).toEqual([20]);
+      // Old enough: read again even with the same parent.
+      stat(20, 7); stat(7, 1);
+      expect([...protectedAncestors(2 * ANCESTORS_MAX_AGE_MS, 40, 20, proc).keys()]).toEqual([20, 7]);
+    } finally {
+      fs.rmSync(proc, { recursive: true, force: true });
+    }
   });
 });
 
