@@ -67,9 +67,8 @@ function defaultEvictThresholdPercent(): number {
   return spec.default;
 }
 
-/** (MemTotal − MemAvailable) / MemTotal of this machine, %: what the agent computes. */
-function nodeMemoryPercent(): number {
-  const text = fs.readFileSync('/proc/meminfo', 'latin1');
+/** Pure: (MemTotal − MemAvailable) / MemTotal of a `/proc/meminfo` text, %: what the agent computes. */
+export function memoryPercentOf(text: string): number {
   const kb = (key: string): number => {
     const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
     if (!m) throw new Error(`/proc/meminfo has no ${key}`);
@@ -79,12 +78,15 @@ function nodeMemoryPercent(): number {
   return (100 * (total - kb('MemAvailable'))) / total;
 }
 
-/** `loom_agent_containers` by state from the agent's /metrics. */
-async function containersByState(metricsUrl: string): Promise<{ proven: number; unproven: number }> {
-  const res = await fetch(`${metricsUrl}/metrics`);
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${metricsUrl}/metrics answered ${res.status}`);
-  // `loom_agent_containers{state="proven",node="…"} 200`: the labels in any order.
+const nodeMemoryPercent = (): number => memoryPercentOf(fs.readFileSync('/proc/meminfo', 'latin1'));
+
+/** Pure: why node memory at `percent` is too high for an idle measurement (not more than 10 points under the threshold), or undefined. */
+export function memoryTooHigh(percent: number, thresholdPercent: number): string | undefined {
+  return percent < thresholdPercent - 10 ? undefined : `node memory ${percent.toFixed(1)} % in use is not more than 10 points under the default eviction threshold ${thresholdPercent} %`;
+}
+
+/** Pure: `loom_agent_containers` by state from a /metrics text (`{state="proven",node="…"} 200`: the labels in any order). */
+export function containersByStateOf(text: string): { proven: number; unproven: number } {
   const of = (state: string): number => {
     for (const m of text.matchAll(/^loom_agent_containers\{([^}]*)\} (\d+)$/gm)) if (m[1]!.split(',').includes(`state="${state}"`)) return Number(m[2]);
     return 0;
@@ -92,14 +94,21 @@ async function containersByState(metricsUrl: string): Promise<{ proven: number; 
   return { proven: of('proven'), unproven: of('unproven') };
 }
 
+/** `loom_agent_containers` by state from the agent's /metrics. */
+async function containersByState(metricsUrl: string): Promise<{ proven: number; unproven: number }> {
+  const res = await fetch(`${metricsUrl}/metrics`);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${metricsUrl}/metrics answered ${res.status}`);
+  return containersByStateOf(text);
+}
+
 export async function realNodeIdle(o: RealIdleOptions): Promise<RealIdleOutcome> {
   const why = probeRealCgroups();
   if (why) return { node: 'simulated', reason: why };
   const threshold = defaultEvictThresholdPercent();
   const memory = nodeMemoryPercent();
-  if (memory >= threshold - 10) {
-    return { node: 'simulated', reason: `node memory ${memory.toFixed(1)} % in use is not more than 10 points under the default eviction threshold ${threshold} %` };
-  }
+  const tooHigh = memoryTooHigh(memory, threshold);
+  if (tooHigh) return { node: 'simulated', reason: tooHigh };
   const yarnPath = `${benchPrefix()}/kubepods/besteffort/hadoop-yarn`;
   let cgs: NodeCgroups;
   try {
