@@ -26,9 +26,11 @@
  *    and the same process grown to the crossing and stopped by the bench itself (SIGTERM, and
  *    SIGKILL) gives the teardown floor.
  *  - cpuPercentIdle is followed by a second window of the same child (details.cpuPercentIdleSteady).
+ *    The same two windows are then taken on this machine's real cgroups and /proc when it allows
+ *    (agent-idle-real.ts): those are the headline (details.idleNode = 'real'), the simulated
+ *    node's are kept as details.cpuPercentIdleSimulated / …SimulatedSteady.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +45,9 @@ import { startYarnSim, type YarnSim } from '../sim/yarn/index.js';
 import { median, percentile, round } from './stats.js';
 import { type LoomChild, sleep, spawnLoom, tail, waitFor } from './proc.js';
 import { ExitWatcher, exitWatchUsable, watchExit } from './exit-watch.js';
+import { realNodeIdle, type RealIdleOutcome } from './agent-idle-real.js';
+import { idleCpu, type IdleWindow } from './idle-cpu.js';
+import { agentHierarchyRoots, benchPrefix, CGROUP_ROOT, MadeCgroups, probeRealCgroups } from './real-cgroups.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -72,7 +77,11 @@ export interface AgentResults {
   realCgroupReactionMs: number | null;
   realCgroupReactionNote?: string;
   rssMB: number;
-  /** Agent process CPU (user + system) over `idleSeconds` with no pressure, default settings, % of one core. */
+  /**
+   * Agent process CPU (user + system) over `idleSeconds` with no pressure, default settings, % of
+   * one core: on the real node (real cgroups and /proc) when this machine allows it, else on the
+   * simulated node (`details.idleNode` says which).
+   */
   cpuPercentIdle: number;
   /** The same at `--fast-watch-millis <fastWatchMillis>` (the period of the reaction trials). */
   cpuPercentFastWatch: number;
@@ -106,8 +115,17 @@ export interface AgentDetails {
   idleSeconds: number;
   /** `cpuPercentIdle`'s child over the following window of the same length (warmed up). */
   cpuPercentIdleSteady?: number;
+  /** Which node `cpuPercentIdle` and `cpuPercentIdleSteady` were measured on. */
+  idleNode?: 'real' | 'simulated';
+  /** Why they are the simulated node's (not root, no writable v1 cgroups, node memory too high). */
+  idleNodeNote?: string;
+  /** The idle child on the simulated node (its files replaced by rename: a stat per read), first window and the next. */
+  cpuPercentIdleSimulated?: number;
+  cpuPercentIdleSimulatedSteady?: number;
+  /** The real node's idle measurement: containers the agent proved (before and after the windows), this machine's memory in use. */
+  idleRealNode?: { provenBefore: number; provenAfter: number; nodeMemoryPercent: number; evictThresholdPercent: number };
   /** Machine load averages (1 min) when each idle window began and ended: the machine is shared. */
-  idleLoad: { label: string; before: number; after: number; cpuPercent: number }[];
+  idleLoad: IdleWindow[];
   /**
    * The slowest reaction trials taken apart with the agent's own log: `detectMs` from the write to
    * the fast watch's decision (its log line), `lookLateMs` how late that look started after its
@@ -265,24 +283,33 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     const idleExtra = (process.env.BENCH_AGENT_IDLE_ARGS ?? '').split(' ').filter((a) => a !== '');
     child = spawnLoom([...baseArgs('idle.sock'), ...idleExtra], idleLog, { LOOM_LOG_LEVEL: 'info' }, [...(o.nodeArgs ?? []), ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])]);
     await waitRunning(child, idleLog);
-    const idle = await idleCpu(child, o.idleSeconds, o.containers, say, idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings');
+    const settingsLabel = idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings';
+    const idle = await idleCpu(child, o.idleSeconds, o.containers, say, `simulated node, ${settingsLabel}`);
     // The same child over the next window: its code warmed up (V8's optimizing compiler is done
     // with what an idle agent runs), what a long-running agent costs. Reported beside the first.
-    const steady = await idleCpu(child, o.idleSeconds, o.containers, say, `${idleExtra.length > 0 ? `settings ${idleExtra.join(' ')}` : 'default settings'}, the next window`);
+    const steady = await idleCpu(child, o.idleSeconds, o.containers, say, `simulated node, ${settingsLabel}, the next window`);
     await child.stop();
     child = undefined;
+    // The same windows on this machine's real cgroups and /proc, when it allows (agent-idle-real.ts).
+    const realIdle = await realNodeIdle({
+      nodeName: NODE, nmUrl, containerIds: cluster.liveContainers(nodeId).map((c) => c.id), idleSeconds: o.idleSeconds, extraArgs: idleExtra,
+      settingsLabel, nodeArgs: o.nodeArgs ?? [], say,
+    });
+    if (realIdle.node === 'simulated') say(`agent bench: idle CPU on a real node not measured (${realIdle.reason}): cpuPercentIdle is the simulated node's`);
+    const idleFigures = idleDetails(idle, steady, realIdle);
+    const headline = realIdle.node === 'real' ? realIdle.first : idle;
     if (process.env.BENCH_AGENT_ONLY_IDLE) {
       // Only the idle window at the default settings (the other figures are not measured).
       const nan = Number.NaN;
       return {
         results: {
           containers: o.containers, tickMedianMs: round(median(ticks), 3), rawReadMedianMs: nan, reactionP50Ms: nan, reactionP99Ms: nan,
-          realCgroupReactionMs: null, rssMB: nan, cpuPercentIdle: round(idle.cpuPercent, 2), cpuPercentFastWatch: nan,
+          realCgroupReactionMs: null, rssMB: nan, cpuPercentIdle: round(headline.cpuPercent, 2), cpuPercentFastWatch: nan,
         },
         details: {
           filesPerTick: files.length, tickP90Ms: nan, rawReadP90Ms: nan, reactionTrials: 0, reactionMaxMs: nan, realCgroupTrials: [], realCgroupBreakdown: [],
           realCgroupTeardownMs: null, realCgroupSignalMs: null, fastWatchMillis: o.fastWatchMillis, idleSeconds: o.idleSeconds,
-          idleLoad: [idle, steady].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })), cpuPercentIdleSteady: round(steady.cpuPercent, 2), reactionTail: [],
+          ...idleFigures, idleLoad: idleWindows(idle, steady, realIdle), reactionTail: [],
         },
       };
     }
@@ -386,7 +413,7 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         realCgroupReactionMs: real.ms === null ? null : round(real.ms, 1),
         ...(real.note ? { realCgroupReactionNote: real.note } : {}),
         rssMB: round(rssMB, 1),
-        cpuPercentIdle: round(idle.cpuPercent, 2),
+        cpuPercentIdle: round(headline.cpuPercent, 2),
         cpuPercentFastWatch: round(fast.cpuPercent, 2),
       },
       details: {
@@ -405,8 +432,8 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
         realCgroupExit: exitDetails(real),
         fastWatchMillis,
         idleSeconds: o.idleSeconds,
-        idleLoad: [idle, steady, fast].map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) })),
-        cpuPercentIdleSteady: round(steady.cpuPercent, 2),
+        ...idleFigures,
+        idleLoad: idleWindows(idle, steady, realIdle, fast),
         reactionTail,
       },
     };
@@ -419,6 +446,23 @@ export async function runAgentBench(o: AgentBenchOptions): Promise<{ results: Ag
     if (keep && fs.existsSync(path.join(dir, 'agent.log'))) fs.copyFileSync(path.join(dir, 'agent.log'), keep);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The idle figures of details.json: the headline's second window, both nodes' figures, which node is the headline. */
+function idleDetails(simFirst: IdleWindow, simSteady: IdleWindow, real: RealIdleOutcome): Pick<AgentDetails, 'cpuPercentIdleSteady' | 'idleNode' | 'idleNodeNote' | 'cpuPercentIdleSimulated' | 'cpuPercentIdleSimulatedSteady' | 'idleRealNode'> {
+  const simulated = { cpuPercentIdleSimulated: round(simFirst.cpuPercent, 2), cpuPercentIdleSimulatedSteady: round(simSteady.cpuPercent, 2) };
+  if (real.node === 'simulated') return { cpuPercentIdleSteady: simulated.cpuPercentIdleSimulatedSteady, idleNode: 'simulated', idleNodeNote: real.reason, ...simulated };
+  const { provenBefore, provenAfter, evictThresholdPercent } = real;
+  return {
+    cpuPercentIdleSteady: round(real.steady.cpuPercent, 2), idleNode: 'real', ...simulated,
+    idleRealNode: { provenBefore, provenAfter, nodeMemoryPercent: round(real.nodeMemoryPercent, 1), evictThresholdPercent },
+  };
+}
+
+/** Every idle window measured, in order, with its machine load. */
+function idleWindows(simFirst: IdleWindow, simSteady: IdleWindow, real: RealIdleOutcome, ...more: IdleWindow[]): IdleWindow[] {
+  const all = [simFirst, simSteady, ...(real.node === 'real' ? [real.first, real.steady] : []), ...more];
+  return all.map((x) => ({ ...x, cpuPercent: round(x.cpuPercent, 2) }));
 }
 
 function exitDetails(r: RealCgroupOutcome): NonNullable<AgentDetails['realCgroupExit']> {
@@ -472,21 +516,6 @@ function tailOf(trials: { wall: number; ms: number }[], logFile: string, count =
 
 // ---------------------------------------------------------------------------------------------
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-
-function probeRealCgroups(): string | undefined {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not running as root';
-  const probe = path.join(CGROUP_ROOT, 'memory', `loom-bench-probe-${randomBytes(4).toString('hex')}`);
-  try {
-    fs.mkdirSync(probe);
-    fs.rmdirSync(probe);
-    return undefined;
-  } catch (err) {
-    return `cannot create a cgroup under ${path.dirname(probe)}: ${(err as Error).message}`;
-  }
-}
-
 const IDLE = 'container_1700000000000_0001_01_000001';
 /** The growing container of trial k (a new container each time, as YARN would start). */
 const hogId = (k: number): string => `container_1700000000000_0001_01_${String(k + 2).padStart(6, '0')}`;
@@ -512,14 +541,13 @@ interface RealCgroupOutcome {
 async function realCgroupReaction(trials: number, say: (m: string) => void, nodeArgs: string[]): Promise<RealCgroupOutcome> {
   const why = probeRealCgroups();
   if (why) return { ms: null, note: why, trials: [], breakdown: [], teardownMs: null };
-  const prefix = `loom-bench-${randomBytes(4).toString('hex')}`;
-  const yarnPath = `${prefix}/kubepods/besteffort/hadoop-yarn`;
+  const yarnPath = `${benchPrefix()}/kubepods/besteffort/hadoop-yarn`;
   const tmp = makeSimTempDir('loom-bench-real-');
   const fakeProc = path.join(tmp, 'proc');
   fs.mkdirSync(fakeProc);
   fs.copyFileSync('/proc/mounts', path.join(fakeProc, 'mounts'));
   fs.copyFileSync('/proc/stat', path.join(fakeProc, 'stat'));
-  const created: string[] = [];
+  const made = new MadeCgroups();
   const procs: ChildProcess[] = [];
   let nm: http.Server | undefined;
   let agent: LoomChild | undefined;
@@ -538,16 +566,8 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
   writeAtomic(meminfo, meminfoText(total, base));
   try {
     const cgs = NodeCgroups.open({ cgroupRoot: CGROUP_ROOT, procRoot: '/proc', yarnCgroupPath: yarnPath });
-    const l = cgs.layout;
-    const roots = new Set(['memory', 'cpu', 'cpuacct'].map((c) => l.controllerDirs[c]).filter((d): d is string => d !== undefined));
-    if (l.unified) roots.add(l.unified.dir);
-    const mkdirs = (root: string, rel: string): void => {
-      let cur = root;
-      for (const part of rel.split('/')) {
-        cur = path.join(cur, part);
-        if (!fs.existsSync(cur)) { fs.mkdirSync(cur); created.push(cur); }
-      }
-    };
+    const roots = agentHierarchyRoots(cgs.layout);
+    const mkdirs = (root: string, rel: string): void => made.make(root, rel);
     const entry = (id: string) => ({
       id, state: 'RUNNING', exitCode: -1000, diagnostics: '', user: 'etl', totalMemoryNeededMB: 512, totalVCoresNeeded: 1,
       executionType: 'GUARANTEED', containerLogsLink: '', nodeId: 'node-real:45454', containerLogFiles: [],
@@ -676,14 +696,8 @@ async function realCgroupReaction(trials: number, say: (m: string) => void, node
     if (nm) { nm.closeAllConnections(); await new Promise<void>((r) => nm!.close(() => r())); }
     for (const c of procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.all(procs.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
-    for (const d of [...created].reverse()) {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        try { fs.rmdirSync(d); break; } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
-          await sleep(40);
-        }
-      }
-    }
+    const left = await made.removeAll();
+    if (left.length > 0) say(`agent bench: real cgroups left behind (still busy): ${left.join(', ')}`);
     const keep = process.env.BENCH_AGENT_REAL_LOG;
     if (keep && fs.existsSync(path.join(tmp, 'agent.log'))) fs.copyFileSync(path.join(tmp, 'agent.log'), keep);
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -698,33 +712,4 @@ async function waitRunning(c: LoomChild, logFile: string): Promise<void> {
     return fs.readFileSync(logFile, 'utf8').includes('node agent running') ? true : undefined;
   }, 30_000, 100);
   await sleep(2500); // two ticks: containers proven, CPU rates known
-}
-
-/** utime + stime of a process in seconds (`/proc/<pid>/stat`, USER_HZ = 100). */
-/** utime and stime of a process in seconds (`/proc/<pid>/stat`, USER_HZ = 100). */
-function cpuTimesOf(pid: number): { user: number; system: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]) / 100, system: Number(f[12]) / 100 };
-}
-
-const load1 = (): number => Number(fs.readFileSync('/proc/loadavg', 'latin1').split(' ')[0]);
-
-/**
- * The agent child's CPU over `seconds` of a node with no pressure (the population steady, node
- * memory well under the threshold): user + system time from `/proc/<pid>/stat`, % of one core.
- */
-async function idleCpu(c: LoomChild, seconds: number, containers: number, say: (m: string) => void, label: string): Promise<{ label: string; before: number; after: number; cpuPercent: number }> {
-  const before = load1();
-  const cpu0 = cpuTimesOf(c.pid);
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  const cpu1 = cpuTimesOf(c.pid);
-  const wall = (performance.now() - t0) / 1000;
-  const after = load1();
-  const user = ((cpu1.user - cpu0.user) * 100) / wall;
-  const system = ((cpu1.system - cpu0.system) * 100) / wall;
-  const cpuPercent = user + system;
-  say(`agent bench: idle CPU (${label}, ${containers} containers, ${wall.toFixed(0)} s): ${cpuPercent.toFixed(2)} % of one core (user ${user.toFixed(2)}, system ${system.toFixed(2)}); machine load ${before} → ${after}`);
-  return { label, before, after, cpuPercent };
 }

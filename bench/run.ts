@@ -2,7 +2,9 @@
  * `npm run bench`: the operator and agent benchmarks against the simulators. Writes
  * bench/results.json (exactly the keys of issue 6), bench/details.json (the figures behind them)
  * and prints a table with the targets. Never part of `npm test`. Bounded: a watchdog ends the run
- * (children included) after 9.5 minutes.
+ * (children included) after 12 minutes. agent.cpuPercentIdle is the idle agent on this machine's
+ * real cgroups and /proc when it allows (root, writable v1 cgroups), else on the simulated node;
+ * the line under the table says which.
  *
  * The operator and agent children run with the V8 flags docs/operations.md ships for them
  * (RUNTIME_FLAGS); BENCH_OPERATOR_NODE_ARGS / BENCH_AGENT_NODE_ARGS override them ("" = V8's
@@ -29,7 +31,7 @@ const sizes = process.env.BENCH_OPERATOR_NODES
   ? process.env.BENCH_OPERATOR_NODES.split(',').map((v) => Number(v.trim()))
   : scale === 'full' ? [1000, 5000, 20_000] : [5000];
 if (sizes.some((n) => !Number.isInteger(n) || n < 10)) throw new Error(`BENCH_OPERATOR_NODES: node counts ≥ 10, got ${process.env.BENCH_OPERATOR_NODES}`);
-const watchdogMinutes = scale === 'full' || sizes.some((n) => n > 5000) ? 25 : 9.5;
+const watchdogMinutes = scale === 'full' || sizes.some((n) => n > 5000) ? 25 : 12;
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: watchdog — still running after ${watchdogMinutes} minutes, giving up\n`);
   process.exit(3); // the exit hook in proc.ts kills the children
@@ -135,6 +137,8 @@ const addRows = (prefix: string, values: Record<string, unknown>): void => {
 };
 for (const [group, values] of Object.entries(results)) addRows(group, values as unknown as Record<string, unknown>);
 process.stdout.write(`\n${formatTable(rows)}\n\n`);
+const idleOn = details.agent as { idleNode?: string; idleNodeNote?: string } | undefined;
+if (idleOn?.idleNode) process.stdout.write(`agent.cpuPercentIdle: measured on the ${idleOn.idleNode} node${idleOn.idleNodeNote ? ` (${idleOn.idleNodeNote})` : ''}\n`);
 const missed = targets.filter((t) => verdict(t) === 'missed').map((t) => t.label);
 process.stdout.write(`targets met: ${targets.filter((t) => verdict(t) === 'met').length}/${targets.length}${missed.length ? `; missed: ${missed.join(', ')}` : ''}\n`);
 process.stdout.write(`wrote bench/results.json and bench/details.json in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
