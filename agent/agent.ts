@@ -114,7 +114,7 @@ export interface AgentHandle {
 /** Percentage points under the memory eviction threshold from which container figures are read every tick. */
 export const NEAR_THRESHOLD_POINTS = 10;
 /** Every how many ticks a container's files are read while no rule needs them fresh. */
-export const FAR_READ_EVERY = 5;
+export const FAR_READ_EVERY = 10;
 /**
  * Every how many ticks the NodeManager is asked while container figures are read once in
  * {@link FAR_READ_EVERY} (far under the threshold) and its list is steady; a container cgroup

@@ -141,7 +141,7 @@ export function psiSnapshotOf(p: { memory?: Psi; cpu?: Psi }): PsiSnapshot | und
  * path later cannot redirect the reads; a kill proves afresh whatever this says; a stale proof can
  * only cost one crossing (the kill refuses, the plan drops the container, the next victim goes).
  */
-export const REVALIDATE_EVERY = 30;
+export const REVALIDATE_EVERY = 120;
 /** Files of one container read through held descriptors: memory usage and stat, CPU usage, memory and CPU PSI. */
 export const HELD_FILES_PER_CONTAINER = 5;
 /** Held files besides the containers': the YARN parent's (≤ 8) and the node's (meminfo, stat, 2 PSI). */
