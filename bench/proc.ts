@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RUNTIME_ENV } from '../settings/runtime-flags.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -82,7 +83,8 @@ export function spawnLoom(args: string[], logFile: string, env: NodeJS.ProcessEn
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm run bench does)`);
   const child = spawn(process.execPath, [...nodeArgs, main, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    // The program's environment as the image's entrypoint gives it (a value already set wins).
+    env: { ...(RUNTIME_ENV[args[0] as keyof typeof RUNTIME_ENV] ?? {}), ...process.env, ...env },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { installDebianPackage } from '../debian-package.js';
-import { RUNTIME_FLAGS } from '../../settings/runtime-flags.js';
+import { RUNTIME_ENV, RUNTIME_FLAGS } from '../../settings/runtime-flags.js';
 import { SimWorld } from '../../sim/world.js';
 import { SpnegoFilter } from '../../sim/yarn/index.js';
 import { REALM, TestKdc, kerberosAvailable, kerberosBinding } from '../kdc.js';
@@ -238,6 +238,17 @@ describe.skipIf(missing !== undefined)('the image', () => {
     expect(optionsFor('agent')).toBe(RUNTIME_FLAGS.agent.join(' '));
     expect(optionsFor('status')).toBe('');
     expect(optionsFor('operator', ['NODE_OPTIONS=--max-old-space-size=640'])).toBe(`${RUNTIME_FLAGS.operator.join(' ')} --max-old-space-size=640`);
+  });
+
+  test('the agent gets its process environment from the entrypoint (a value given on the container wins)', () => {
+    const probe = "require('fs').mkdirSync('/tmp/probe-env',{recursive:true});require('fs').writeFileSync('/tmp/probe-env/node','#!/bin/sh\\necho \"${MALLOC_ARENA_MAX:-unset}\"\\n',{mode:0o755})";
+    expect(inImage(['node', '-e', probe]).code).toBe(0);
+    const arenasFor = (program: string, env: string[] = []) =>
+      inImage(['env', 'PATH=/tmp/probe-env:/usr/local/bin:/usr/bin:/bin', ...env, 'loom', program]).stdout.trim();
+    expect(arenasFor('agent')).toBe(RUNTIME_ENV.agent?.MALLOC_ARENA_MAX);
+    expect(RUNTIME_ENV.agent?.MALLOC_ARENA_MAX).toBe('2');
+    expect(arenasFor('operator')).toBe('unset');
+    expect(arenasFor('agent', ['MALLOC_ARENA_MAX=8'])).toBe('8');
   });
 
   test('the runtime stage holds the compiled program and production dependencies only', () => {

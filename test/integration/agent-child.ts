@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { RUNTIME_FLAGS } from '../../settings/runtime-flags.js';
+import { RUNTIME_ENV, RUNTIME_FLAGS } from '../../settings/runtime-flags.js';
 
 const REPO = path.join(import.meta.dirname, '..', '..');
 
@@ -51,7 +51,7 @@ export class AgentChild {
     this.shell = spawn(argv[0]!, argv.slice(1), {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: RUNTIME_FLAGS.agent.join(' '), LOOM_LOG_LEVEL: 'info', ...o.env },
+      env: { ...RUNTIME_ENV.agent, ...process.env, NODE_OPTIONS: RUNTIME_FLAGS.agent.join(' '), LOOM_LOG_LEVEL: 'info', ...o.env },
     });
     this.exited = new Promise((resolve) => this.shell.once('exit', (code, signal) => {
       this.exitInfo = { code, signal };
