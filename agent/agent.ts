@@ -11,7 +11,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
-import { type ContainerCgroup, MeminfoWatch, type MemoryLook, NodeCgroups } from '../cgroup/index.js';
+import { type ContainerCgroup, MeminfoWatch, type MemoryLook, NodeCgroups, type ThresholdLook } from '../cgroup/index.js';
 import { type Clock, systemClock, type Timer } from '../clock/clock.js';
 import { KubeApi } from '../kube/api.js';
 import { connect, type KubeConnection } from '../kube/connection.js';
@@ -383,9 +383,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
    * dropped, and the evictor kills — proving each container's directories and each pid afresh.
    */
   const fastCheck = (): FastCheckResult => {
-    let look: MemoryLook;
+    let seen: ThresholdLook;
     try {
-      look = meminfo.look();
+      seen = meminfo.lookAt(config.memoryEvictThresholdPercent);
       health.memoryRead();
       if (fastFailing) fastLog.info('node memory readable again');
       fastFailing = false;
@@ -395,17 +395,9 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       fastFailing = true;
       return { triggered: false, issued: [] };
     }
+    const { look, over: memory } = seen;
     const usagePercent = (look.used * 100) / look.total;
-    if (look.used * 100 < look.total * config.memoryEvictThresholdPercent) return { triggered: false, usagePercent, look, issued: [] };
-    let memory;
-    try {
-      memory = meminfo.confirm();
-    } catch (err) {
-      health.memoryFailed((err as Error).message);
-      if (!fastFailing) fastLog.error({ err: (err as Error).message }, 'fast memory watch cannot read node memory');
-      fastFailing = true;
-      return { triggered: false, issued: [] };
-    }
+    if (!memory) return { triggered: false, usagePercent, look, issued: [] };
     metrics.fastWatchTriggers.inc();
     const now = clock();
     const node = { memoryTotal: memory.total, memoryUsed: memory.used };

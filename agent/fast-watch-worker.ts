@@ -19,7 +19,7 @@
  * With a fixed period it keeps the watch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CgroupPathError, type KillResult, MeminfoWatch, type MemoryLook, NodeCgroups } from '../cgroup/index.js';
+import { CgroupPathError, type KillResult, MeminfoWatch, type MemoryLook, NodeCgroups, type ThresholdLook } from '../cgroup/index.js';
 import { systemClock, type Timer } from '../clock/clock.js';
 import { decideOnPlan, KillPlan, type PlanMarks } from './kill-plan.js';
 import { recordEvictions } from './rules/state.js';
@@ -77,9 +77,9 @@ port.on('message', (m: FastWatchUpdate) => {
 });
 
 function look(lateMs: number): MemoryLook | undefined {
-  let m: MemoryLook;
+  let seen: ThresholdLook;
   try {
-    m = meminfo.look();
+    seen = meminfo.lookAt(config.memoryEvictThresholdPercent);
     if (failing) post({ type: 'memory', ok: true });
     failing = false;
   } catch (err) {
@@ -87,15 +87,8 @@ function look(lateMs: number): MemoryLook | undefined {
     failing = true;
     return undefined;
   }
-  if (m.used * 100 < m.total * config.memoryEvictThresholdPercent) return m;
-  let memory;
-  try {
-    memory = meminfo.confirm();
-  } catch (err) {
-    if (!failing) post({ type: 'memory', ok: false, err: (err as Error).message });
-    failing = true;
-    return undefined;
-  }
+  const { look: m, over: memory } = seen;
+  if (!memory) return m;
   const now = Date.now();
   const decideFrom = performance.now();
   const marks: PlanMarks = {

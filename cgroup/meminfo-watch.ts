@@ -61,6 +61,17 @@ export function scanMeminfo(buf: Buffer, len: number): MemoryLook | undefined {
   return { total: total * 1024, used: (total - avail) * 1024 };
 }
 
+/** Pure: whether a look is at or over the eviction threshold (percent of MemTotal in use). */
+export function atOrOver(look: MemoryLook, thresholdPercent: number): boolean {
+  return look.used * 100 >= look.total * thresholdPercent;
+}
+
+/** One look; when it is at or over the threshold, `over` is the strict parse of the same bytes. */
+export interface ThresholdLook {
+  look: MemoryLook;
+  over?: NodeMemory;
+}
+
 function startsWith(buf: Buffer, at: number, len: number, word: Buffer): boolean {
   if (at + word.length > len) return false;
   for (let k = 0; k < word.length; k++) if (buf[at + k] !== word[k]) return false;
@@ -88,6 +99,16 @@ export class MeminfoWatch {
     if (m) return m;
     parseMeminfo(this.buf.toString('latin1', 0, this.len), this.file); // throws the precise error
     throw new CgroupParseError(this.file, 'MemTotal / MemAvailable not in the "Key: value kB" form');
+  }
+
+  /**
+   * One look against the threshold: under it that is all; at or over it the strict parse of the
+   * same bytes confirms (a malformed file never triggers anything by itself). Throws as `look`
+   * and `confirm` do.
+   */
+  lookAt(thresholdPercent: number): ThresholdLook {
+    const look = this.look();
+    return atOrOver(look, thresholdPercent) ? { look, over: this.confirm() } : { look };
   }
 
   /** The strict parse of the bytes the last look read (the check before acting on a crossing). */

@@ -56,6 +56,27 @@ describe('MeminfoWatch', () => {
   });
 });
 
+describe('MeminfoWatch.lookAt', () => {
+  it('under the threshold a look only; at or over it the strict parse of the same bytes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loom-meminfo-'));
+    try {
+      const file = path.join(dir, 'meminfo');
+      const w = new MeminfoWatch(dir);
+      fs.writeFileSync(file, meminfo(1000, 301)); // 69.9 % in use
+      expect(w.lookAt(70)).toEqual({ look: { total: 1000 * 1024, used: 699 * 1024 } });
+      fs.writeFileSync(file, meminfo(1000, 300)); // 70 %: at the threshold
+      const at = w.lookAt(70);
+      expect(at.over).toMatchObject({ total: 1000 * 1024, used: 700 * 1024 });
+      // The cheap scan finds both fields, the strict parser refuses the line: nothing is confirmed.
+      fs.writeFileSync(file, `${meminfo(1000, 100)}Cached: lots kB\n`);
+      expect(() => w.lookAt(70)).toThrow(CgroupParseError);
+      expect(w.lookAt(95).over).toBeUndefined(); // under a higher threshold the strict parse is never made
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('nextLookIn', () => {
   const p = { minMs: 5, maxMs: 100, growthBytesPerSecond: 2048 * MiB };
   it('follows the headroom under the threshold at the planned growth rate, within the bounds', () => {
