@@ -9,14 +9,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
-const SCRIPT = [
-  'import os, select, sys, time',
-  'fd = os.pidfd_open(int(sys.argv[1]))',
-  'print("ready", flush=True)',
-  'p = select.poll(); p.register(fd, select.POLLIN); p.poll()',
-  'print(time.monotonic_ns(), flush=True)',
-].join('\n');
-
 let usable: boolean | undefined;
 
 /** Whether exits can be observed this way here. */
@@ -35,30 +27,18 @@ function fromMonotonicMs(ms: number): number {
 }
 
 /**
- * Watch `pid`: resolves `ready` once the helper holds its pidfd, then `exitedAt` with the exit
- * time on this process's performance.now() clock (undefined when the helper failed).
+ * Watch one process: `ready` once the helper holds its pidfd (false: already gone, or no helper),
+ * then `exitedAt` with the exit time on this process's performance.now() clock (undefined when
+ * the helper failed). The helper ends with it.
  */
 export function watchExit(pid: number): { ready: Promise<boolean>; exitedAt: Promise<number | undefined> } {
-  const c = spawn('python3', ['-c', SCRIPT, String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  let readyNow!: (ok: boolean) => void;
-  const ready = new Promise<boolean>((resolve) => { readyNow = resolve; });
-  const exitedAt = new Promise<number | undefined>((resolve) => {
-    c.stdout.on('data', (b: Buffer) => {
-      out += b.toString('latin1');
-      if (out.startsWith('ready\n')) readyNow(true);
-    });
-    c.on('close', () => {
-      readyNow(false);
-      const ns = Number(out.split('\n')[1]);
-      resolve(Number.isFinite(ns) && ns > 0 ? fromMonotonicMs(ns / 1e6) : undefined);
-    });
-    c.on('error', () => { readyNow(false); resolve(undefined); });
-  });
+  const w = new ExitWatcher();
+  const ready = w.watch(pid);
+  const exitedAt = w.exitedAt(pid).finally(() => w.close());
   return { ready, exitedAt };
 }
 
-const MANY_SCRIPT = [
+const SCRIPT = [
   'import os, select, sys, time',
   'p = select.poll(); p.register(0, select.POLLIN); fds = {}; buf = b""',
   'while True:',
@@ -77,14 +57,14 @@ const MANY_SCRIPT = [
 ].join('\n');
 
 /**
- * Exits of many processes, observed off the bench's event loop by one helper holding a pidfd of
- * each (as {@link watchExit}, for the simulated node's 200 container processes at once).
+ * Exits of processes, observed off the bench's event loop by one helper holding a pidfd of each
+ * (the simulated node's 200 container processes at once, or one growing process).
  */
 export class ExitWatcher {
-  private readonly helper = spawn('python3', ['-c', MANY_SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
+  private readonly helper = spawn('python3', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
   private readonly ready = new Map<number, (ok: boolean) => void>();
   private readonly exits = new Map<number, number>();
-  private readonly waiting = new Map<number, (at: number) => void>();
+  private readonly waiting = new Map<number, (at: number | undefined) => void>();
   private out = '';
 
   constructor() {
@@ -106,10 +86,15 @@ export class ExitWatcher {
         }
       }
     });
-    this.helper.on('close', () => {
+    const gone = (): void => {
       for (const r of this.ready.values()) r(false);
       this.ready.clear();
-    });
+      for (const w of this.waiting.values()) w(undefined);
+      this.waiting.clear();
+    };
+    this.helper.stdin.on('error', () => undefined); // a helper that is gone: `gone` answers
+    this.helper.on('close', gone);
+    this.helper.on('error', gone);
   }
 
   /** Watch `pid`; true once the helper holds its pidfd (false: already gone, or no helper). */
@@ -121,11 +106,12 @@ export class ExitWatcher {
     });
   }
 
-  /** When `pid` exited, on this process's performance.now() clock (waits for it). */
-  exitedAt(pid: number): Promise<number> {
+  /** When `pid` exited, on this process's performance.now() clock (waits for it; undefined once the helper is gone). */
+  exitedAt(pid: number): Promise<number | undefined> {
     const at = this.exits.get(pid);
     if (at !== undefined) return Promise.resolve(at);
-    return new Promise<number>((resolve) => this.waiting.set(pid, resolve));
+    if (this.helper.exitCode !== null || this.helper.signalCode !== null) return Promise.resolve(undefined);
+    return new Promise<number | undefined>((resolve) => this.waiting.set(pid, resolve));
   }
 
   close(): void {
