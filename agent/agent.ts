@@ -38,7 +38,7 @@ import { buildSnapshot, ratesKnown } from './snapshot.js';
 import { decideOnPlan, KillPlan, planSignature } from './kill-plan.js';
 import { type FastWatchReport, FastWatchThread } from './fast-watch-thread.js';
 import { MemoryBackstop } from './memory-backstop.js';
-import { DEFAULT_FAST_WATCH_MAX_MILLIS, nextLookIn, type WatchPeriod } from './watch-period.js';
+import { DEFAULT_FAST_WATCH_MAX_MILLIS, fixedPeriod, looksOften, nextLookIn, type WatchPeriod } from './watch-period.js';
 
 export interface StartAgentOptions {
   logger?: Logger;
@@ -579,7 +579,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
         }
         health.fastWatchTurned();
         // Looking more often than the longest period (or at a fixed period): the thread watches.
-        if (watchPeriod.minMs >= watchPeriod.maxMs || next < watchPeriod.maxMs) {
+        if (looksOften(next, watchPeriod)) {
           if (thread) {
             handOver(thread);
             return;
@@ -596,7 +596,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     scheduleFast(watchPeriod.minMs);
     // Far under the threshold the watch stays here; the thread is started the first time the
     // watch looks often (an idle agent never pays for it) and kept for the next time.
-    if (watchPeriod.minMs >= watchPeriod.maxMs) ensureThread();
+    if (fixedPeriod(watchPeriod)) ensureThread();
   }
   log.info({ socket: copilot.socketPath, metrics: metricsEndpoint?.url, tickMillis: settings.tickMillis, fastWatch: watchPeriod, manual: options.manual === true }, 'node agent running');
 

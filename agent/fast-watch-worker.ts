@@ -25,7 +25,7 @@ import { decideOnPlan, KillPlan, type PlanMarks } from './kill-plan.js';
 import { recordEvictions } from './rules/state.js';
 import type { AgentRulesState, Eviction, RulesConfig } from './rules/index.js';
 import type { FastWatchInit, FastWatchReport, FastWatchUpdate } from './fast-watch-thread.js';
-import { nextLookIn } from './watch-period.js';
+import { looksOften, nextLookIn } from './watch-period.js';
 
 const init = workerData as FastWatchInit;
 const port = parentPort!;
@@ -150,8 +150,6 @@ function look(lateMs: number): MemoryLook | undefined {
 }
 
 const period = init.period;
-/** A fixed period (shortest = longest): the watch never goes back. */
-const fixed = period.minMs >= period.maxMs;
 function schedule(delay: number): void {
   if (stopped || !active) return;
   const due = systemClock.now() + delay;
@@ -166,7 +164,7 @@ function schedule(delay: number): void {
     turned[0] = systemClock.now();
     // Far under the threshold again (the longest period, HAND_BACK_AFTER looks in a row): the
     // main thread's own timer is enough there, and this thread sleeps until handed the watch again.
-    calm = !fixed && next >= period.maxMs ? calm + 1 : 0;
+    calm = looksOften(next, period) ? 0 : calm + 1;
     if (calm >= HAND_BACK_AFTER) {
       active = false;
       timer = undefined;

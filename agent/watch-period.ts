@@ -35,3 +35,15 @@ export function nextLookIn(look: { total: number; used: number } | undefined, th
   const ms = (headroom * 1000) / p.growthBytesPerSecond;
   return Math.min(hi, Math.max(lo, Math.floor(ms)));
 }
+
+/** Pure: a fixed period (shortest = longest). */
+export const fixedPeriod = (p: WatchPeriod): boolean => p.minMs >= p.maxMs;
+
+/**
+ * Pure: whether the watch looks more often than its longest period next (`nextMs` from
+ * {@link nextLookIn}), or at a fixed period — then its own thread watches; else the main thread's
+ * timer is enough.
+ */
+export function looksOften(nextMs: number, p: WatchPeriod): boolean {
+  return fixedPeriod(p) || nextMs < p.maxMs;
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CgroupParseError, MeminfoWatch, scanMeminfo } from '../../cgroup/index.js';
-import { nextLookIn } from '../../agent/watch-period.js';
+import { looksOften, nextLookIn } from '../../agent/watch-period.js';
 import { agentSettingSpecs, toAgentSettings } from '../../agent/settings.js';
 
 const GiB = 2 ** 30;
@@ -74,6 +74,16 @@ describe('MeminfoWatch.lookAt', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('looksOften', () => {
+  it('the watch moves to its own thread when it looks more often than its longest period, or at a fixed one', () => {
+    const p = { minMs: 5, maxMs: 250, growthBytesPerSecond: 2048 * MiB };
+    expect(looksOften(250, p)).toBe(false);
+    expect(looksOften(249, p)).toBe(true);
+    expect(looksOften(5, p)).toBe(true);
+    expect(looksOften(5, { ...p, maxMs: 5 })).toBe(true);
   });
 });
 
