@@ -22,14 +22,14 @@ import { NodeManagerClient } from '../yarn/nm-client.js';
 import { ResourceManagerClient } from '../yarn/rm-client.js';
 import { ForbiddenReporter } from '../kube/forbidden.js';
 import { startKerberos } from '../yarn/kerberos/session.js';
-import { type Collection, Collector } from './collector.js';
+import { type CollectedContainer, type Collection, Collector } from './collector.js';
 import { createCopilotBackend } from './copilot-backend.js';
 import { type CopilotServer, serveCopilot } from './copilot-server.js';
 import { CpuSuppressor } from './cpu-suppression.js';
 import { type EvictionRecord, Evictor, type IssuedEviction } from './evictor.js';
 import { AgentMetrics } from './metrics.js';
 import {
-  type AgentRulesState, cpuSampleOf, type Decision, decide, type Eviction, initialRulesState, parseRulesConfig,
+  type AgentRulesState, type ContainerSnapshot, cpuSampleOf, type Decision, decide, type Eviction, initialRulesState, parseRulesConfig,
   pushCpuSample, recordCpuLimit, recordEvictions, type RuleName, type RulesConfig, type Snapshot,
 } from './rules/index.js';
 import type { AgentSettings } from './settings.js';
@@ -133,6 +133,13 @@ export function containerReadEvery(node: { memoryUsed: number; memoryTotal: numb
   if (config.cpuEvictBESatisfactionLowerPercent !== undefined || !node || !(node.memoryTotal > 0)) return 1;
   const far = node.memoryUsed * 100 < node.memoryTotal * (config.memoryEvictThresholdPercent - NEAR_THRESHOLD_POINTS);
   return far ? FAR_READ_EVERY : 1;
+}
+
+/** The proven cgroups of a collection's measured containers, by id (the fast watch's plan). */
+function cgroupsOf(col: Collection): Map<string, ContainerCgroup> {
+  const m = new Map<string, ContainerCgroup>();
+  for (const c of col.containers) if (c.cgroup && c.stats) m.set(c.nm.id, c.cgroup);
+  return m;
 }
 
 const inCluster = (): boolean =>
@@ -310,6 +317,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
     return { decision, issued };
   };
 
+  /** The last unmarked tick's candidates and proven cgroups, by the collection's container list they come from. */
+  let lastCandidates: { from: readonly CollectedContainer[]; candidates: readonly ContainerSnapshot[]; cgroups: ReadonlyMap<string, ContainerCgroup> } | undefined;
   /** A tick is between its start and its end (for the fast watch's log: was a late look held up by it?). */
   let tickRunning = false;
   const tick = async (): Promise<TickResult> => {
@@ -331,7 +340,11 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       }
       const known = ratesKnown(col);
       const blocked = evictor.blocked(now);
-      const built = buildSnapshot(col, evictor.evicting, state, blocked);
+      // The same containers as the last tick's (an idle node between two container passes) and
+      // nobody marked: the last tick's candidates and cgroups, as they are.
+      const unmarked = evictor.evicting.size === 0 && blocked.size === 0;
+      const same = unmarked && lastCandidates?.from === col.containers ? lastCandidates : undefined;
+      const built = buildSnapshot(col, evictor.evicting, state, blocked, same?.candidates);
       // The CPU sample uses the node and YARN figures only; the snapshot then carries the new state.
       if (known && built) state = pushCpuSample(state, cpuSampleOf(built, now), config);
       const snapshot = built ? { ...built, state } : undefined;
@@ -341,8 +354,8 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
       const { decision, issued } = decideAndApply(snapshot, now, rules, 'tick');
       backstop?.apply(snapshot, config.memoryEvictThresholdPercent);
       // The fast watch's plan: this tick's proven containers, marks as they are after its evictions.
-      const cgroupsById = new Map<string, ContainerCgroup>();
-      for (const c of col.containers) if (c.cgroup && c.stats) cgroupsById.set(c.nm.id, c.cgroup);
+      const cgroupsById = same?.cgroups ?? cgroupsOf(col);
+      if (unmarked && !same) lastCandidates = { from: col.containers, candidates: snapshot.containers, cgroups: cgroupsById };
       // The plan leaves nobody out for back-off (the fast watch asks the evictor); its marks are
       // as they are after this tick's evictions: the snapshot is rebuilt only when those changed.
       const planned = issued.length === 0 && blocked.size === 0 ? { ...snapshot, state } : buildSnapshot(col, evictor.evicting, state, new Set()) ?? snapshot;

@@ -195,6 +195,10 @@ export class Collector {
   private unprovenLogged = 0;
   /** The last NodeManager answer, the collection it came in and whether it repeated the one before. */
   private listed: { summary: NmContainerSummary; at: number; steady: boolean; dirs: string | undefined } | undefined;
+  /** The NodeManager answer and the container directories of the last container pass, and this collection's directories (see unchangedContainers). */
+  private lastSummary: NmContainerSummary | undefined;
+  private lastPassDirs: string | undefined;
+  private dirsNow: string | undefined;
   /** Collections that asked the NodeManager (tests, metrics). */
   nmAsked = 0;
 
@@ -285,6 +289,7 @@ export class Collector {
     // Node first: whether the containers' files are read, and whether the NodeManager is asked, depends on how full it is.
     const node = this.readNode();
     const listing = this.mayReuseList(node);
+    this.dirsNow = listing.dirs;
     if (listing.reuse && this.listed) return this.collectFrom(now, node, this.listed.summary, false, true);
     let nmRestarted = false;
     let infoError: string | undefined;
@@ -354,6 +359,10 @@ export class Collector {
     }
 
     this.readEvery = Math.max(1, Math.floor(this.deps.containerReadEvery?.(node) ?? 1));
+    const same = this.unchangedContainers(summary, nmRestarted);
+    if (same) return this.finish(now, node, summary !== undefined, nmRestarted, same, nmContainers, nmEntries, live);
+    this.lastSummary = summary;
+    this.lastPassDirs = this.dirsNow;
     const containers: CollectedContainer[] = [];
     this.unprovenNow = 0;
     this.unprovenLogged = 0;
@@ -381,7 +390,30 @@ export class Collector {
     } else {
       this.once.clear('cg-more');
     }
-    const col: Collection = { at: now, nmUp, nmRestarted, containers: present, nmContainers, nmEntries };
+    return this.finish(now, node, nmUp, nmRestarted, present, nmContainers, nmEntries, live);
+  }
+
+  /**
+   * The last collection's containers, as they are, when this collection has nothing to change in
+   * them: far under every threshold (`readEvery` > 1) between two container passes, the same
+   * NodeManager answer (the same object: an unchanged body is not decoded again), the same
+   * container directories under the YARN parent and every container proven. Then no container is
+   * proven, read or even copied: an idle node's tick is the node's and the YARN parent's
+   * readings. An unproven container is tried again every collection, and a container directory
+   * appearing or going ends the reuse at once.
+   */
+  private unchangedContainers(summary: NmContainerSummary | undefined, nmRestarted: boolean): CollectedContainer[] | undefined {
+    const last = this.last;
+    if (!last || !summary || nmRestarted || !last.nmUp || summary !== this.lastSummary) return undefined;
+    if (this.dirsNow === undefined || this.dirsNow !== this.lastPassDirs) return undefined;
+    if (this.readEvery <= 1 || this.collections % this.readEvery === 0) return undefined;
+    for (const c of last.containers) if (c.problem !== undefined) return undefined;
+    return last.containers;
+  }
+
+  /** The collection: the node's and the YARN parent's readings are fresh in every one. */
+  private finish(now: number, node: NodeReading | undefined, nmUp: boolean, nmRestarted: boolean, containers: CollectedContainer[], nmContainers: NmContainer[], nmEntries: NmEntryCounts, live: readonly NmContainer[]): Collection {
+    const col: Collection = { at: now, nmUp, nmRestarted, containers, nmContainers, nmEntries };
     if (this.nodeId !== undefined) col.nodeId = this.nodeId;
     if (node) col.node = node;
     const yarn = this.readYarn(now, live);
@@ -434,9 +466,10 @@ export class Collector {
     const key = `cg:${nm.id}`;
     let cached = this.cgroupCache.get(nm.id);
     if (cached && this.collections - cached.at < REVALIDATE_EVERY) {
-      // Far from every threshold, a container is read once in `readEvery` collections (staggered by position).
+      // Far from every threshold, containers are read together once in `readEvery` collections:
+      // the collections between reuse them whole (see unchangedContainers).
       const prev = this.statsPrev.get(nm.id);
-      if (prev && this.readEvery > 1 && (this.collections + index) % this.readEvery !== 0) return this.proven(base, key, cached.cg, prev);
+      if (prev && this.readEvery > 1 && this.collections % this.readEvery !== 0) return this.proven(base, key, cached.cg, prev);
       const stats = this.measure(cached.cg, nm.id, now, index, cached.read);
       if (typeof stats !== 'string') return this.proven(base, key, cached.cg, stats);
       this.forget(nm.id); // the read failed: close its files, prove the directories again, now
@@ -486,7 +519,8 @@ export class Collector {
       const rate = prev ? cpuRateMilli(prev.nanos, prev.at, cpuUsageNanos, now) : undefined;
       if (rate !== undefined) stats.cpuUsed = rate;
       let psi: PsiSnapshot | undefined;
-      if (!this.psiPrev.has(id) || (this.collections + index) % CONTAINER_PSI_EVERY === 0) {
+      // Read at most once in CONTAINER_PSI_EVERY collections: every read when reads are that rare.
+      if (!this.psiPrev.has(id) || this.readEvery >= CONTAINER_PSI_EVERY || (this.collections + index) % CONTAINER_PSI_EVERY === 0) {
         psi = psiSnapshotOf(readPressure(cg, read, CONTAINER_PSI));
         this.psiPrev.set(id, psi);
       } else {

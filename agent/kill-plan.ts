@@ -84,14 +84,27 @@ export class KillPlan {
   private ordered = false;
   private base: Snapshot | undefined;
   private builtAt: number | undefined;
-  /** Times the plan was rebuilt (tests, metrics). */
+  /** Times the plan was refreshed, one a tick (tests, metrics). */
   refreshes = 0;
 
-  /** Replace the plan with the tick's (called once per tick). */
+  /** Times the victims were ordered afresh (a refresh with the same containers keeps them). */
+  rebuilds = 0;
+  private from: { containers: readonly ContainerSnapshot[]; cgroups: ReadonlyMap<string, ContainerCgroup>; victimOrder: RulesConfig['victimOrder'] } | undefined;
+
+  /**
+   * Replace the plan with the tick's (called once per tick). A tick with the very same container
+   * snapshots and cgroups as the last (an idle node between two container passes) keeps the
+   * ordered victims, and whichever of them a failed proof dropped stays dropped until they change.
+   */
   refresh(source: KillPlanSource, config: Pick<RulesConfig, 'victimOrder'>): void {
-    const p = planVictims(source, config);
-    this.victims = p.victims;
-    this.ordered = p.ordered;
+    const f = this.from;
+    if (!f || f.containers !== source.snapshot.containers || f.cgroups !== source.cgroups || f.victimOrder !== config.victimOrder) {
+      const p = planVictims(source, config);
+      this.victims = p.victims;
+      this.ordered = p.ordered;
+      this.from = { containers: source.snapshot.containers, cgroups: source.cgroups, victimOrder: config.victimOrder };
+      this.rebuilds++;
+    }
     this.base = source.snapshot;
     this.builtAt = source.at;
     this.refreshes++;

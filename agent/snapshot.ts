@@ -31,15 +31,25 @@ export function ratesKnown(col: Collection): boolean {
   return col.node?.cpuUsed !== undefined && col.yarn?.cpuUsed !== undefined && col.node.cpuCapacity > 0;
 }
 
-/** The rules' snapshot, or undefined when node memory is unknown (nothing can be decided). */
-export function buildSnapshot(col: Collection, evicting: ReadonlySet<string>, state: AgentRulesState, blocked: ReadonlySet<string> = new Set()): Snapshot | undefined {
-  if (!col.node) return undefined;
-  const containers: ContainerSnapshot[] = [];
-  for (const c of col.containers) {
+/** The candidates of a collection: its proven containers, those in back-off (`blocked`) left out. */
+export function containerSnapshotsOf(containers: readonly CollectedContainer[], evicting: ReadonlySet<string>, blocked: ReadonlySet<string>): ContainerSnapshot[] {
+  const out: ContainerSnapshot[] = [];
+  for (const c of containers) {
     if (blocked.has(c.nm.id)) continue;
     const s = containerSnapshotOf(c, evicting);
-    if (s) containers.push(s);
+    if (s) out.push(s);
   }
+  return out;
+}
+
+/**
+ * The rules' snapshot, or undefined when node memory is unknown (nothing can be decided).
+ * `candidates`: the collection's containers as {@link containerSnapshotsOf} gives them with the
+ * same marks, when the caller has them already (an unchanged container list is not copied again).
+ */
+export function buildSnapshot(col: Collection, evicting: ReadonlySet<string>, state: AgentRulesState, blocked: ReadonlySet<string> = new Set(), candidates?: readonly ContainerSnapshot[]): Snapshot | undefined {
+  if (!col.node) return undefined;
+  const containers = candidates ?? containerSnapshotsOf(col.containers, evicting, blocked);
   const node: Snapshot['node'] = {
     memoryTotal: col.node.memoryTotal,
     memoryUsed: col.node.memoryUsed,

@@ -229,6 +229,61 @@ describe('the tick reads less', () => {
     vi.restoreAllMocks();
   });
 
+  it('between two container passes far under the threshold, a tick reuses the containers as they are: no container file read, the plan not ordered again; a container cgroup appearing ends the reuse at once', async () => {
+    rig = await Rig.create({ cpuCores: 16 });
+    const { a1, a2 } = await twoApps(rig);
+    const ids = [a1.am, a2.am, ...a1.workers, ...a2.workers];
+    const agent = await rig.startAgent({ rules });
+    await rig.step(agent);
+    await rig.step(agent); // the NodeManager's list is steady from here
+    const read: string[] = [];
+    const readFile = HeldFiles.prototype.readFile;
+    vi.spyOn(HeldFiles.prototype, 'readFile').mockImplementation(function (this: HeldFiles, file: string) {
+      read.push(file);
+      return readFile.call(this, file);
+    });
+    const ticks: { containerReads: number; reused: boolean; rebuilt: boolean; yarnRead: boolean }[] = [];
+    const tick = async (): Promise<void> => {
+      read.length = 0;
+      const before = agent.latest()!.containers;
+      const rebuilds = agent.plan.rebuilds;
+      await rig!.step(agent);
+      ticks.push({
+        containerReads: read.filter((p) => ids.some((id) => p.includes(`/${id}/`))).length,
+        reused: agent.latest()!.containers === before,
+        rebuilt: agent.plan.rebuilds > rebuilds,
+        yarnRead: read.some((p) => p.endsWith('/hadoop-yarn/cpu.stat')),
+      });
+    };
+    for (let i = 0; i < 2 * FAR_READ_EVERY; i++) await tick();
+    const passes = ticks.filter((t) => t.containerReads > 0);
+    expect(passes).toHaveLength(2);
+    // A pass reads every container's memory and CPU (and PSI) together.
+    for (const p of passes) expect(p.containerReads).toBe(ids.length * 5);
+    for (const t of ticks) {
+      expect(t.reused).toBe(t.containerReads === 0);
+      expect(t.rebuilt).toBe(!t.reused);
+      expect(t.yarnRead).toBe(true); // the YARN parent (CPU suppression) every tick
+    }
+    expect(agent.plan.ids()).toHaveLength(ids.length);
+
+    // A new container's cgroup appears between two passes: the very next tick is a pass of its own.
+    while (ticks.at(-1)!.containerReads > 0) await tick();
+    const a3 = await rig.submit({ am: { memoryMiB: 512, vcores: 1 }, containers: [{ count: 1, memoryMiB: 512, vcores: 1 }] });
+    rig.node.setContainerUsage(a3.workers[0]!, { memoryBytes: GiB, cacheBytes: 0, cpuMilli: 100 });
+    rig.node.render();
+    await tick();
+    expect(ticks.at(-1)!.reused).toBe(false);
+    expect(agent.plan.ids()[0]).toBe(a3.workers[0]);
+
+    // Near the threshold every tick reads every container.
+    rig.setNodeMemoryPercent(62);
+    await rig.step(agent);
+    for (let i = 0; i < 3; i++) await tick();
+    for (const t of ticks.slice(-3)) expect(t.reused).toBe(false);
+    vi.restoreAllMocks();
+  });
+
   it('lists the NodeManager once in five ticks far under the threshold while nothing changes; at once when a container cgroup appears or goes; every tick near the threshold', async () => {
     rig = await Rig.create({ cpuCores: 16 });
     const { a1 } = await twoApps(rig);
