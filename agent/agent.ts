@@ -118,7 +118,7 @@ export const FAR_READ_EVERY = 10;
 /**
  * Every how many ticks the NodeManager is asked while container figures are read once in
  * {@link FAR_READ_EVERY} (far under the threshold) and its list is steady; a container cgroup
- * directory appearing or going makes the next tick ask at once, and near the threshold every tick asks.
+ * directory appearing or going (the YARN parent's directory count changing) makes the next tick ask at once, and near the threshold every tick asks.
  */
 export const NM_LIST_EVERY = 5;
 

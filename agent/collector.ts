@@ -100,7 +100,8 @@ export interface CollectorDeps {
    * Every how many collections the NodeManager is asked, given this collection's node reading
    * (default 1: every one). More than 1 is honoured only while its last two answers were the
    * same and the YARN parent cgroup holds the same container directories as at the last answer:
-   * a container directory that appears or goes makes the next collection ask at once.
+   * the number of directories it holds changing (a container directory appearing or going) makes
+   * the next collection ask at once.
    */
   nmListEvery?: (node: NodeReading | undefined) => number;
 }
@@ -194,11 +195,11 @@ export class Collector {
   private unprovenNow = 0;
   private unprovenLogged = 0;
   /** The last NodeManager answer, the collection it came in and whether it repeated the one before. */
-  private listed: { summary: NmContainerSummary; at: number; steady: boolean; dirs: string | undefined } | undefined;
+  private listed: { summary: NmContainerSummary; at: number; steady: boolean; dirs: number | undefined } | undefined;
   /** The NodeManager answer and the container directories of the last container pass, and this collection's directories (see unchangedContainers). */
   private lastSummary: NmContainerSummary | undefined;
-  private lastPassDirs: string | undefined;
-  private dirsNow: string | undefined;
+  private lastPassDirs: number | undefined;
+  private dirsNow: number | undefined;
   /** Collections that asked the NodeManager (tests, metrics). */
   nmAsked = 0;
 
@@ -262,21 +263,24 @@ export class Collector {
   }
 
   /**
-   * The container directory names under the YARN parent (sorted, one string), as a hint that the
-   * NodeManager's list changed: read by path, trusted for nothing else. Undefined when unreadable.
+   * How many directories the YARN parent holds (its link count less two: a kernfs, tmpfs or ext4
+   * directory counts one link per subdirectory), as a hint that the NodeManager's list changed:
+   * a container directory appearing or going changes it. One `stat` by path, trusted for nothing
+   * else (listing the directory costs a kernfs readdir of every container and control file, which
+   * was an idle tick's largest single cost). Undefined when unreadable.
    */
-  private containerDirs(): string | undefined {
+  private containerDirs(): number | undefined {
     const dir = this.parentCache?.dirs.all[0]?.dir;
     if (dir === undefined) return undefined;
     try {
-      return fs.readdirSync(dir).filter((n) => n.startsWith('container_')).sort().join('\n');
+      return fs.statSync(dir).nlink - 2;
     } catch {
       return undefined;
     }
   }
 
   /** Whether this collection may reuse the last NodeManager answer instead of asking (see `nmListEvery`). */
-  private mayReuseList(node: NodeReading | undefined): { reuse: boolean; dirs: string | undefined } {
+  private mayReuseList(node: NodeReading | undefined): { reuse: boolean; dirs: number | undefined } {
     const every = Math.max(1, Math.floor(this.deps.nmListEvery?.(node) ?? 1));
     const l = this.listed;
     if (every <= 1 || !l || !l.steady || l.dirs === undefined || this.collections - l.at >= every) return { reuse: false, dirs: every > 1 ? this.containerDirs() : undefined };

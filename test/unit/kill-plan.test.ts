@@ -2,15 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerCgroup } from '../../cgroup/index.js';
 import { KillPlan } from '../../agent/kill-plan.js';
 import { type ContainerSnapshot, initialRulesState, parseRulesConfig, type Snapshot } from '../../agent/rules/index.js';
-import { milliCores } from '../../kube/quantity.js';
+import { bytes, milliCores } from '../../kube/quantity.js';
 import { mib, vcores } from '../../yarn/resource.js';
 
 const container = (id: string, startedAt: number): ContainerSnapshot => ({
   id, appId: 'application_1_0001', isAM: false, allocated: { memoryMiB: mib(1024), vcores: vcores(1) },
-  memoryWorkingSet: 2 ** 30, cpuUsed: milliCores(0), startedAt,
+  memoryWorkingSet: bytes(2 ** 30), cpuUsed: milliCores(0), startedAt,
 });
 const snapshotOf = (containers: readonly ContainerSnapshot[]): Snapshot => ({
-  node: { memoryTotal: 100 * 2 ** 30, memoryUsed: 40 * 2 ** 30, cpuCapacity: milliCores(4000), cpuUsed: milliCores(0) },
+  node: { memoryTotal: bytes(100 * 2 ** 30), memoryUsed: bytes(40 * 2 ** 30), cpuCapacity: milliCores(4000), cpuUsed: milliCores(0) },
   yarn: { cpuUsed: milliCores(0), cpuLimit: null, requestedVcores: containers.length },
   containers, state: initialRulesState(),
 });
