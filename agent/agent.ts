@@ -11,7 +11,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
-import { type ContainerCgroup, MeminfoWatch, type MemoryLook, NodeCgroups, type ThresholdLook } from '../cgroup/index.js';
+import { MeminfoWatch, type MemoryLook, NodeCgroups, type ThresholdLook } from '../cgroup/index.js';
 import { type Clock, systemClock, type Timer } from '../clock/clock.js';
 import { KubeApi } from '../kube/api.js';
 import { connect, type KubeConnection } from '../kube/connection.js';
@@ -35,7 +35,7 @@ import {
 import type { AgentSettings } from './settings.js';
 import { AgentHealth } from './health.js';
 import { buildSnapshot, ratesKnown } from './snapshot.js';
-import { decideOnPlan, KillPlan, planSignature } from './kill-plan.js';
+import { decideOnPlan, KillPlan, planDirOf, planSignature } from './kill-plan.js';
 import { type FastWatchReport, FastWatchThread } from './fast-watch-thread.js';
 import { MemoryBackstop } from './memory-backstop.js';
 import { DEFAULT_FAST_WATCH_MAX_MILLIS, fixedPeriod, looksOften, nextLookIn, type WatchPeriod } from './watch-period.js';
@@ -140,10 +140,13 @@ export function containerReadEvery(node: { memoryUsed: number; memoryTotal: numb
   return far ? FAR_READ_EVERY : 1;
 }
 
-/** The proven cgroups of a collection's measured containers, by id (the fast watch's plan). */
-function cgroupsOf(col: Collection): Map<string, ContainerCgroup> {
-  const m = new Map<string, ContainerCgroup>();
-  for (const c of col.containers) if (c.cgroup && c.stats) m.set(c.nm.id, c.cgroup);
+/** The checked directory of each of a collection's proven, measured containers, by id (the fast watch's plan). */
+function cgroupsOf(col: Collection): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const c of col.containers) {
+    const dir = c.cgroup && c.stats ? planDirOf(c.cgroup) : undefined;
+    if (dir !== undefined) m.set(c.nm.id, dir);
+  }
   return m;
 }
 
@@ -273,7 +276,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   /** The thread holds the watch (the main thread's timer is off). */
   let watching = false;
   /** What the last tick planned (posted to the thread when it starts after that tick). */
-  let lastPlanned: { snapshot: Snapshot; cgroups: ReadonlyMap<string, ContainerCgroup>; at: number } | undefined;
+  let lastPlanned: { snapshot: Snapshot; cgroups: ReadonlyMap<string, string>; at: number } | undefined;
   /** The signature of the plan and of the marks last sent to the thread. */
   let postedPlan = '';
   let postedMarks = '';
@@ -323,7 +326,7 @@ export async function startAgent(settings: AgentSettings, options: StartAgentOpt
   };
 
   /** The last unmarked tick's candidates and proven cgroups, by the collection's container list they come from. */
-  let lastCandidates: { from: readonly CollectedContainer[]; candidates: readonly ContainerSnapshot[]; cgroups: ReadonlyMap<string, ContainerCgroup> } | undefined;
+  let lastCandidates: { from: readonly CollectedContainer[]; candidates: readonly ContainerSnapshot[]; cgroups: ReadonlyMap<string, string> } | undefined;
   /** A tick is between its start and its end (for the fast watch's log: was a late look held up by it?). */
   let tickRunning = false;
   const tick = async (): Promise<TickResult> => {

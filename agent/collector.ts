@@ -265,7 +265,8 @@ export class Collector {
   /**
    * How many directories the YARN parent holds (its link count less two: a kernfs, tmpfs or ext4
    * directory counts one link per subdirectory), as a hint that the NodeManager's list changed:
-   * a container directory appearing or going changes it. One `stat` by path, trusted for nothing
+   * a container directory appearing or going changes it (one appearing as another goes, within
+   * one tick, waits for the next regular ask: `nmListEvery`). One `stat` by path, trusted for nothing
    * else (listing the directory costs a kernfs readdir of every container and control file, which
    * was an idle tick's largest single cost). Undefined when unreadable.
    */

@@ -5,7 +5,7 @@
  * a message per look.
  */
 import { Worker } from 'node:worker_threads';
-import type { ContainerCgroup, KillResult } from '../cgroup/index.js';
+import type { KillResult } from '../cgroup/index.js';
 import type { CgroupFilesystem } from '../cgroup/proof.js';
 import type { AgentRulesState, Eviction, Held, RulesConfig, Snapshot } from './rules/index.js';
 import type { WatchPeriod } from './watch-period.js';
@@ -26,7 +26,7 @@ export interface FastWatchInit {
 }
 
 export type FastWatchUpdate =
-  | { type: 'plan'; snapshot: Snapshot; cgroups: [string, ContainerCgroup][]; at: number }
+  | { type: 'plan'; snapshot: Snapshot; cgroups: [string, string][]; at: number }
   | { type: 'marks'; state: AgentRulesState; evicting: string[]; blocked: string[]; released: string[] }
   /** Take the watch over (look now, then at the headroom-driven period). */
   | { type: 'watch' }
@@ -94,7 +94,7 @@ export class FastWatchThread {
     return !this.exited;
   }
 
-  plan(snapshot: Snapshot, cgroups: ReadonlyMap<string, ContainerCgroup>, at: number): void {
+  plan(snapshot: Snapshot, cgroups: ReadonlyMap<string, string>, at: number): void {
     this.post({ type: 'plan', snapshot, cgroups: [...cgroups], at });
   }
 

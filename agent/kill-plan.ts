@@ -41,16 +41,25 @@ export function decideOnPlan(plan: KillPlan, node: Pick<NodeSnapshot, 'memoryTot
   }
 }
 
+/** Pure: the directory a planned container's presence is checked by (its memory hierarchy's, else its first); undefined when it has none. */
+export function planDirOf(cg: Pick<ContainerCgroup, 'memory' | 'all'>): string | undefined {
+  return cg.memory?.dir ?? cg.all[0]?.dir;
+}
+
 export interface PlannedVictim {
   snapshot: ContainerSnapshot;
-  /** The directories the tick proved (proven again by the kill). */
-  cgroup: ContainerCgroup;
+  /**
+   * The directory the tick proved it by whose presence is checked on a crossing (its memory
+   * hierarchy's, else its first): the kill proves every directory of the container afresh by
+   * its id, so the plan (and the message that carries it to the watch's thread) holds no more.
+   */
+  dir: string;
 }
 
 export interface KillPlanSource {
   snapshot: Snapshot;
-  /** Proven cgroups by container id (containers without one are not in the plan). */
-  cgroups: ReadonlyMap<string, ContainerCgroup>;
+  /** Each proven container's checked directory, by id (see {@link planDirOf}; containers without one are not in the plan). */
+  cgroups: ReadonlyMap<string, string>;
   /** Rules time of the tick the plan comes from. */
   at: number;
 }
@@ -60,7 +69,7 @@ export function planVictims(source: KillPlanSource, config: Pick<RulesConfig, 'v
   const proven = source.snapshot.containers.filter((c) => source.cgroups.has(c.id));
   const ordered = !config.victimOrder.includes('app-spread');
   const list = ordered ? orderVictims(proven, config) : proven;
-  return { victims: list.map((c) => ({ snapshot: c, cgroup: source.cgroups.get(c.id)! })), ordered };
+  return { victims: list.map((c) => ({ snapshot: c, dir: source.cgroups.get(c.id)! })), ordered };
 }
 
 /**
@@ -69,12 +78,12 @@ export function planVictims(source: KillPlanSource, config: Pick<RulesConfig, 'v
  * plan checks. The fast watch's thread is sent a plan only when this changes (a working set that
  * moves by less than a MiB changes no decision).
  */
-export function planSignature(snapshot: Snapshot, cgroups: ReadonlyMap<string, ContainerCgroup>): string {
+export function planSignature(snapshot: Snapshot, cgroups: ReadonlyMap<string, string>): string {
   let sig = '';
   for (const c of snapshot.containers) {
-    const cg = cgroups.get(c.id);
-    if (!cg) continue;
-    sig += `${c.id} ${c.appId} ${c.isAM ? 1 : 0} ${c.executionType ?? ''} ${c.startedAt ?? ''} ${Math.round(c.memoryWorkingSet / 2 ** 20)} ${c.evicting ? 1 : 0} ${c.appFailures ?? ''} ${cg.memory?.dir ?? cg.all[0]?.dir ?? ''}\n`;
+    const dir = cgroups.get(c.id);
+    if (dir === undefined) continue;
+    sig += `${c.id} ${c.appId} ${c.isAM ? 1 : 0} ${c.executionType ?? ''} ${c.startedAt ?? ''} ${Math.round(c.memoryWorkingSet / 2 ** 20)} ${c.evicting ? 1 : 0} ${c.appFailures ?? ''} ${dir}\n`;
   }
   return sig;
 }
@@ -89,7 +98,7 @@ export class KillPlan {
 
   /** Times the victims were ordered afresh (a refresh with the same containers keeps them). */
   rebuilds = 0;
-  private from: { containers: readonly ContainerSnapshot[]; cgroups: ReadonlyMap<string, ContainerCgroup>; victimOrder: RulesConfig['victimOrder'] } | undefined;
+  private from: { containers: readonly ContainerSnapshot[]; cgroups: ReadonlyMap<string, string>; victimOrder: RulesConfig['victimOrder'] } | undefined;
 
   /**
    * Replace the plan with the tick's (called once per tick). A tick with the very same container
@@ -167,7 +176,7 @@ export class KillPlan {
    */
   stillThere(containerId: string): boolean {
     const v = this.victim(containerId);
-    const dir = v?.cgroup.memory?.dir ?? v?.cgroup.all[0]?.dir;
+    const dir = v?.dir;
     if (dir === undefined) return false;
     // Whatever is there now (a symlink put in its place included) goes on to the kill, whose proofs refuse it.
     try {

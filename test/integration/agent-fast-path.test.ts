@@ -54,7 +54,8 @@ describe('the kill plan', () => {
     await rig.step(agent);
     expect(agent.plan.refreshes).toBe(1);
     expect(agent.plan.ids()).toEqual([a2.workers[1], a2.workers[0], a1.workers[2], a1.workers[1], a1.workers[0], a2.am, a1.am]);
-    for (const id of agent.plan.ids()) expect(agent.plan.victim(id)!.cgroup.cgroupPath).toBe(`${rig.node.paths.yarnCgroupPath}/${id}`);
+    for (const id of agent.plan.ids()) expect(agent.plan.victim(id)!.dir).toBe(agent.latest()!.containers.find((c) => c.nm.id === id)!.cgroup!.memory!.dir);
+    for (const id of agent.plan.ids()) expect(agent.plan.victim(id)!.dir.endsWith(`/${rig.node.paths.yarnCgroupPath}/${id}`)).toBe(true);
 
     // A new application: in the plan after the next tick, first (newest).
     const a3 = await rig.submit({ am: { memoryMiB: 1024, vcores: 1 }, containers: [{ count: 1, memoryMiB: 2048, vcores: 1 }] });

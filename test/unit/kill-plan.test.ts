@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ContainerCgroup } from '../../cgroup/index.js';
 import { KillPlan } from '../../agent/kill-plan.js';
 import { type ContainerSnapshot, initialRulesState, parseRulesConfig, type Snapshot } from '../../agent/rules/index.js';
 import { bytes, milliCores } from '../../kube/quantity.js';
@@ -14,8 +13,8 @@ const snapshotOf = (containers: readonly ContainerSnapshot[]): Snapshot => ({
   yarn: { cpuUsed: milliCores(0), cpuLimit: null, requestedVcores: containers.length },
   containers, state: initialRulesState(),
 });
-const cgroupsOf = (containers: readonly ContainerSnapshot[]): Map<string, ContainerCgroup> =>
-  new Map(containers.map((c) => [c.id, { all: [{ dir: `/sys/fs/cgroup/memory/yarn/${c.id}` }] } as unknown as ContainerCgroup]));
+const cgroupsOf = (containers: readonly ContainerSnapshot[]): Map<string, string> =>
+  new Map(containers.map((c) => [c.id, `/sys/fs/cgroup/memory/yarn/${c.id}`]));
 
 describe('the kill plan refresh', () => {
   const config = parseRulesConfig({});
