@@ -8,8 +8,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
 import { containerReadEvery, FAR_READ_EVERY, NM_LIST_EVERY } from '../../agent/agent.js';
-import { HeldFiles } from '../../cgroup/index.js';
-import { alive, GiB, Rig, until } from './agent-harness.js';
+import { CgroupPathError, HeldFiles, NodeCgroups } from '../../cgroup/index.js';
+import { alive, GiB, Rig, socketRequest, until } from './agent-harness.js';
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -285,6 +285,36 @@ describe('the tick reads less', () => {
     for (let i = 0; i < 3; i++) await tick();
     for (const t of ticks.slice(-3)) expect(t.reused).toBe(false);
     vi.restoreAllMocks();
+  });
+
+  it('a kill refused by a proof between two passes ends the reuse: the next tick has the container unproven, never back from the reused list, until a fresh proof', async () => {
+    rig = await Rig.create({ cpuCores: 16 });
+    const { a1 } = await twoApps(rig);
+    const victim = a1.workers[0]!;
+    const agent = await rig.startAgent({ rules });
+    for (let i = 0; i < 3; i++) await rig.step(agent);
+    const reusedStep = async (): Promise<boolean> => {
+      const before = agent.latest()!.containers;
+      await rig!.step(agent);
+      return agent.latest()!.containers === before;
+    };
+    while (!(await reusedStep())); // between two passes now
+    const kill = NodeCgroups.prototype.killContainer;
+    vi.spyOn(NodeCgroups.prototype, 'killContainer').mockImplementation(function (this: NodeCgroups, target, opts) {
+      if (target === victim) return Promise.reject(new CgroupPathError('escapes-yarn-parent', `/yarn/${victim}`, 'is a symlink (symlink in the YARN hierarchy)'));
+      return kill.call(this, target, opts);
+    });
+    await socketRequest(agent.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: victim }));
+    await until(() => !agent.plan.ids().includes(victim), 'the refusal handled (the victim out of the plan)');
+    vi.restoreAllMocks();
+    const proven = (): boolean => agent.latest()!.containers.find((c) => c.nm.id === victim)!.stats !== undefined;
+    expect(proven()).toBe(false); // invalidated at once
+    // The next tick is no reuse of the list from before the refusal: it proves the container afresh
+    // (its directory is fine: the refusal was the mock's), and only then is it planned again.
+    expect(await reusedStep()).toBe(false);
+    expect(proven()).toBe(true);
+    expect(agent.plan.ids()).toContain(victim);
+    expect(await reusedStep()).toBe(true);
   });
 
   it('lists the NodeManager once in five ticks far under the threshold while nothing changes; at once when a container cgroup appears or goes; every tick near the threshold', async () => {
