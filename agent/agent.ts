@@ -115,27 +115,31 @@ export interface AgentHandle {
 export const NEAR_THRESHOLD_POINTS = 10;
 /**
  * Every how many ticks the containers' files are read (together, one pass) while no rule needs
- * them fresh. Far under the threshold they decide only should node memory jump over it within one
- * tick, a jump that a figure one second old misses as well; the passes are most of what an idle
- * agent spends (20 instead of 10: ≈ 25 % less CPU at 200 containers).
+ * them fresh (see {@link containerReadEvery}). Far under the threshold they decide only should
+ * node memory jump over it within one tick, a jump that a figure one second old misses as well;
+ * the passes are most of what an idle agent spends (20 instead of 10: ≈ 25 % less CPU at 200
+ * containers).
  */
 export const FAR_READ_EVERY = 20;
 /**
  * Every how many ticks the NodeManager is asked while container figures are read once in
  * {@link FAR_READ_EVERY} (far under the threshold) and its list is steady; a container cgroup
- * directory appearing or going (the YARN parent's directory count changing) makes the next tick ask at once, and near the threshold every tick asks.
+ * directory appearing or going (the YARN parent's directory count changing; one appearing as another
+ * goes within a tick waits for the next regular ask) makes the next tick ask at once, and near the
+ * threshold every tick asks.
  */
 export const NM_LIST_EVERY = 5;
 
 /**
- * Every how many ticks a proven container's files are read (pure). Only two rules use container
- * figures: the memory rule (victims' working sets, when node memory is at the threshold) and CPU
- * eviction (rates). While node memory is more than {@link NEAR_THRESHOLD_POINTS} points under the
- * threshold and CPU eviction is off, figures up to {@link FAR_READ_EVERY} ticks old decide nothing;
- * near the threshold, or when node memory is unknown, every tick reads them.
+ * Every how many ticks a proven container's files are read (pure). Three rules use container
+ * figures: the memory rule (victims' working sets, when node memory is at the threshold), PSI
+ * eviction (victims' working sets, at any node memory) and CPU eviction (rates). While node memory
+ * is more than {@link NEAR_THRESHOLD_POINTS} points under the threshold and PSI and CPU eviction
+ * are off, figures up to {@link FAR_READ_EVERY} ticks old decide nothing; near the threshold, with
+ * PSI or CPU eviction on, or when node memory is unknown, every tick reads them.
  */
-export function containerReadEvery(node: { memoryUsed: number; memoryTotal: number } | undefined, config: Pick<RulesConfig, 'memoryEvictThresholdPercent' | 'cpuEvictBESatisfactionLowerPercent'>): number {
-  if (config.cpuEvictBESatisfactionLowerPercent !== undefined || !node || !(node.memoryTotal > 0)) return 1;
+export function containerReadEvery(node: { memoryUsed: number; memoryTotal: number } | undefined, config: Pick<RulesConfig, 'memoryEvictThresholdPercent' | 'cpuEvictBESatisfactionLowerPercent' | 'psiEvictThreshold'>): number {
+  if (config.cpuEvictBESatisfactionLowerPercent !== undefined || config.psiEvictThreshold !== undefined || !node || !(node.memoryTotal > 0)) return 1;
   const far = node.memoryUsed * 100 < node.memoryTotal * (config.memoryEvictThresholdPercent - NEAR_THRESHOLD_POINTS);
   return far ? FAR_READ_EVERY : 1;
 }

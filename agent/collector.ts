@@ -200,6 +200,9 @@ export class Collector {
   private lastSummary: NmContainerSummary | undefined;
   private lastPassDirs: number | undefined;
   private dirsNow: number | undefined;
+  /** Proofs dropped so far, and as the last pass ended: one dropped since (a refusal, even during the pass's yields) ends the reuse. */
+  private forgets = 0;
+  private forgetsAtPass = -1;
   /** Collections that asked the NodeManager (tests, metrics). */
   nmAsked = 0;
 
@@ -221,6 +224,7 @@ export class Collector {
   private forget(containerId: string): void {
     const e = this.cgroupCache.get(containerId);
     if (!e) return;
+    this.forgets++;
     this.cgroupCache.delete(containerId);
     this.statsPrev.delete(containerId);
     this.files.release(e.files);
@@ -368,6 +372,8 @@ export class Collector {
     if (same) return this.finish(now, node, summary !== undefined, nmRestarted, same, nmContainers, nmEntries, live);
     this.lastSummary = summary;
     this.lastPassDirs = this.dirsNow;
+    // Counted from the pass's start: a proof dropped during it (its yields included) ends the reuse.
+    this.forgetsAtPass = this.forgets;
     const containers: CollectedContainer[] = [];
     this.unprovenNow = 0;
     this.unprovenLogged = 0;
@@ -404,13 +410,15 @@ export class Collector {
    * NodeManager answer (the same object: an unchanged body is not decoded again), the same
    * container directories under the YARN parent and every container proven. Then no container is
    * proven, read or even copied: an idle node's tick is the node's and the YARN parent's
-   * readings. An unproven container is tried again every collection, and a container directory
-   * appearing or going ends the reuse at once.
+   * readings. An unproven container is tried again every collection, and a proof dropped since
+   * the pass (a kill or write refused, also while the pass yielded) or a container directory
+   * appearing or going ends the reuse at once (one appearing as another goes within a tick waits
+   * for the next regular NodeManager ask, which then answers differently).
    */
   private unchangedContainers(summary: NmContainerSummary | undefined, nmRestarted: boolean): CollectedContainer[] | undefined {
     const last = this.last;
     if (!last || !summary || nmRestarted || !last.nmUp || summary !== this.lastSummary) return undefined;
-    if (this.dirsNow === undefined || this.dirsNow !== this.lastPassDirs) return undefined;
+    if (this.dirsNow === undefined || this.dirsNow !== this.lastPassDirs || this.forgets !== this.forgetsAtPass) return undefined;
     if (this.readEvery <= 1 || this.collections % this.readEvery === 0) return undefined;
     for (const c of last.containers) if (c.problem !== undefined) return undefined;
     return last.containers;

@@ -5,10 +5,11 @@
  *
  * The plan holds the tick's proven containers already in the memory rule's victim order (sorted
  * once here; with `app-spread`, whose order depends on the set chosen from, the rule sorts
- * itself), their working sets as that tick read them, and the directories each was proven by.
- * It carries proofs, not permission: the kill still proves the container's directories afresh and
- * every pid just before its signal (cgroup/kill.ts), and a proof that fails there drops the
- * container from the plan at once (`drop`), the YARN parent's refusal drops them all (`clear`).
+ * itself), their working sets as that tick read them, and for each the directory whose presence
+ * a crossing checks. It gives no permission: the kill finds the container's directories again
+ * from its id and proves them and every pid afresh just before its signal (cgroup/kill.ts), and a
+ * proof that fails there drops the container from the plan at once (`drop`), the YARN parent's
+ * refusal drops them all (`clear`).
  */
 import fs from 'node:fs';
 import type { ContainerCgroup } from '../cgroup/index.js';

@@ -46,7 +46,7 @@ async function twoApps(r: Rig) {
 const rules = { memoryEvictThresholdPercent: 70, memoryEvictLowerPercent: 68, memoryEvictCoolTimeSeconds: 0 };
 
 describe('the kill plan', () => {
-  it('is rebuilt by every tick: every proven container in victim order (AMs last), with the directories it was proven by', async () => {
+  it('is refreshed by every tick: every proven container in victim order (AMs last), with the directory a crossing checks', async () => {
     rig = await Rig.create({ cpuCores: 16 });
     const { a1, a2 } = await twoApps(rig);
     const agent = await rig.startAgent({ rules });
@@ -317,6 +317,38 @@ describe('the tick reads less', () => {
     expect(await reusedStep()).toBe(true);
   });
 
+  it('an eviction in flight across ticks that reuse the containers: the candidates carry its mark and the plan is ordered again with it', async () => {
+    rig = await Rig.create({ cpuCores: 16 });
+    const { a1 } = await twoApps(rig);
+    const victim = a1.workers[1]!;
+    const agent = await rig.startAgent({ rules });
+    for (let i = 0; i < 3; i++) await rig.step(agent);
+    const reusedStep = async (): Promise<boolean> => {
+      const before = agent.latest()!.containers;
+      await rig!.step(agent);
+      return agent.latest()!.containers === before;
+    };
+    while (!(await reusedStep())); // between two passes now
+    // The victim's kill stays in flight until released.
+    let release: (() => void) | undefined;
+    const kill = NodeCgroups.prototype.killContainer;
+    vi.spyOn(NodeCgroups.prototype, 'killContainer').mockImplementation(function (this: NodeCgroups, target, opts) {
+      if (target !== victim) return kill.call(this, target, opts);
+      return new Promise((resolve, reject) => { release = () => kill.call(this, target, opts).then(resolve, reject); });
+    });
+    await socketRequest(agent.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: victim }));
+    await until(() => release !== undefined && agent.evicting.has(victim), 'the eviction in flight');
+    const rebuilds = agent.plan.rebuilds;
+    expect(await reusedStep()).toBe(true); // the collection is reused …
+    expect(agent.plan.rebuilds).toBe(rebuilds + 1); // … the plan is not: it carries the mark
+    expect(agent.plan.victim(victim)!.snapshot.evicting).toBe(true);
+    expect(await reusedStep()).toBe(true);
+    expect(agent.plan.victim(victim)!.snapshot.evicting).toBe(true);
+    release!();
+    await agent.settled();
+    vi.restoreAllMocks();
+  });
+
   it('lists the NodeManager once in five ticks far under the threshold while nothing changes; at once when a container cgroup appears or goes; every tick near the threshold', async () => {
     rig = await Rig.create({ cpuCores: 16 });
     const { a1 } = await twoApps(rig);
@@ -370,6 +402,7 @@ describe('the tick reads less', () => {
     expect(containerReadEvery(undefined, config)).toBe(1);
     expect(containerReadEvery({ memoryUsed: 0, memoryTotal: 0 }, config)).toBe(1);
     expect(containerReadEvery(node(10), { ...config, cpuEvictBESatisfactionLowerPercent: 30 })).toBe(1);
+    expect(containerReadEvery(node(10), { ...config, psiEvictThreshold: 40 })).toBe(1); // PSI eviction picks by working set at any memory level
   });
 
   it('keeps the files it reads open between ticks: a file is opened again only when replaced, closed when its container leaves', async () => {
