@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../clock/clock.js';
 import { containerReadEvery, FAR_READ_EVERY, NM_LIST_EVERY } from '../../agent/agent.js';
-import { CgroupPathError, HeldFiles, NodeCgroups } from '../../cgroup/index.js';
+import { CgroupPathError, HeldFiles, type KillResult, NodeCgroups } from '../../cgroup/index.js';
 import { alive, GiB, Rig, socketRequest, until } from './agent-harness.js';
 
 let rig: Rig | undefined;
@@ -44,6 +44,31 @@ async function twoApps(r: Rig) {
 }
 
 const rules = { memoryEvictThresholdPercent: 70, memoryEvictLowerPercent: 68, memoryEvictCoolTimeSeconds: 0 };
+
+/**
+ * An agent far under the threshold between two container passes (its last tick reused the
+ * containers). `reusedStep` runs one tick and says whether it reused them.
+ */
+async function betweenPasses(r: Rig) {
+  const apps = await twoApps(r);
+  const agent = await r.startAgent({ rules });
+  for (let i = 0; i < 3; i++) await r.step(agent);
+  const reusedStep = async (): Promise<boolean> => {
+    const before = agent.latest()!.containers;
+    await r.step(agent);
+    return agent.latest()!.containers === before;
+  };
+  while (!(await reusedStep()));
+  return { ...apps, agent, reusedStep };
+}
+
+/** The victim's kills go through `instead` (given the real kill); every other container's are the real ones. */
+function killsOf(victim: string, instead: (real: () => Promise<KillResult>) => Promise<KillResult>): void {
+  const kill = NodeCgroups.prototype.killContainer;
+  vi.spyOn(NodeCgroups.prototype, 'killContainer').mockImplementation(function (this: NodeCgroups, target, opts) {
+    return target === victim ? instead(() => kill.call(this, target, opts)) : kill.call(this, target, opts);
+  });
+}
 
 describe('the kill plan', () => {
   it('is refreshed by every tick: every proven container in victim order (AMs last), with the directory a crossing checks', async () => {
@@ -289,21 +314,9 @@ describe('the tick reads less', () => {
 
   it('a kill refused by a proof between two passes ends the reuse: the next tick has the container unproven, never back from the reused list, until a fresh proof', async () => {
     rig = await Rig.create({ cpuCores: 16 });
-    const { a1 } = await twoApps(rig);
+    const { a1, agent, reusedStep } = await betweenPasses(rig);
     const victim = a1.workers[0]!;
-    const agent = await rig.startAgent({ rules });
-    for (let i = 0; i < 3; i++) await rig.step(agent);
-    const reusedStep = async (): Promise<boolean> => {
-      const before = agent.latest()!.containers;
-      await rig!.step(agent);
-      return agent.latest()!.containers === before;
-    };
-    while (!(await reusedStep())); // between two passes now
-    const kill = NodeCgroups.prototype.killContainer;
-    vi.spyOn(NodeCgroups.prototype, 'killContainer').mockImplementation(function (this: NodeCgroups, target, opts) {
-      if (target === victim) return Promise.reject(new CgroupPathError('escapes-yarn-parent', `/yarn/${victim}`, 'is a symlink (symlink in the YARN hierarchy)'));
-      return kill.call(this, target, opts);
-    });
+    killsOf(victim, () => Promise.reject(new CgroupPathError('escapes-yarn-parent', `/yarn/${victim}`, 'is a symlink (symlink in the YARN hierarchy)')));
     await socketRequest(agent.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: victim }));
     await until(() => !agent.plan.ids().includes(victim), 'the refusal handled (the victim out of the plan)');
     vi.restoreAllMocks();
@@ -319,23 +332,11 @@ describe('the tick reads less', () => {
 
   it('an eviction in flight across ticks that reuse the containers: the candidates carry its mark and the plan is ordered again with it', async () => {
     rig = await Rig.create({ cpuCores: 16 });
-    const { a1 } = await twoApps(rig);
+    const { a1, agent, reusedStep } = await betweenPasses(rig);
     const victim = a1.workers[1]!;
-    const agent = await rig.startAgent({ rules });
-    for (let i = 0; i < 3; i++) await rig.step(agent);
-    const reusedStep = async (): Promise<boolean> => {
-      const before = agent.latest()!.containers;
-      await rig!.step(agent);
-      return agent.latest()!.containers === before;
-    };
-    while (!(await reusedStep())); // between two passes now
     // The victim's kill stays in flight until released.
     let release: (() => void) | undefined;
-    const kill = NodeCgroups.prototype.killContainer;
-    vi.spyOn(NodeCgroups.prototype, 'killContainer').mockImplementation(function (this: NodeCgroups, target, opts) {
-      if (target !== victim) return kill.call(this, target, opts);
-      return new Promise((resolve, reject) => { release = () => kill.call(this, target, opts).then(resolve, reject); });
-    });
+    killsOf(victim, (real) => new Promise((resolve, reject) => { release = () => real().then(resolve, reject); }));
     await socketRequest(agent.socketPath, 'POST', '/v1/killContainer', JSON.stringify({ containerID: victim }));
     await until(() => release !== undefined && agent.evicting.has(victim), 'the eviction in flight');
     const rebuilds = agent.plan.rebuilds;
