@@ -164,6 +164,31 @@ interface ProvenEntry {
  */
 export const CONTAINER_PSI_EVERY = 10;
 
+/** What a collection and the last container pass saw: the NodeManager's answer, the YARN parent's directory count, proofs dropped so far. */
+export interface PassMarks {
+  summary: NmContainerSummary | undefined;
+  dirs: number | undefined;
+  forgets: number;
+}
+
+/**
+ * Pure: whether a collection reuses the last one's containers as they are — nothing to change in
+ * them: far under every threshold (`readEvery` > 1) between two container passes, the NodeManager
+ * up and not restarted with the same answer as at the pass (the same object: an unchanged body is
+ * not decoded again), the same number of container directories under the YARN parent, no proof
+ * dropped since the pass began (a kill or write refused, also while the pass yielded) and every
+ * container proven. Then no container is proven, read or even copied: an idle node's tick is the
+ * node's and the YARN parent's readings. An unproven container is tried again every collection;
+ * one directory appearing as another goes within a tick waits for the next regular NodeManager
+ * ask, which then answers differently.
+ */
+export function reusesContainers(s: { last: Pick<Collection, 'nmUp' | 'containers'>; nmRestarted: boolean; readEvery: number; collection: number; now: PassMarks; pass: PassMarks }): boolean {
+  if (!s.now.summary || s.nmRestarted || !s.last.nmUp || s.now.summary !== s.pass.summary) return false;
+  if (s.now.dirs === undefined || s.now.dirs !== s.pass.dirs || s.now.forgets !== s.pass.forgets) return false;
+  if (s.readEvery <= 1 || s.collection % s.readEvery === 0) return false;
+  return s.last.containers.every((c) => c.problem === undefined);
+}
+
 export class Collector {
   private readonly once: OnceLog;
   private readonly firstSeen = new Map<string, number | undefined>();
@@ -406,24 +431,16 @@ export class Collector {
     return this.finish(now, node, nmUp, nmRestarted, present, nmContainers, nmEntries, live);
   }
 
-  /**
-   * The last collection's containers, as they are, when this collection has nothing to change in
-   * them: far under every threshold (`readEvery` > 1) between two container passes, the same
-   * NodeManager answer (the same object: an unchanged body is not decoded again), the same
-   * container directories under the YARN parent and every container proven. Then no container is
-   * proven, read or even copied: an idle node's tick is the node's and the YARN parent's
-   * readings. An unproven container is tried again every collection, and a proof dropped since
-   * the pass (a kill or write refused, also while the pass yielded) or a container directory
-   * appearing or going ends the reuse at once (one appearing as another goes within a tick waits
-   * for the next regular NodeManager ask, which then answers differently).
-   */
+  /** The last collection's containers, as they are, when {@link reusesContainers} allows it. */
   private unchangedContainers(summary: NmContainerSummary | undefined, nmRestarted: boolean): CollectedContainer[] | undefined {
     const last = this.last;
-    if (!last || !summary || nmRestarted || !last.nmUp || summary !== this.lastSummary) return undefined;
-    if (this.dirsNow === undefined || this.dirsNow !== this.lastPassDirs || this.forgets !== this.forgetsAtPass) return undefined;
-    if (this.readEvery <= 1 || this.collections % this.readEvery === 0) return undefined;
-    for (const c of last.containers) if (c.problem !== undefined) return undefined;
-    return last.containers;
+    if (!last) return undefined;
+    const reuse = reusesContainers({
+      last, nmRestarted, readEvery: this.readEvery, collection: this.collections,
+      now: { summary, dirs: this.dirsNow, forgets: this.forgets },
+      pass: { summary: this.lastSummary, dirs: this.lastPassDirs, forgets: this.forgetsAtPass },
+    });
+    return reuse ? last.containers : undefined;
   }
 
   /** The collection: the node's and the YARN parent's readings are fresh in every one. */
